@@ -1,0 +1,111 @@
+"""One exception handler and one JSON error shape for the whole web app.
+
+Every error answers ``{"error": {"status", "code", "message", "details"}}``
+under ``/api/`` and an HTML error page elsewhere.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from crimeprev.errors import CrimeprevError
+from crimeprev.web.templating import render
+
+logger = logging.getLogger(__name__)
+
+
+def error_body(status: int, code: str, message: str, details: Any = None) -> dict[str, Any]:
+    """Return the one JSON error shape."""
+    return {"error": {"status": status, "code": code, "message": message, "details": details or {}}}
+
+
+def _wants_json(request: Request) -> bool:
+    return (
+        request.url.path.startswith("/api/")
+        or "application/json" in request.headers.get("accept", "").split(",")[0]
+    )
+
+
+def _respond(
+    request: Request, status: int, code: str, message: str, details: Any = None
+) -> Response:
+    if _wants_json(request):
+        return JSONResponse(error_body(status, code, message, details), status_code=status)
+    template = "errors/404.html" if status == 404 else "errors/error.html"
+    response: HTMLResponse = render(
+        request,
+        template,
+        {"status": status, "code": code, "message": message},
+        status_code=status,
+    )
+    return response
+
+
+def _jsonable(details: dict[str, Any]) -> dict[str, Any]:
+    return {
+        key: value if isinstance(value, str | int | float | bool | list | None) else str(value)
+        for key, value in details.items()
+    }
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers that turn every exception into the one error shape."""
+
+    @app.exception_handler(CrimeprevError)
+    async def _crimeprev(request: Request, exc: CrimeprevError) -> Response:
+        return _respond(request, exc.status, exc.code, exc.message, _jsonable(exc.details))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        code = {
+            404: "not_found",
+            405: "method_not_allowed",
+            401: "not_authenticated",
+            403: "permission_denied",
+            409: "conflict",
+        }.get(exc.status_code, "http_error")
+        message = str(exc.detail)
+        if exc.status_code == 404 and message == "Not Found":
+            message = (
+                f"nothing at {request.url.path}; check the address or start from the home page"
+            )
+        response = _respond(request, exc.status_code, code, message)
+        if exc.headers:
+            response.headers.update(exc.headers)
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        problems = [
+            {
+                "location": list(map(str, item["loc"])),
+                "message": item["msg"],
+                "received": repr(item.get("input"))[:200],
+            }
+            for item in exc.errors()
+        ]
+        summary = "; ".join(f"{'.'.join(p['location'])}: {p['message']}" for p in problems)
+        return _respond(
+            request,
+            422,
+            "invalid_input",
+            f"the request is not valid: {summary}",
+            {"problems": problems},
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        logger.exception("unhandled error on %s", request.url.path, exc_info=exc)
+        return _respond(
+            request,
+            500,
+            "internal_error",
+            "the server failed on this request; the error was logged. "
+            "Try again, and report it if it persists",
+        )
