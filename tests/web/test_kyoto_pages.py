@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from html import escape
+from markupsafe import escape
 
 
 def test_overview_page_and_json(client):
