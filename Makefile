@@ -25,7 +25,7 @@ uv:
 UV_RUN = $$(command -v uv 2>/dev/null || echo "$$HOME/.local/bin/uv")
 
 install: uv
-	@$(UV_RUN) sync --frozen --no-dev
+	@$(UV_RUN) sync --frozen --no-dev --inexact
 
 install-dev: uv
 	@$(UV_RUN) sync --frozen

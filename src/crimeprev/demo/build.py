@@ -19,7 +19,7 @@ DemoStep = Callable[[Settings], str]
 def _prepare(settings: Settings) -> str:
     folder = settings.ensure_data_dir()
     settings.resolved_secret_key()
-    return f"data directory ready: {folder}"
+    return f"data directory ready: {folder.resolve()}"
 
 
 def _standards(settings: Settings) -> str:  # noqa: ARG001 - every step takes the settings
