@@ -119,7 +119,7 @@ class TaylorDesign:
             "with_replacement": bool(np.all(first.group_fraction == 0)),
             "lonely_psu": self.lonely_psu,
             "degrees_of_freedom": self.degrees_of_freedom,
-            **{key: value for key, value in self.names.items() if value is not None},
+            "columns": {key: value for key, value in self.names.items() if value is not None},
         }
 
 

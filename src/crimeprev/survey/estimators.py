@@ -56,7 +56,9 @@ class Estimate:
     df : int
         Degrees of freedom of the interval.
     n : int
-        Unweighted respondents with non-zero weight behind the estimate.
+        Unweighted respondents with non-zero weight behind the estimate: in
+        the domain, with a value, and for a ratio a non-zero denominator
+        (victims behind a concentration, victimisations behind a reporting rate).
     population : float
         Weighted number of respondents (sum of weights) behind the estimate.
     """
@@ -242,6 +244,11 @@ def _ratio_core(
     """Estimates of sum(w num) / sum(w den) per domain and column (den None: totals)."""
     weights = design.weights
     rows, columns = numerators.shape
+    # Column-major: the loop below takes one column at a time.
+    numerators = np.asfortranarray(numerators)
+    present = np.asfortranarray(present)
+    if denominators is not None:
+        denominators = np.asfortranarray(denominators)
     inside = domain >= 0
     code = np.where(inside, domain, 0)
     estimate = np.empty((domains, columns))
@@ -249,7 +256,7 @@ def _ratio_core(
     deff = np.empty((domains, columns))
     n = np.empty((domains, columns))
     population = np.empty((domains, columns))
-    mask_all = inside[:, None] & present
+    mask_all = np.asfortranarray(inside[:, None] & present)
     if isinstance(design, ReplicateDesign):
         stacked = numerators if denominators is None else np.hstack([numerators, denominators])
         stacked = np.where(np.hstack([mask_all] * (1 if denominators is None else 2)), stacked, 0.0)
@@ -268,9 +275,11 @@ def _ratio_core(
         y = numerators[:, column]
         numerator_total = np.bincount(code, weights=w * y, minlength=domains)
         count_weights = np.bincount(code, weights=w, minlength=domains)
-        n[:, column] = np.bincount(
-            code, weights=(mask & (weights > 0)).astype(float), minlength=domains
-        )
+        counted = mask & (weights > 0)
+        respondents = np.bincount(code, weights=counted.astype(float), minlength=domains)
+        if denominators is not None:
+            counted = counted & (denominators[:, column] != 0)
+        n[:, column] = np.bincount(code, weights=counted.astype(float), minlength=domains)
         population[:, column] = count_weights
         if denominators is None:
             theta = numerator_total
@@ -291,7 +300,7 @@ def _ratio_core(
         with np.errstate(divide="ignore", invalid="ignore"):
             mean_r = np.bincount(code, weights=w * residual, minlength=domains) / count_weights
             mean_r2 = np.bincount(code, weights=w * residual**2, minlength=domains) / count_weights
-            nobs = n[:, column]
+            nobs = respondents
             spread = (mean_r2 - mean_r**2) * nobs / (nobs - 1)
             srs = spread * count_weights**2 * (count_weights - nobs) / (count_weights * nobs)
             deff[:, column] = variance[:, column] / srs

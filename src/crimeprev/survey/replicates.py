@@ -112,7 +112,7 @@ class ReplicateDesign:
             "mse": self.mse,
             "degrees_of_freedom": self.degrees_of_freedom,
             "generated": self.multipliers is not None,
-            **{key: value for key, value in self.names.items() if value is not None},
+            "columns": {key: value for key, value in self.names.items() if value is not None},
         }
 
     def replicate_totals(
