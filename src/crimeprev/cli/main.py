@@ -14,6 +14,7 @@ from rich.table import Table
 from crimeprev import __version__
 from crimeprev.cli import iccs as iccs_cli
 from crimeprev.cli import kyoto as kyoto_cli
+from crimeprev.cli import survey as survey_cli
 from crimeprev.config import describe_settings, get_settings
 
 console = Console()
@@ -25,6 +26,7 @@ app = typer.Typer(
 )
 app.add_typer(iccs_cli.app, name="iccs")
 app.add_typer(kyoto_cli.app, name="kyoto")
+app.add_typer(survey_cli.app, name="survey")
 demo_app = typer.Typer(
     help="The demo workspace built from bundled real data.", no_args_is_help=True
 )

@@ -258,6 +258,8 @@ class DesignProfile:
         The ``[design]`` table.
     indicators : dict
         The ``[indicators]`` table (may be empty).
+    dark_figure : dict
+        The ``[dark_figure]`` table: ICCS code -> {column, label} (may be empty).
     labels : dict
         Extra value labels from ``[labels.<column>]``.
     source : str
@@ -272,6 +274,7 @@ class DesignProfile:
     indicators: dict[str, Any]
     labels: dict[str, dict[Any, str]]
     source: str
+    dark_figure: dict[str, Any] = field(default_factory=dict)
 
 
 def bundled_profile(name: str) -> Path:
@@ -347,6 +350,7 @@ def load_profile(path: str | Path) -> DesignProfile:
         indicators=body.get("indicators", {}),
         labels=labels,
         source=str(file),
+        dark_figure=body.get("dark_figure", {}),
     )
 
 

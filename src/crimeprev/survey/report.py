@@ -205,6 +205,53 @@ def ncvs_example(rules: PublicationRules | None = None) -> NcvsExample:
     )
 
 
+def survey_side(profile: DesignProfile, design: Design) -> dict[str, tuple[str, float, float]]:
+    """ICCS code -> (label, total, se) from the profile's ``[dark_figure]`` table.
+
+    Raises
+    ------
+    InvalidInputError
+        If the profile has no ``[dark_figure]`` table.
+    """
+    table = profile.dark_figure
+    if not table:
+        raise InvalidInputError(
+            f"design profile {profile.source!r} has no [dark_figure] table mapping ICCS codes "
+            "to victimisation columns",
+            file=profile.source,
+            field="dark_figure",
+        )
+    columns = [str(entry["column"]) for entry in table.values()]
+    totals = estimate_totals(design, columns)
+    return {
+        str(code): (
+            str(entry.get("label", entry["column"])),
+            totals.get(str(entry["column"])).estimate,
+            totals.get(str(entry["column"])).se,
+        )
+        for code, entry in table.items()
+    }
+
+
+def profile_dark_figure(
+    profile: str | Path,
+    police: list[dict[str, Any]],
+    *,
+    data: str | Path | None = None,
+    method: str = "log-delta",
+    level: float = 0.95,
+) -> list[DarkFigure]:
+    """Dark figures of a profile's survey totals against police counts."""
+    loaded, _, design = open_profile(profile, data)
+    return compare_with_police(
+        survey_side(loaded, design),
+        police,
+        level=level,
+        degrees_of_freedom=design.degrees_of_freedom,
+        method=method,
+    )
+
+
 def ncvs_dark_figure(
     police: list[dict[str, Any]], *, method: str = "log-delta", level: float = 0.95
 ) -> list[DarkFigure]:
