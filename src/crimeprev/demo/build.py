@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from crimeprev.config import Settings
+from crimeprev.demo import survey as survey_demo
 from crimeprev.standards import iccs
 
 DemoStep = Callable[[Settings], str]
@@ -30,7 +31,7 @@ def _standards(settings: Settings) -> str:  # noqa: ARG001 - every step takes th
 
 
 #: The steps, in order.
-STEPS: list[DemoStep] = [_prepare, _standards]
+STEPS: list[DemoStep] = [_prepare, _standards, survey_demo.build]
 
 
 def build_demo(settings: Settings) -> Iterator[str]:
