@@ -58,6 +58,19 @@ class Settings(BaseSettings):
         ge=0,
         description="Published tables suppress counts below this (0 turns suppression off).",
     )
+    session_lifetime_hours: float = Field(
+        default=8.0,
+        gt=0,
+        description="Hours a sign-in session lasts before the user signs in again.",
+    )
+    login_max_failures: int = Field(
+        default=5,
+        ge=0,
+        description="Failed sign-ins allowed per username within the window (0: no throttling).",
+    )
+    login_window_minutes: float = Field(
+        default=15.0, gt=0, description="Window (minutes) over which failed sign-ins are counted."
+    )
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:

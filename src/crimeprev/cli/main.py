@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from crimeprev import __version__
+from crimeprev.cli import db as db_cli
 from crimeprev.cli import iccs as iccs_cli
 from crimeprev.cli import kyoto as kyoto_cli
 from crimeprev.cli import survey as survey_cli
@@ -27,6 +28,7 @@ app = typer.Typer(
 app.add_typer(iccs_cli.app, name="iccs")
 app.add_typer(kyoto_cli.app, name="kyoto")
 app.add_typer(survey_cli.app, name="survey")
+app.add_typer(db_cli.app, name="db")
 demo_app = typer.Typer(
     help="The demo workspace built from bundled real data.", no_args_is_help=True
 )
