@@ -15,6 +15,7 @@ from crimeprev import __version__
 from crimeprev.cli import db as db_cli
 from crimeprev.cli import iccs as iccs_cli
 from crimeprev.cli import kyoto as kyoto_cli
+from crimeprev.cli import stats as stats_cli
 from crimeprev.cli import survey as survey_cli
 from crimeprev.config import describe_settings, get_settings
 
@@ -27,6 +28,8 @@ app = typer.Typer(
 )
 app.add_typer(iccs_cli.app, name="iccs")
 app.add_typer(kyoto_cli.app, name="kyoto")
+app.add_typer(stats_cli.app, name="stats")
+app.add_typer(stats_cli.concordance_app, name="concordance")
 app.add_typer(survey_cli.app, name="survey")
 app.add_typer(db_cli.app, name="db")
 demo_app = typer.Typer(
