@@ -47,6 +47,13 @@ class AreaSet:
         )
 
 
+def _id_text(value: Any) -> str:
+    """Area ids as text; GeoJSON numbers like 25.0 become "25"."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def read_boundaries(
     path: Path, *, area_set: str, id_field: str, name_field: str | None = None
 ) -> AreaSet:
@@ -83,7 +90,7 @@ def read_boundaries(
                 )
             geometry = shapely.from_geojson(json.dumps(feature.get("geometry")))
             name = props.get(name_field) if name_field else None
-            records.append((str(props[id_field]), str(name or props[id_field]), geometry))
+            records.append((_id_text(props[id_field]), str(name or props[id_field]), geometry))
     else:
         import geopandas
 
@@ -99,7 +106,7 @@ def read_boundaries(
             frame = frame.to_crs(4326)
         for _, row in frame.iterrows():
             name = row[name_field] if name_field else row[id_field]
-            records.append((str(row[id_field]), str(name), row.geometry))
+            records.append((_id_text(row[id_field]), str(name), row.geometry))
     merged: dict[str, tuple[str, list[Any]]] = {}
     for area_id, name, geometry in records:
         merged.setdefault(area_id, (name, []))[1].append(geometry)

@@ -287,8 +287,12 @@ def _connect(url: str) -> BaseBackend:
         path = url.removeprefix("duckdb://")
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-            return ibis.duckdb.connect(path)
-        return ibis.duckdb.connect()
+            con = ibis.duckdb.connect(path)
+        else:
+            con = ibis.duckdb.connect()
+        # DuckDB draws a progress bar on stdout for long queries; faces draw their own.
+        con.raw_sql("SET enable_progress_bar = false")
+        return con
     if url.startswith(("postgres://", "postgresql://", "postgresql+psycopg://")):
         plain = "postgres://" + url.split("://", 1)[1]
         return ibis.connect(plain)

@@ -1,0 +1,298 @@
+"""``crimeprev stats`` and ``crimeprev concordance``: crime statistics on the ICCS.
+
+Thin commands over :mod:`crimeprev.store` and :mod:`crimeprev.indicators`:
+import files, list sources, count, compute rates, inspect quarantine and the
+import log; check concordances, report their coverage and suggest ICCS codes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from crimeprev.config import get_settings
+from crimeprev.errors import CrimeprevError
+from crimeprev.store.warehouse import Warehouse, open_warehouse
+
+console = Console()
+app = typer.Typer(help="Crime statistics on the ICCS: import, count, rates.", no_args_is_help=True)
+concordance_app = typer.Typer(
+    help="Concordances from national codes to ICCS: check, coverage, suggest.",
+    no_args_is_help=True,
+)
+
+
+def fail(error: CrimeprevError) -> typer.Exit:
+    """Print an error the way every command does and return the exit to raise."""
+    console.print(f"[red]error:[/red] {error.message}")
+    return typer.Exit(code=2)
+
+
+@contextmanager
+def _warehouse() -> Iterator[Warehouse]:
+    settings = get_settings()
+    settings.ensure_data_dir()
+    warehouse = open_warehouse(settings.warehouse_url)
+    try:
+        yield warehouse
+    finally:
+        warehouse.close()
+
+
+@app.command("import")
+def import_command(
+    profile: str = typer.Argument(..., help="Bundled profile name or path of a .toml profile"),
+    files: list[Path] = typer.Argument(..., help="CSV, Parquet, .xlsx or police.uk files"),
+) -> None:
+    """Import files into the warehouse: validate, quarantine bad rows, code to ICCS."""
+    from crimeprev.store.ingest import import_file
+    from crimeprev.store.profiles import load_profile
+
+    try:
+        loaded = load_profile(profile)
+        with _warehouse() as warehouse:
+            for path in files:
+                with Progress(
+                    SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                    console=console, transient=True,
+                ) as bar:  # fmt: skip
+                    task = bar.add_task(f"{path.name}: starting", total=None)
+                    result = import_file(
+                        warehouse,
+                        loaded,
+                        path,
+                        progress=lambda stage, t=task, b=bar, p=path: b.update(
+                            t, description=f"{p.name}: {stage}"
+                        ),
+                    )
+                if result.skipped:
+                    console.print(
+                        f"{path.name}: already imported for {loaded.name} (same SHA-256); "
+                        "nothing added"
+                    )
+                else:
+                    console.print(
+                        f"{path.name}: read {result.rows_read:,}, "
+                        f"accepted {result.rows_accepted:,}, "
+                        f"quarantined {result.rows_quarantined:,} ({result.seconds:.1f} s)"
+                    )
+    except CrimeprevError as error:
+        raise fail(error) from error
+
+
+@app.command("load-bundled")
+def load_bundled() -> None:
+    """Load the bundled boundaries, populations and real crime data."""
+    from crimeprev.store.bundled import import_bundled, load_bundled_areas
+
+    try:
+        with _warehouse() as warehouse:
+            for line in load_bundled_areas(warehouse):
+                console.print(line)
+            for result in import_bundled(warehouse):
+                state = "already imported" if result.skipped else "imported"
+                console.print(
+                    f"{result.source} {Path(result.file).name}: {state}, {result.rows_accepted:,} "
+                    f"accepted, {result.rows_quarantined:,} quarantined"
+                )
+    except CrimeprevError as error:
+        raise fail(error) from error
+
+
+@app.command("sources")
+def sources() -> None:
+    """List the sources (bundled profiles and imported sources)."""
+    from crimeprev.indicators.profile import list_sources
+
+    with _warehouse() as warehouse:
+        table = Table(title="sources")
+        for column in ("source", "kind", "imports", "rows", "quarantined", "title"):
+            table.add_column(column)
+        for item in list_sources(warehouse):
+            table.add_row(
+                item.name, item.kind, str(item.imports), f"{item.rows:,}",
+                f"{item.quarantined:,}", item.title,
+            )  # fmt: skip
+        console.print(table)
+
+
+@app.command("counts")
+def counts(
+    source: str = typer.Argument(..., help="Source name"),
+    level: int | None = typer.Option(None, min=1, max=4, help="ICCS level to roll up to"),
+    period: str = typer.Option("year", help="year, quarter, month, week, day or all"),
+    by_area: bool = typer.Option(False, "--by-area", help="Break down by area"),
+    tag: list[str] = typer.Option([], help="Tag column to break down by (repeatable)"),
+    iccs_code: str | None = typer.Option(None, "--iccs", help="Only this code and below"),
+    output: Path | None = typer.Option(None, help="Write CSV here instead of printing"),
+) -> None:
+    """Counts by ICCS code x period (x area x tags)."""
+    from crimeprev.indicators.counts import CountQuery, count_incidents
+
+    try:
+        with _warehouse() as warehouse:
+            frame = count_incidents(
+                warehouse,
+                CountQuery(
+                    source=source,
+                    level=level,
+                    period=None if period == "all" else period,
+                    by_area=by_area,
+                    tags=tuple(tag),
+                    iccs_code=iccs_code,
+                ),
+            )
+    except CrimeprevError as error:
+        raise fail(error) from error
+    _emit(frame, output, title=f"counts: {source}")
+
+
+@app.command("rates")
+def rates(
+    source: str = typer.Argument(..., help="Source name"),
+    year: list[int] = typer.Option([], help="Year(s) to show (default: all)"),
+    iccs_code: str | None = typer.Option(None, "--iccs", help="Only this code and below"),
+    per: int | None = typer.Option(None, help="Population base (default: setting rate_per)"),
+    output: Path | None = typer.Option(None, help="Write CSV here instead of printing"),
+) -> None:
+    """Rates per population by area and year with exact Poisson intervals."""
+    from crimeprev.indicators.counts import area_rates
+
+    settings = get_settings()
+    try:
+        with _warehouse() as warehouse:
+            table = area_rates(
+                warehouse, source, iccs_code=iccs_code, years=year or None,
+                per=per or settings.rate_per,
+            )  # fmt: skip
+    except CrimeprevError as error:
+        raise fail(error) from error
+    _emit(table.frame, output, title=f"rates per {table.per:,}: {source} ({table.area_set})")
+    if table.unassigned:
+        console.print(f"{table.unassigned:,.0f} incidents fall in no area and are not in any rate")
+
+
+@app.command("quarantine")
+def quarantine(
+    source: str = typer.Argument(..., help="Source name"),
+    limit: int = typer.Option(20, help="Rows to show"),
+) -> None:
+    """Quarantined rows of a source with every reason."""
+    from crimeprev.store.ingest import quarantined
+
+    with _warehouse() as warehouse:
+        rows = quarantined(warehouse, source, limit=limit)
+    table = Table(title=f"quarantine: {source}")
+    for column in ("row", "reasons", "raw"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(str(row["source_row"]), row["reasons"], row["raw"])
+    console.print(table)
+
+
+@app.command("log")
+def log(source: str | None = typer.Argument(None, help="Source name (default: all)")) -> None:
+    """The import log: files, hashes and row counts."""
+    from crimeprev.store.ingest import import_log
+
+    with _warehouse() as warehouse:
+        rows = import_log(warehouse, source)
+    table = Table(title="import log")
+    for column in ("source", "file", "sha256", "read", "accepted", "quarantined", "status", "at"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            row["source"], row["file_name"], row["file_hash"][:12], f"{row['rows_read']:,}",
+            f"{row['rows_accepted']:,}", f"{row['rows_quarantined']:,}", row["status"],
+            str(row["finished_at"]),
+        )  # fmt: skip
+    console.print(table)
+
+
+def _emit(frame, output: Path | None, *, title: str) -> None:  # type: ignore[no-untyped-def]
+    if output is not None:
+        frame.to_csv(output, index=False)
+        console.print(f"wrote {len(frame):,} rows to {output}")
+        return
+    table = Table(title=title)
+    for column in frame.columns:
+        table.add_column(str(column))
+    for row in frame.itertuples(index=False):
+        table.add_row(*[_format(v) for v in row])
+    console.print(table)
+
+
+def _format(value: object) -> str:
+    if isinstance(value, float):
+        return "" if value != value else f"{value:,.2f}"
+    return "" if value is None else str(value)
+
+
+@concordance_app.command("check")
+def check(scheme: str = typer.Argument(..., help="Bundled scheme name or path of a CSV")) -> None:
+    """Validate a concordance: ICCS codes, shares, validity periods."""
+    from crimeprev.store.concordance import check_concordance
+
+    try:
+        problems = check_concordance(scheme)
+    except CrimeprevError as error:
+        raise fail(error) from error
+    if problems:
+        for problem in problems:
+            console.print(f"[red]problem:[/red] {problem}")
+        raise typer.Exit(code=1)
+    console.print(f"{scheme}: valid")
+
+
+@concordance_app.command("coverage")
+def coverage_command(source: str = typer.Argument(..., help="Source name")) -> None:
+    """Share of records and codes mapped to ICCS; unmapped codes by frequency."""
+    from crimeprev.store.concordance import coverage
+
+    with _warehouse() as warehouse:
+        report = coverage(warehouse, source)
+    console.print(
+        f"{source}: {report.share_records:.1%} of {report.records:,.0f} records and "
+        f"{report.codes_mapped} of {report.codes} codes mapped to ICCS"
+    )
+    if report.unmapped:
+        table = Table(title="unmapped codes")
+        for column in ("code", "label", "records"):
+            table.add_column(column)
+        for item in report.unmapped:
+            table.add_row(item.national_code, item.label, f"{item.records:,}")
+        console.print(table)
+
+
+@concordance_app.command("suggest")
+def suggest_command(
+    source: str | None = typer.Argument(None, help="Source whose unmapped codes to rank"),
+    label: list[str] = typer.Option([], help="Label(s) to rank instead of a source's"),
+    limit: int = typer.Option(5, help="Candidates per label"),
+) -> None:
+    """Rank ICCS candidates for unmapped labels (a person confirms them)."""
+    from crimeprev.store.concordance import suggest, suggest_unmapped
+
+    if label:
+        suggestions = suggest([(text, text, 0) for text in label], limit=limit)
+    elif source:
+        with _warehouse() as warehouse:
+            suggestions = suggest_unmapped(warehouse, source, limit=limit)
+    else:
+        console.print("[red]error:[/red] give a source or --label")
+        raise typer.Exit(code=2)
+    if not suggestions:
+        console.print("nothing to suggest: every code is mapped")
+    for item in suggestions:
+        console.print(f"[bold]{item.label}[/bold] ({item.records:,} records)")
+        for hit in item.candidates:
+            console.print(
+                f"  {hit.code:<7} {hit.score:5.1f}  {hit.label}  "
+                f"[dim]via {hit.via}: {hit.matched}[/dim]"
+            )

@@ -1,0 +1,204 @@
+"""A crime profile of one source: what the web page, its JSON twin and the CLI show.
+
+Gathers counts by year and ICCS category, rates by area with intervals, the
+quarantine summary and the import log, applying small-count suppression to
+the published tables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from crimeprev.errors import CrimeprevError, NotFoundError
+from crimeprev.indicators.counts import CountQuery, area_rates, count_incidents
+from crimeprev.indicators.disclosure import suppress_small
+from crimeprev.standards import iccs
+from crimeprev.store.ingest import import_log
+from crimeprev.store.profiles import Profile, load_profile, profile_names
+from crimeprev.store.warehouse import Warehouse
+
+
+@dataclass(frozen=True)
+class SourceSummary:
+    """One source in the warehouse."""
+
+    name: str
+    title: str
+    kind: str
+    rows: int
+    quarantined: int
+    imports: int
+    publisher: str
+    licence: str
+
+
+def list_sources(warehouse: Warehouse) -> list[SourceSummary]:
+    """Every source with at least one import, plus the bundled profiles not yet imported."""
+    log = pd.DataFrame(import_log(warehouse))
+    names = set(profile_names())
+    if not log.empty:
+        names |= set(log["source"])
+    out = []
+    for name in sorted(names):
+        try:
+            profile: Profile | None = load_profile(name)
+        except CrimeprevError:
+            profile = None
+        mine = (
+            log[(log["source"] == name) & (log["status"] == "committed")] if not log.empty else log
+        )
+        out.append(
+            SourceSummary(
+                name=name,
+                title=profile.title if profile else name,
+                kind=profile.kind if profile else "",
+                rows=int(mine["rows_accepted"].sum()) if not mine.empty else 0,
+                quarantined=int(mine["rows_quarantined"].sum()) if not mine.empty else 0,
+                imports=len(mine),
+                publisher=profile.publisher if profile else "",
+                licence=profile.licence if profile else "",
+            )
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class CrimeProfile:
+    """Everything the crime profile page shows for one source."""
+
+    source: SourceSummary
+    years: list[int]
+    by_category: list[dict[str, Any]]
+    by_year: list[dict[str, Any]]
+    rates: list[dict[str, Any]]
+    rates_year: int | None
+    rates_area_set: str | None
+    rates_note: str
+    unassigned: float
+    quarantine_reasons: list[dict[str, Any]]
+    imports: list[dict[str, Any]]
+    suppressed_threshold: int
+
+
+def _quarantine_reasons(warehouse: Warehouse, source: str) -> list[dict[str, Any]]:
+    table = warehouse.table("quarantine")
+    rows = table.filter(table.source == source)
+    # The rule is the text after the last ": " of each reason (before "; ").
+    first = rows.reasons.split("; ")[0]
+    rule = first.re_replace(r"^.*: ", "")
+    grouped = rows.group_by(rule=rule).aggregate(
+        rows=rows.count(), example_row=rows.source_row.min()
+    )
+    frame = warehouse.to_arrow(grouped.order_by(grouped.rows.desc())).to_pylist()
+    return frame
+
+
+def crime_profile(
+    warehouse: Warehouse,
+    source: str,
+    *,
+    level: int = 2,
+    per: int = 100_000,
+    small_count_threshold: int = 5,
+) -> CrimeProfile:
+    """Build the crime profile of `source`.
+
+    Raises
+    ------
+    NotFoundError
+        If the source has no committed import.
+    """
+    summaries = {s.name: s for s in list_sources(warehouse)}
+    if source not in summaries or summaries[source].imports == 0:
+        raise NotFoundError(
+            f"source {source!r} has not been imported; sources: "
+            + ", ".join(s.name for s in summaries.values() if s.imports)
+        )
+    summary = summaries[source]
+    by_category: list[dict[str, Any]] = []
+    by_year: list[dict[str, Any]] = []
+    years: list[int] = []
+    rates: list[dict[str, Any]] = []
+    rates_year = None
+    area_set = None
+    note = ""
+    unassigned = 0.0
+    if summary.kind == "incident":
+        counts = count_incidents(warehouse, CountQuery(source=source, level=level, period="year"))
+        counts["year"] = pd.to_datetime(counts["period"]).dt.year
+        years = sorted(counts["year"].unique().tolist())
+        counts["iccs_code"] = counts["iccs_code"].fillna("(not mapped)")
+        pivot = counts.pivot_table(
+            index="iccs_code", columns="year", values="count", aggfunc="sum", fill_value=0
+        )
+        for code, row in pivot.iterrows():
+            label = iccs.get(str(code)).label if iccs.is_valid(str(code)) else "not mapped to ICCS"
+            values = {int(y): float(row[y]) for y in pivot.columns}
+            shown = suppress_small(list(values.values()), threshold=small_count_threshold)
+            by_category.append(
+                {
+                    "iccs_code": code,
+                    "label": label,
+                    "counts": dict(zip(values, shown.values, strict=True)),
+                    "suppressed": [y for y, s in zip(values, shown.suppressed, strict=True) if s],
+                    "total": float(sum(values.values())),
+                }
+            )
+        totals = counts.groupby("year")["count"].sum()
+        by_year = [{"year": int(y), "count": float(c)} for y, c in totals.items()]
+        try:
+            table = area_rates(warehouse, source, per=per)
+        except NotFoundError as error:
+            note = str(error)
+        else:
+            rates_year = int(table.frame["year"].max())
+            area_set = table.area_set
+            unassigned = table.unassigned
+            latest = table.frame[table.frame["year"] == rates_year]
+            shown = suppress_small(latest["count"].tolist(), threshold=small_count_threshold)
+            for (_, row), value, hidden in zip(
+                latest.iterrows(), shown.values, shown.suppressed, strict=True
+            ):
+                rates.append(
+                    {
+                        "area_id": row["area_id"],
+                        "name": row["name"],
+                        "count": value,
+                        "suppressed": bool(hidden),
+                        "population": None
+                        if pd.isna(row["population"])
+                        else float(row["population"]),
+                        "population_year": int(row["population_year"]),
+                        "rate": None if (hidden or pd.isna(row["rate"])) else float(row["rate"]),
+                        "ci_low": None
+                        if (hidden or pd.isna(row["ci_low"]))
+                        else float(row["ci_low"]),
+                        "ci_high": None
+                        if (hidden or pd.isna(row["ci_high"]))
+                        else float(row["ci_high"]),
+                    }
+                )
+            note = (
+                f"rates per {per:,} residents, {rates_year}, population of "
+                f"{int(latest['population_year'].max())}; 95% exact Poisson (Garwood) intervals"
+            )
+    return CrimeProfile(
+        source=summary,
+        years=years,
+        by_category=by_category,
+        by_year=by_year,
+        rates=rates,
+        rates_year=rates_year,
+        rates_area_set=area_set,
+        rates_note=note,
+        unassigned=unassigned,
+        quarantine_reasons=_quarantine_reasons(warehouse, source),
+        imports=[
+            {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}
+            for row in import_log(warehouse, source)
+        ],
+        suppressed_threshold=small_count_threshold,
+    )
