@@ -159,6 +159,17 @@ def record_audit(
     return record
 
 
+def lock_audit_chain(session: Session) -> None:
+    """Take the audit chain's lock now, for the rest of the transaction.
+
+    Every audited write takes this lock when it appends its record; a service
+    that must read-then-write consistently (e.g. check a fund balance before
+    allocating from it) takes it first, so such transactions run one at a time
+    on PostgreSQL too. SQLite serialises writers anyway.
+    """
+    session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).first()
+
+
 @dataclass(frozen=True)
 class AuditVerification:
     """Outcome of :func:`verify_audit_chain`.
