@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from crimeprev.errors import InvalidInputError
 from crimeprev.survey.design import TaylorDesign, check_weights
@@ -158,16 +159,19 @@ class ReplicateDesign:
             replicate = self.multipliers.T @ cells.reshape(psus, domains * columns)
             return full, replicate.reshape(self.replicates, domains, columns)
         assert self.replicate_weights is not None
-        replicate = np.zeros((self.replicates, domains, columns))
         if domains == 1 and inside.all():
-            replicate[:, 0, :] = self.replicate_weights.T @ values
+            replicate = (self.replicate_weights.T @ values)[:, None, :]
             return full, replicate
-        order = np.argsort(domain, kind="stable")
-        bounds = np.searchsorted(domain[order], np.arange(domains + 1))
-        for code in range(domains):
-            rows = order[bounds[code] : bounds[code + 1]]
-            if rows.size:
-                replicate[:, code, :] = self.replicate_weights[rows].T @ values[rows]
+        # One sparse row per (domain, column): its values at the domain's rows.
+        # (S W) costs rows x columns x R, whatever the number of domains.
+        rows = np.flatnonzero(inside)
+        cells = (domain[rows][:, None] * columns + np.arange(columns)[None, :]).ravel()
+        selector = sparse.csr_matrix(
+            (values[rows].ravel(), (cells, np.repeat(rows, columns))),
+            shape=(domains * columns, values.shape[0]),
+        )
+        product = np.asarray(selector @ self.replicate_weights)  # (domains*columns) x R
+        replicate = product.T.reshape(self.replicates, domains, columns)
         return full, replicate
 
     def variance(self, full_estimates: np.ndarray, replicate_estimates: np.ndarray) -> np.ndarray:
