@@ -126,3 +126,43 @@ def test_dark_figure_endpoints(client):
     error = client.get("/api/survey/dark-figure", params={"police": "9999:5"})
     assert error.status_code == 422
     assert "not an ICCS 1.0 code" in error.json()["error"]["message"]
+
+
+def test_cli_dark_figure_counts_the_warehouse(tmp_path, monkeypatch):
+    from datetime import datetime
+
+    import pyarrow as pa
+
+    from crimeprev.store.warehouse import open_warehouse
+
+    monkeypatch.setenv("CRIMEPREV_DATA_DIR", str(tmp_path))
+    url = f"duckdb://{tmp_path / 'warehouse.duckdb'}"
+    monkeypatch.setenv("CRIMEPREV_WAREHOUSE_URL", url)
+    records = pa.table(
+        {
+            "source": ["police"] * 6,
+            "occurred_at": [datetime(2021, 3, 1)] * 5 + [datetime(2020, 3, 1)],
+            "iccs_code": ["050121", "050121", "0501", "0401", "04011", "050121"],
+            "iccs_weight": [1.0] * 6,
+            "occurred_precision": ["day"] * 6,
+        }
+    )
+    with open_warehouse(url) as warehouse:
+        warehouse.insert("incident", records)
+    arguments = [
+        "survey",
+        "dark-figure",
+        "--source",
+        "police",
+        "--year",
+        "2021",
+        "--format",
+        "json",
+    ]
+    result = runner.invoke(cli, arguments)
+    assert result.exit_code == 0, result.output
+    counts = {row["iccs_code"]: row["police_count"] for row in json.loads(result.output)}
+    assert counts == {"0501": 3, "0401": 2}
+    missing = runner.invoke(cli, ["survey", "dark-figure"])
+    assert missing.exit_code == 2
+    assert "give --police FILE" in missing.output

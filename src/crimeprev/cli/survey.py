@@ -204,11 +204,41 @@ def _relabel(domain: str, labels: dict[str, dict[Any, str]]) -> str:
     return ", ".join(parts)
 
 
+def _warehouse_counts(
+    design: str, data: Path | None, source: str, year: int
+) -> list[dict[str, Any]]:
+    """Police counts for the profile's ICCS categories from the warehouse, for one year."""
+    from datetime import date
+
+    from crimeprev.config import get_settings
+    from crimeprev.indicators.counts import CountQuery, count_incidents
+    from crimeprev.store.warehouse import open_warehouse
+
+    profile, _, _ = open_profile(design, data)
+    rows = []
+    with open_warehouse(get_settings().warehouse_url) as warehouse:
+        for code in (str(key) for key in profile.dark_figure):
+            query = CountQuery(
+                source=source,
+                period=None,
+                iccs_code=code,
+                start=date(year, 1, 1),
+                end=date(year + 1, 1, 1),
+            )
+            counted = count_incidents(warehouse, query)
+            total = float(counted["count"].sum()) if len(counted) else 0.0
+            if total > 0:
+                rows.append({"iccs_code": code, "count": round(total), "period": str(year)})
+    return rows
+
+
 @app.command("dark-figure")
 def dark_figure_command(
-    police: Path = typer.Option(
-        ..., help="CSV of police-recorded counts: iccs_code, count [, period, area]."
+    police: Path | None = typer.Option(None, help="CSV: iccs_code, count [, period, area]."),
+    source: str | None = typer.Option(
+        None, help="Or count police records of this warehouse source (needs --year)."
     ),
+    year: int | None = typer.Option(None, help="Calendar year counted from the warehouse."),
     design: str = typer.Option(
         "ncvs_2021_incidents", "--design", help=DESIGN_HELP + " Needs a [dark_figure] table."
     ),
@@ -219,9 +249,16 @@ def dark_figure_command(
 ) -> None:
     """Survey-implied victimisations per police-recorded offence, by ICCS category."""
     try:
-        rows = profile_dark_figure(
-            design, read_police_counts(police), data=data, method=method, level=level
-        )
+        if police is not None:
+            counts = read_police_counts(police)
+        elif source is not None and year is not None:
+            counts = _warehouse_counts(design, data, source, year)
+        else:
+            raise InvalidInputError(
+                "give --police FILE, or --source and --year to count the warehouse",
+                field="police",
+            )
+        rows = profile_dark_figure(design, counts, data=data, method=method, level=level)
     except CrimeprevError as error:
         raise _fail(error) from error
     records = [row.to_record() for row in rows]
