@@ -86,9 +86,8 @@ class CrimeProfile:
 def _quarantine_reasons(warehouse: Warehouse, source: str) -> list[dict[str, Any]]:
     table = warehouse.table("quarantine")
     rows = table.filter(table.source == source)
-    # The rule is the text after the last ": " of each reason (before "; ").
-    first = rows.reasons.split("; ")[0]
-    rule = first.re_replace(r"^.*: ", "")
+    # Each reason starts with its rule name in brackets: "[date_future] ...".
+    rule = rows.reasons.re_extract(r"^\[([a-z_0-9]+)\]", 1)
     grouped = rows.group_by(rule=rule).aggregate(
         rows=rows.count(), example_row=rows.source_row.min()
     )

@@ -47,7 +47,7 @@ class AreaSet:
         )
 
 
-def _id_text(value: Any) -> str:
+def id_text(value: Any) -> str:
     """Area ids as text; GeoJSON numbers like 25.0 become "25"."""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
@@ -90,7 +90,7 @@ def read_boundaries(
                 )
             geometry = shapely.from_geojson(json.dumps(feature.get("geometry")))
             name = props.get(name_field) if name_field else None
-            records.append((_id_text(props[id_field]), str(name or props[id_field]), geometry))
+            records.append((id_text(props[id_field]), str(name or props[id_field]), geometry))
     else:
         import geopandas
 
@@ -106,7 +106,7 @@ def read_boundaries(
             frame = frame.to_crs(4326)
         for _, row in frame.iterrows():
             name = row[name_field] if name_field else row[id_field]
-            records.append((_id_text(row[id_field]), str(name), row.geometry))
+            records.append((id_text(row[id_field]), str(name), row.geometry))
     merged: dict[str, tuple[str, list[Any]]] = {}
     for area_id, name, geometry in records:
         merged.setdefault(area_id, (name, []))[1].append(geometry)

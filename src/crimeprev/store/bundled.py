@@ -81,7 +81,7 @@ def _populations(warehouse: Warehouse) -> Iterator[str]:
     for feature in features:
         props = feature["properties"]
         for year, field in ((2000, "POP2000"), (2010, "POP2010")):
-            ids.append(str(props["NID"]))
+            ids.append(areas.id_text(props["NID"]))
             years.append(year)
             values.append(float(props[field]))
     count = areas.store_population(

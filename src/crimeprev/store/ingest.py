@@ -147,7 +147,7 @@ def _accepted_rows(
     concordance: Concordance | None,
     import_id: str,
 ) -> ibis.Table:
-    table = parsed.table
+    table = parsed.canonical()
     rows = table.filter(~any_flag(parsed, table))
     rows = _with_concordance(rows, profile, concordance, warehouse)
     area_set = profile.area.area_set if profile.area else None

@@ -66,6 +66,18 @@ class Parsed:
         """Names of the flag columns."""
         return tuple(rule.column for rule in self.rules)
 
+    def canonical(self) -> ibis.Table:
+        """Canonical columns and flags only (no raw columns).
+
+        Parsed values live in ``_k_<name>`` columns beside the raw ones while
+        parsing, because DuckDB matches column names case-insensitively: a
+        source column ``X`` would otherwise shadow the canonical ``x``.
+        """
+        table = self.table
+        names = {name[3:]: table[name] for name in table.columns if name.startswith("_k_")}
+        keep = [name for name in (*self.flag_columns, "_area_key") if name in table.columns]
+        return table.select(**names, **{name: table[name] for name in keep})
+
 
 class _Stages:
     """Accumulates columns and turns them into a new stage on demand."""
@@ -178,7 +190,7 @@ def _occurred(profile: Profile, stages: _Stages, now: datetime) -> list[Rule]:
     if native:
         assert spec.column is not None
         stages.add(
-            occurred_at=t[spec.column].cast("timestamp"),
+            _k_occurred_at=t[spec.column].cast("timestamp"),
             _d_missing=t[spec.column].isnull(),
             _d_malformed=ibis.literal(False),
             _d_impossible=ibis.literal(False),
@@ -233,7 +245,7 @@ def _occurred(profile: Profile, stages: _Stages, now: datetime) -> list[Rule]:
             ),
             ibis.null("timestamp"),
         )
-        stages.add(occurred_at=stamp, _d_impossible=~t._d_missing & ~t._d_malformed & ~ok)
+        stages.add(_k_occurred_at=stamp, _d_impossible=~t._d_missing & ~t._d_malformed & ~ok)
         t = stages.next()
     rules = [
         Rule(
@@ -257,11 +269,11 @@ def _occurred(profile: Profile, stages: _Stages, now: datetime) -> list[Rule]:
         "date_impossible": t._d_impossible,
     }
     now_naive = ibis.literal(now.replace(tzinfo=None, microsecond=0), type=dt.timestamp)
-    flags["date_future"] = t.occurred_at > now_naive
+    flags["date_future"] = t._k_occurred_at > now_naive
     rules.append(Rule("date_future", lambda t: _shown(t, shown_columns) + ": date in the future"))
     if profile.earliest is not None:
         first = datetime.combine(profile.earliest, datetime.min.time())
-        flags["date_too_early"] = t.occurred_at < ibis.literal(first, type=dt.timestamp)
+        flags["date_too_early"] = t._k_occurred_at < ibis.literal(first, type=dt.timestamp)
         rules.append(
             Rule(
                 "date_too_early",
@@ -275,7 +287,7 @@ def _occurred(profile: Profile, stages: _Stages, now: datetime) -> list[Rule]:
         first_year = profile.earliest.year if profile.earliest else 1990
         gap = ibis.literal(False)
         for start, end in dst_gaps(profile.timezone, first_year, now.year):
-            gap = gap | t.occurred_at.between(
+            gap = gap | t._k_occurred_at.between(
                 ibis.literal(start, type=dt.timestamp),
                 ibis.literal(end - timedelta(microseconds=1), type=dt.timestamp),
             )
@@ -342,9 +354,14 @@ def _location(profile: Profile, stages: _Stages) -> list[Rule]:
     kept_first = zero.ifelse(ibis.null("float64"), t._c1)
     kept_second = zero.ifelse(ibis.null("float64"), t._c2)
     if geographic:
-        stages.add(lon=kept_first, lat=kept_second)
+        stages.add(_k_lon=kept_first, _k_lat=kept_second)
     else:
-        stages.add(x=kept_first, y=kept_second, lon=ibis.null("float64"), lat=ibis.null("float64"))
+        stages.add(
+            _k_x=kept_first,
+            _k_y=kept_second,
+            _k_lon=ibis.null("float64"),
+            _k_lat=ibis.null("float64"),
+        )
     stages.add(**{f"_bad_{name}": flag.fill_null(False) for name, flag in flags.items()})
     return rules
 
@@ -373,7 +390,7 @@ def _offence(profile: Profile, stages: _Stages) -> list[Rule]:
     names = ", ".join(repr(c) for c in (profile.offence_code, *label_columns) if c)
     flags = {"offence_missing": code.isnull() & label.isnull()}
     rules = [Rule("offence_missing", lambda _t: ibis.literal(f"offence missing: {names} empty"))]
-    columns: dict[str, ir.Value] = {"offence_code": code, "offence_label": label}
+    columns: dict[str, ir.Value] = {"_k_offence_code": code, "_k_offence_label": label}
     if profile.iccs_column:
         value = text(profile.iccs_column)
         known = [item.code for item in iccs.codes()]
@@ -382,7 +399,7 @@ def _offence(profile: Profile, stages: _Stages) -> list[Rule]:
         rules.append(
             Rule("iccs_unknown", lambda t: _shown(t, [iccs_column]) + ": not an ICCS code")
         )
-        columns["iccs_code"] = value
+        columns["_k_iccs_code"] = value
     stages.add(**columns, **{f"_bad_{name}": flag.fill_null(False) for name, flag in flags.items()})
     return rules
 
@@ -401,7 +418,7 @@ def _tags(profile: Profile, stages: _Stages) -> list[Rule]:
             age, malformed = _integer(t, source_column)
             bad = (malformed | (age < 0) | (age > profile.max_age)).fill_null(False)
             columns[f"_bad_{field}_invalid"] = bad
-            columns[field] = bad.ifelse(ibis.null("int64"), age)
+            columns[f"_k_{field}"] = bad.ifelse(ibis.null("int64"), age)
             rules.append(
                 Rule(
                     f"{field}_invalid",
@@ -411,9 +428,9 @@ def _tags(profile: Profile, stages: _Stages) -> list[Rule]:
                 )
             )
         elif field == "attempted":
-            columns[field] = text.lower().isin(["1", "true", "yes", "y", "attempted", "a"])
+            columns[f"_k_{field}"] = text.lower().isin(["1", "true", "yes", "y", "attempted", "a"])
         else:
-            columns[field] = text
+            columns[f"_k_{field}"] = text
     stages.add(**columns)
     return rules
 
@@ -454,13 +471,13 @@ def _aggregate(profile: Profile, stages: _Stages) -> list[Rule]:
 
     area = text(spec.area, "")
     stages.add(
-        area_id=area,
-        area_name=text(spec.area_name, "") if spec.area_name else ibis.null("string"),
-        year=year,
-        sex=text(spec.sex, "Total"),
-        age=text(spec.age, "Total"),
-        unit=text(spec.unit, spec.unit_value or "Counts"),
-        value=value,
+        _k_area_id=area,
+        _k_area_name=text(spec.area_name, "") if spec.area_name else ibis.null("string"),
+        _k_year=year,
+        _k_sex=text(spec.sex, "Total"),
+        _k_age=text(spec.age, "Total"),
+        _k_unit=text(spec.unit, spec.unit_value or "Counts"),
+        _k_value=value,
         _bad_area_missing=area.isnull(),
         _bad_year_invalid=(
             bad_year | year.isnull() | (year < 1800) | (year > datetime.now().year)
@@ -497,7 +514,7 @@ def parse_rows(profile: Profile, raw: ibis.Table, *, now: datetime | None = None
         rules += _aggregate(profile, stages)
     if profile.occurred is not None:
         rules += _occurred(profile, stages, now)
-        stages.add(occurred_precision=ibis.literal(profile.occurred.precision))
+        stages.add(_k_occurred_precision=ibis.literal(profile.occurred.precision))
     rules += _offence(profile, stages)
     if profile.location is not None:
         stages.next()
@@ -506,12 +523,12 @@ def parse_rows(profile: Profile, raw: ibis.Table, *, now: datetime | None = None
     stages.next()
     rules += _duplicates(profile, stages)
     t = stages.t
-    extra: dict[str, ir.Value] = {"source_row": t[ROW]}
+    extra: dict[str, ir.Value] = {"_k_source_row": t[ROW]}
     if profile.id_columns:
         source_id = _text(t[profile.id_columns[0]])
         for name in profile.id_columns[1:]:
             source_id = source_id.concat("|", _text(t[name]).fill_null(""))
-        extra["source_id"] = source_id
+        extra["_k_source_id"] = source_id
     if profile.area is not None and profile.area.column:
         area_text = _text(t[profile.area.column])
         if profile.area.aliases:
@@ -540,8 +557,10 @@ def raw_text(profile: Profile, table: ibis.Table) -> ir.StringValue:
 
 
 def reasons_text(parsed: Parsed, table: ibis.Table) -> ir.StringValue:
-    """All broken rules of a row joined with ``"; "``."""
+    """All broken rules of a row, each as ``[rule] reason``, joined with ``"; "``."""
     text: ir.StringValue = ibis.literal("")
     for rule in parsed.rules:
-        text = text + table[rule.column].ifelse(rule.reason(table) + "; ", ibis.literal(""))
+        text = text + table[rule.column].ifelse(
+            ibis.literal(f"[{rule.name}] ") + rule.reason(table) + "; ", ibis.literal("")
+        )
     return text.re_replace(r"; $", "")

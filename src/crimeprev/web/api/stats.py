@@ -1,0 +1,154 @@
+"""JSON endpoints of the crime statistics pages (the twins of /stats pages)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import asdict
+from typing import Any
+
+import pandas as pd
+from fastapi import APIRouter, Depends, Query
+
+from crimeprev.config import Settings
+from crimeprev.indicators.counts import CountQuery, area_rates, count_incidents
+from crimeprev.indicators.profile import crime_profile, list_sources
+from crimeprev.store.concordance import coverage
+from crimeprev.store.ingest import quarantined
+from crimeprev.store.warehouse import Warehouse, open_warehouse
+from crimeprev.web.deps import get_app_settings
+
+router = APIRouter(prefix="/api/stats", tags=["Crime statistics"])
+
+
+def get_warehouse(settings: Settings = Depends(get_app_settings)) -> Iterator[Warehouse]:
+    """Open the warehouse for one request."""
+    settings.ensure_data_dir()
+    warehouse = open_warehouse(settings.warehouse_url)
+    try:
+        yield warehouse
+    finally:
+        warehouse.close()
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows of a frame as JSON-ready dicts (dates as ISO text, NaN as null)."""
+    out = []
+    for row in frame.to_dict(orient="records"):
+        clean: dict[str, Any] = {}
+        for key, value in row.items():
+            if hasattr(value, "isoformat"):
+                clean[key] = value.isoformat()
+            elif isinstance(value, float) and value != value:
+                clean[key] = None
+            elif hasattr(value, "item"):
+                clean[key] = value.item()
+            else:
+                clean[key] = value
+        out.append(clean)
+    return out
+
+
+@router.get("")
+def sources(warehouse: Warehouse = Depends(get_warehouse)) -> dict[str, Any]:
+    """Every source: bundled profiles and imported sources with row counts."""
+    return {"sources": [asdict(item) for item in list_sources(warehouse)]}
+
+
+def profile_json(
+    warehouse: Warehouse, source: str, settings: Settings, level: int
+) -> dict[str, Any]:
+    """The crime profile of a source as JSON."""
+    profile = crime_profile(
+        warehouse,
+        source,
+        level=level,
+        per=settings.rate_per,
+        small_count_threshold=settings.small_count_threshold,
+    )
+    data = asdict(profile)
+    data["by_category"] = [
+        {**row, "counts": {str(k): v for k, v in row["counts"].items()}}
+        for row in data["by_category"]
+    ]
+    return data
+
+
+@router.get("/{source}")
+def profile(
+    source: str,
+    level: int = Query(2, ge=1, le=4, description="ICCS level of the breakdown"),
+    warehouse: Warehouse = Depends(get_warehouse),
+    settings: Settings = Depends(get_app_settings),
+) -> dict[str, Any]:
+    """Crime profile: counts by year and ICCS category, rates by area, quarantine, imports."""
+    return profile_json(warehouse, source, settings, level)
+
+
+@router.get("/{source}/counts")
+def counts(
+    source: str,
+    level: int | None = Query(None, ge=1, le=4),
+    period: str = Query("year", description="year, quarter, month, week, day or all"),
+    by_area: bool = Query(False),
+    iccs: str | None = Query(None, description="Only this ICCS code and its descendants"),
+    warehouse: Warehouse = Depends(get_warehouse),
+) -> dict[str, Any]:
+    """Counts by ICCS code x period (x area)."""
+    frame = count_incidents(
+        warehouse,
+        CountQuery(
+            source=source,
+            level=level,
+            period=None if period == "all" else period,
+            by_area=by_area,
+            iccs_code=iccs,
+        ),
+    )
+    return {"source": source, "level": level, "period": period, "counts": records(frame)}
+
+
+@router.get("/{source}/rates")
+def rates(
+    source: str,
+    year: list[int] = Query([]),
+    iccs: str | None = Query(None),
+    warehouse: Warehouse = Depends(get_warehouse),
+    settings: Settings = Depends(get_app_settings),
+) -> dict[str, Any]:
+    """Rates per population by area and year with exact Poisson (Garwood) intervals."""
+    table = area_rates(warehouse, source, iccs_code=iccs, years=year or None, per=settings.rate_per)
+    return {
+        "source": source,
+        "area_set": table.area_set,
+        "per": table.per,
+        "confidence": table.confidence,
+        "unassigned": table.unassigned,
+        "rates": records(table.frame),
+    }
+
+
+@router.get("/{source}/quarantine")
+def quarantine(
+    source: str,
+    limit: int = Query(100, ge=1, le=10_000),
+    offset: int = Query(0, ge=0),
+    warehouse: Warehouse = Depends(get_warehouse),
+) -> dict[str, Any]:
+    """Quarantined rows with every reason, in file order."""
+    return {
+        "source": source,
+        "rows": quarantined(warehouse, source, limit=limit, offset=offset),
+    }
+
+
+@router.get("/{source}/coverage")
+def concordance_coverage(
+    source: str, warehouse: Warehouse = Depends(get_warehouse)
+) -> dict[str, Any]:
+    """Share of records and codes mapped to ICCS; unmapped codes by frequency."""
+    report = coverage(warehouse, source)
+    return {
+        **asdict(report),
+        "share_records": report.share_records,
+        "share_codes": report.share_codes,
+    }

@@ -1,0 +1,52 @@
+"""Crime statistics pages: the sources, and a crime profile per source."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse
+
+from crimeprev.config import Settings
+from crimeprev.indicators.profile import list_sources
+from crimeprev.store.ingest import quarantined
+from crimeprev.store.warehouse import Warehouse
+from crimeprev.web.api.stats import get_warehouse, profile_json
+from crimeprev.web.deps import get_app_settings
+from crimeprev.web.templating import render
+
+router = APIRouter(prefix="/stats", include_in_schema=False)
+
+
+@router.get("", response_class=HTMLResponse)
+def sources(request: Request, warehouse: Warehouse = Depends(get_warehouse)) -> HTMLResponse:
+    """The sources in the warehouse and the bundled profiles."""
+    return render(request, "stats/sources.html", {"sources": list_sources(warehouse)})
+
+
+@router.get("/{source}", response_class=HTMLResponse)
+def profile(
+    request: Request,
+    source: str,
+    level: int = Query(2, ge=1, le=4),
+    warehouse: Warehouse = Depends(get_warehouse),
+    settings: Settings = Depends(get_app_settings),
+) -> HTMLResponse:
+    """The crime profile of one source."""
+    data = profile_json(warehouse, source, settings, level)
+    chart = {
+        "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+        "description": f"Recorded offences by year: {source}",
+        "width": "container",
+        "height": 220,
+        "data": {"values": data["by_year"]},
+        "mark": {"type": "line", "point": True},
+        "encoding": {
+            "x": {"field": "year", "type": "ordinal", "title": "year"},
+            "y": {"field": "count", "type": "quantitative", "title": "offences"},
+        },
+    }
+    examples = quarantined(warehouse, source, limit=10)
+    return render(
+        request,
+        "stats/profile.html",
+        {"p": data, "chart": chart, "level": level, "examples": examples, "source": source},
+    )
