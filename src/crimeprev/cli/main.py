@@ -16,6 +16,7 @@ from crimeprev.cli import db as db_cli
 from crimeprev.cli import iccs as iccs_cli
 from crimeprev.cli import kyoto as kyoto_cli
 from crimeprev.cli import stats as stats_cli
+from crimeprev.cli import spatial as spatial_cli
 from crimeprev.cli import survey as survey_cli
 from crimeprev.config import describe_settings, get_settings
 
@@ -31,6 +32,7 @@ app.add_typer(kyoto_cli.app, name="kyoto")
 app.add_typer(stats_cli.app, name="stats")
 app.add_typer(stats_cli.concordance_app, name="concordance")
 app.add_typer(survey_cli.app, name="survey")
+spatial_cli.register(app)
 app.add_typer(db_cli.app, name="db")
 demo_app = typer.Typer(
     help="The demo workspace built from bundled real data.", no_args_is_help=True

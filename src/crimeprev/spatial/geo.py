@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import shapely
 from pyproj import Transformer
-from shapely.geometry import Polygon, mapping, shape
+from shapely.geometry import Polygon, shape
 
 from crimeprev.errors import DataFileError
 from crimeprev.spatial.grids import Grid
@@ -92,18 +92,18 @@ def read_areas(path: str | Path) -> Areas:
     return Areas(geometries, properties, 4326)
 
 
-def _cell_polygons(grid: Grid, to_lonlat: bool) -> list[Polygon]:
-    rings = grid.polygons()
-    if to_lonlat and grid.epsg is not None:
+def _cell_rings(grid: Grid, to_lonlat: bool) -> np.ndarray:
+    """Cell outlines as an array (cells, corners, 2), in lon/lat when asked."""
+    rings = np.asarray(grid.polygons(), dtype=float).reshape(grid.cells, -1, 2)
+    if to_lonlat and grid.epsg is not None and rings.size:
         transformer = Transformer.from_crs(grid.epsg, 4326, always_xy=True)
-        flat = np.array([point for ring in rings for point in ring])
-        lon, lat = transformer.transform(flat[:, 0], flat[:, 1])
-        size = len(rings[0]) if rings else 0
-        rings = [
-            list(zip(lon[k * size : (k + 1) * size], lat[k * size : (k + 1) * size], strict=True))
-            for k in range(len(rings))
-        ]
-    return [Polygon(ring) for ring in rings]
+        lon, lat = transformer.transform(rings[..., 0].ravel(), rings[..., 1].ravel())
+        rings = np.stack([lon, lat], axis=-1).reshape(rings.shape)
+    return rings
+
+
+def _cell_polygons(grid: Grid, to_lonlat: bool) -> list[Polygon]:
+    return [Polygon(ring) for ring in _cell_rings(grid, to_lonlat)]
 
 
 def _plain(value: Any) -> Any:
@@ -141,16 +141,15 @@ def grid_features(
     >>> body["features"][0]["properties"], body["features"][0]["geometry"]["type"]
     ({'count': 1, 'z': 1.5}, 'Polygon')
     """
-    polygons = _cell_polygons(grid, to_lonlat)
+    rings = np.round(_cell_rings(grid, to_lonlat), 6 if to_lonlat else 2).tolist()
     extra = columns or {}
     keep = np.ones(grid.cells, dtype=bool) if only is None else np.asarray(only, dtype=bool)
     features = []
     for k in np.flatnonzero(keep):
         properties = {"count": int(grid.counts[k])}
         properties.update({name: _plain(values[k]) for name, values in extra.items()})
-        features.append(
-            {"type": "Feature", "geometry": mapping(polygons[k]), "properties": properties}
-        )
+        geometry = {"type": "Polygon", "coordinates": [rings[k]]}
+        features.append({"type": "Feature", "geometry": geometry, "properties": properties})
     return {"type": "FeatureCollection", "features": features}
 
 

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 from scipy import sparse
-from scipy.stats import norm
+from scipy.special import ndtr
 
 from crimeprev.errors import InvalidInputError
 from crimeprev.spatial._common import RandomLike, as_float_array, resolve_rng
@@ -222,7 +222,7 @@ def local_g(
             variance = (others * row_squares - row_sum**2) / (others - 1)
             z = (lag - mean_i * row_sum) / (spread_i * np.sqrt(variance))
     z = np.where(counts > 0, z, np.nan)
-    p_values = 2 * norm.sf(np.abs(z))
+    p_values = 2 * ndtr(-np.abs(z))
     p_sim = z_sim = None
     if permutations:
         greater, lesser, sim_total, sim_squares = _permuted_sums(

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.stats import norm
+from scipy.special import ndtr
 
 from crimeprev.errors import InvalidInputError
 from crimeprev.spatial._common import RandomLike, as_float_array, resolve_rng
@@ -123,10 +123,10 @@ def global_moran(
         expected=expected,
         variance_normal=float(variance_normal),
         z_normal=float(z_normal),
-        p_normal=float(norm.sf(abs(z_normal))),
+        p_normal=float(ndtr(-abs(z_normal))),
         variance_random=float(variance_random),
         z_random=float(z_random),
-        p_random=float(norm.sf(abs(z_random))),
+        p_random=float(ndtr(-abs(z_random))),
         p_sim=p_sim,
         permutations=int(permutations),
         seed=seed,

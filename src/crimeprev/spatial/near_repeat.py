@@ -36,7 +36,6 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from crimeprev.errors import InvalidInputError
-from crimeprev.spatial import _knox_kernel
 from crimeprev.spatial._common import (
     RandomLike,
     as_breaks,
@@ -444,6 +443,8 @@ def knox_test(
     space_band = np.searchsorted(dbreaks, distance, side="right") - 1
     space_band[space_band < 0] = n_space
     del distance
+
+    from crimeprev.spatial import _knox_kernel  # numba: imported only when needed
 
     # Cells: (space bands + trash row) x (time bands + trash column); the trash
     # row holds close pairs below the first distance break, the trash column

@@ -1,0 +1,257 @@
+"""JSON endpoints of the "Where and when" pages: near-repeat (Knox) tables, map layers,
+hot spots, kernel density and forecast accuracy on the bundled real data.
+
+Results are cached per parameter set (the data are bundled and never change),
+so the page and its JSON twin share one computation.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query
+
+from crimeprev.spatial.bundled import NEAR_REPEAT_DATASETS, near_repeat_events
+
+router = APIRouter(prefix="/api/spatial", tags=["Where and when"])
+
+MetricName = Literal["manhattan", "euclidean"]
+
+
+@lru_cache(maxsize=32)
+def near_repeat_analysis(
+    dataset: str,
+    spatial_bandwidth: float,
+    spatial_bands: int,
+    temporal_bandwidth: float,
+    temporal_bands: int,
+    metric: MetricName,
+    permutations: int,
+    seed: int,
+) -> dict[str, Any]:
+    """Knox table (NRC bands) and near-repeat chains for a bundled data set."""
+    from crimeprev.spatial.near_repeat import knox_test_nrc, near_repeat_chains
+
+    events = near_repeat_events(dataset)
+    result = knox_test_nrc(
+        events.x,
+        events.y,
+        events.times,
+        spatial_bandwidth=spatial_bandwidth,
+        spatial_bands=spatial_bands,
+        temporal_bandwidth=temporal_bandwidth,
+        temporal_bands=temporal_bands,
+        metric=metric,
+        permutations=permutations,
+        rng=seed,
+        source=NEAR_REPEAT_DATASETS[dataset].file,
+    )
+    chains = near_repeat_chains(
+        events.x,
+        events.y,
+        events.times,
+        distance=spatial_bandwidth,
+        days=temporal_bandwidth,
+        metric=metric,
+    )
+    body = result.to_dict()
+    body["dataset"] = {
+        "key": dataset,
+        "title": NEAR_REPEAT_DATASETS[dataset].title,
+        "note": NEAR_REPEAT_DATASETS[dataset].note,
+        "dropped_rows": events.dropped,
+    }
+    summary = chains.summary(events.times)
+    body["chains"] = {
+        "distance": chains.distance,
+        "days": chains.days,
+        "count": len(chains.members),
+        "links": chains.links,
+        "events_in_chains": int((chains.chain >= 0).sum()),
+        "largest": summary[:25],
+    }
+    return body
+
+
+@router.get("/near-repeat/datasets")
+def near_repeat_datasets() -> dict[str, Any]:
+    """The bundled event data sets the near-repeat analysis can use."""
+    return {
+        "datasets": [
+            {"key": item.key, "title": item.title, "note": item.note}
+            for item in NEAR_REPEAT_DATASETS.values()
+        ]
+    }
+
+
+@router.get("/near-repeat")
+def near_repeat(
+    dataset: str = Query("chicago_burglary_jan2016", description="Bundled data set key."),
+    spatial_bandwidth: float = Query(100, gt=0, le=10_000, description="Metres per band."),
+    spatial_bands: int = Query(3, ge=1, le=10),
+    temporal_bandwidth: float = Query(7, gt=0, le=365, description="Days per band."),
+    temporal_bands: int = Query(3, ge=1, le=10),
+    metric: MetricName = Query("manhattan"),
+    permutations: int = Query(99, ge=0, le=999),
+    seed: int = Query(1, ge=0, description="Random seed of the permutations."),
+) -> dict[str, Any]:
+    """Knox near-repeat table with the Near Repeat Calculator's band convention, and chains."""
+    return near_repeat_analysis(
+        dataset,
+        spatial_bandwidth,
+        spatial_bands,
+        temporal_bandwidth,
+        temporal_bands,
+        metric,
+        permutations,
+        seed,
+    )
+
+
+# --- Map layers: Chicago aggravated assaults (bundled) ---------------------------------
+
+CHICAGO_YEARS = range(2010, 2020)
+
+
+@lru_cache(maxsize=4)
+def chicago_layers(year: int, permutations: int = 0, seed: int = 1) -> dict[str, Any]:
+    """Hot spots, KDE, area rates and points for one year of Chicago assaults.
+
+    Everything the map shows, computed once per year from the bundled data.
+    """
+    import numpy as np
+
+    from crimeprev.errors import NotFoundError
+    from crimeprev.spatial.bundled import CHICAGO_AREAS, chicago_assaults
+    from crimeprev.spatial.files import bundled_path
+    from crimeprev.spatial.geo import grid_features, read_areas
+    from crimeprev.spatial.grids import count_in_areas
+    from crimeprev.spatial.hotspots import optimized_hot_spots, rate_hot_spots
+    from crimeprev.spatial.kde import kernel_density
+    from crimeprev.spatial.projection import project
+    from crimeprev.spatial.significance import CLASS_LABELS
+    from crimeprev.spatial.weights import polygon_contiguity
+
+    if year not in CHICAGO_YEARS:
+        raise NotFoundError(f"no bundled Chicago assaults for {year}; choose 2010 to 2019")
+    frame = chicago_assaults()
+    frame = frame[frame["year"] == year]
+    projected = project(frame["longitude"].to_numpy(), frame["latitude"].to_numpy())
+    areas_lonlat = read_areas(bundled_path(*CHICAGO_AREAS))
+    areas = areas_lonlat.to_epsg(projected.epsg)
+    spots = optimized_hot_spots(
+        projected.x,
+        projected.y,
+        mask=areas.union(),
+        permutations=permutations,
+        rng=seed,
+        epsg=projected.epsg,
+        source=f"Chicago aggravated assaults {year}",
+    )
+    grid = spots.grid
+    density = kernel_density(projected.x, projected.y, grid.x, grid.y, kernel="quartic")
+    show = (grid.counts > 0) | (spots.result.classes != 0)
+    cells = grid_features(
+        grid,
+        {
+            "z": spots.result.z,
+            "class": spots.result.classes,
+            "density": density.density,
+        },
+        only=show,
+    )
+    population = np.array([float(p["POP2010"]) for p in areas.properties])
+    counted = count_in_areas(projected.x, projected.y, areas.geometries, denominator=population)
+    queen = polygon_contiguity(areas.geometries)
+    by_rate = rate_hot_spots(counted.counts, population, queen, permutations=999, rng=seed)
+    import json
+
+    raw = json.loads(bundled_path(*CHICAGO_AREAS).read_text())["features"]
+    area_features = []
+    for k, properties in enumerate(areas_lonlat.properties):
+        area_features.append(
+            {
+                "type": "Feature",
+                "geometry": raw[k]["geometry"],
+                "properties": {
+                    "name": str(properties.get("community", "")).title(),
+                    "population_2010": int(population[k]),
+                    "assaults": int(counted.counts[k]),
+                    "rate_per_100k": round(float(by_rate.rates[k]), 1),
+                    "rate_z": round(float(by_rate.result.z[k]), 3),
+                    "rate_class": int(by_rate.result.classes[k]),
+                },
+            }
+        )
+    classes, class_counts = np.unique(spots.result.classes, return_counts=True)
+    return {
+        "dataset": "Chicago aggravated assaults (City of Chicago via the Crime Open Database)",
+        "year": year,
+        "incidents": int(len(frame)),
+        "epsg": projected.epsg,
+        "crs": projected.crs_name,
+        "choices": spots.choices,
+        "incremental_autocorrelation": spots.incremental,
+        "cell_size": grid.cell_size,
+        "distance_band": spots.distance_band,
+        "kde": {
+            "kernel": density.kernel,
+            "bandwidth": density.bandwidth,
+            "rule": density.bandwidth_rule,
+            "unit": "events per km^2",
+            "max": float(density.density.max()),
+        },
+        "classes": {
+            CLASS_LABELS[int(c)]: int(n) for c, n in zip(classes, class_counts, strict=True)
+        },
+        "permutations": permutations,
+        "seed": seed,
+        "cells": cells,
+        "areas": {"type": "FeatureCollection", "features": area_features},
+        "area_outside": counted.outside,
+        "points": np.round(
+            np.column_stack([frame["latitude"].to_numpy(), frame["longitude"].to_numpy()]), 5
+        ).tolist(),
+    }
+
+
+@router.get("")
+def overview(
+    year: int = Query(2019, ge=2010, le=2019, description="Year of the Chicago assaults."),
+) -> dict[str, Any]:
+    """Summary of the hot-spot map: choices made, classes, KDE and links to the layers."""
+    layers = chicago_layers(year)
+    return {
+        key: layers[key]
+        for key in (
+            "dataset",
+            "year",
+            "incidents",
+            "epsg",
+            "crs",
+            "choices",
+            "cell_size",
+            "distance_band",
+            "kde",
+            "classes",
+            "incremental_autocorrelation",
+            "permutations",
+            "seed",
+            "area_outside",
+        )
+    } | {
+        "layers": {
+            name: f"/api/spatial/layers/{name}?year={year}" for name in ("cells", "areas", "points")
+        }
+    }
+
+
+@router.get("/layers/{name}")
+def layer(
+    name: Literal["cells", "areas", "points"],
+    year: int = Query(2019, ge=2010, le=2019),
+) -> Any:
+    """One map layer: grid cells (counts, Gi* z and class, KDE) or areas (rates and
+    rate-based Gi* classes) as GeoJSON, or the incident points as [lat, lon] pairs."""
+    return chicago_layers(year)[name]

@@ -1,0 +1,121 @@
+"""The spatial faces: CLI commands, JSON endpoints and pages (TestClient), and a
+browser driving the map and the Knox table on the real server."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from crimeprev.cli.main import app as cli_app
+
+DATA = Path(__file__).parents[1] / "data"
+BURGLARY = DATA / "near_repeat_chicago" / "chicago_burglary_jan2016.csv"
+EXPECTED = json.loads((DATA / "near_repeat_chicago" / "expected.json").read_text())["results"]
+
+runner = CliRunner()
+
+
+def test_cli_near_repeat_reproduces_nrc_and_writes_json(tmp_path):
+    output = tmp_path / "knox.json"
+    result = runner.invoke(
+        cli_app,
+        ["near-repeat", str(BURGLARY), "--seed", "3", "--chains", "--output", str(output)],
+    )
+    assert result.exit_code == 0, result.output
+    assert "Same location" in result.output and "182,194" in result.output
+    body = json.loads(output.read_text())
+    assert body["observed"] == EXPECTED["burglary_nrc_table"]["nrc_published_observed"]
+    assert body["seed"] == 3 and body["chains"][0]["events"] >= 2
+
+
+def test_cli_near_repeat_explicit_breaks_and_errors(tmp_path):
+    result = runner.invoke(
+        cli_app,
+        [
+            "near-repeat",
+            str(BURGLARY),
+            "--distance-breaks",
+            "0,1,100,200,300,inf",
+            "--time-breaks",
+            "0,7,14,21,inf",
+            "--metric",
+            "euclidean",
+            "--permutations",
+            "9",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    bad = tmp_path / "bad.csv"
+    bad.write_text("X,Y,date\n1,2,2016-01-01\n1,2,\n")
+    result = runner.invoke(cli_app, ["near-repeat", str(bad)])
+    assert result.exit_code == 2
+    assert "row 3" in result.output and "date" in result.output
+
+
+def test_near_repeat_json_and_page(client):
+    body = client.get("/api/spatial/near-repeat", params={"permutations": 19}).json()
+    assert body["observed"] == EXPECTED["burglary_nrc_table"]["nrc_published_observed"]
+    assert body["chains"]["count"] > 0
+    page = client.get("/spatial/near-repeat", params={"permutations": 19})
+    assert page.status_code == 200
+    assert "182,194" in page.text and 'id="knox-table"' in page.text
+    assert 'href="/api/spatial/near-repeat?permutations=19"' in page.text
+    missing = client.get("/api/spatial/near-repeat", params={"dataset": "nowhere"})
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+
+
+def test_map_json_twin_counts_every_incident(client):
+    summary = client.get("/api/spatial", params={"year": 2019}).json()
+    incidents = pd.read_parquet(
+        Path(__file__).parents[2]
+        / "src/crimeprev/data/real/chicago_aggravated_assaults_2010_2019/incidents.parquet"
+    )
+    in_year = int((incidents["date"].str[:4] == "2019").sum())
+    assert summary["incidents"] == in_year
+    areas = client.get("/api/spatial/layers/areas", params={"year": 2019}).json()
+    assert len(areas["features"]) == 77
+    assert (
+        sum(f["properties"]["assaults"] for f in areas["features"]) + summary["area_outside"]
+        == in_year
+    )
+    cells = client.get("/api/spatial/layers/cells", params={"year": 2019}).json()
+    assert sum(f["properties"]["count"] for f in cells["features"]) <= in_year
+    classes = {f["properties"]["class"] for f in cells["features"]}
+    assert 3 in classes
+    page = client.get("/spatial", params={"year": 2019})
+    assert page.status_code == 200 and "/static/vendor/leaflet/leaflet.js" in page.text
+    assert "cell size" in page.text
+
+
+@pytest.mark.browser
+def test_browser_map_and_knox_table(live_server, browser, tmp_path):
+    page = browser.new_page()
+    try:
+        page.goto(live_server + "/spatial", timeout=120_000)
+        page.wait_for_selector("#spatial-map[data-ready='true']", timeout=120_000)
+        assert page.locator(".leaflet-control-layers-overlays label").count() == 5
+        assert "incidents" in page.locator("#spatial-map-status").inner_text()
+        # The base layer and the Gi* layer are drawn on the canvas renderer.
+        assert page.locator("#spatial-map canvas").count() >= 1
+        page.screenshot(path=str(tmp_path / "map.png"))
+        page.get_by_role("link", name="near-repeat table").click()
+        page.wait_for_selector("#knox-table", timeout=60_000)
+        rows = page.locator("#knox-table tbody tr")
+        assert rows.count() == 5
+        first = rows.nth(0).locator("td").nth(0)
+        assert first.get_attribute("data-mark") == "++"
+        assert int(page.locator("#chain-count").inner_text()) > 0
+    finally:
+        page.close()
+
+
+def test_cli_commands_are_registered():
+    result = runner.invoke(cli_app, ["--help"])
+    for command in ("near-repeat", "hotspots", "kde", "forecast-accuracy"):
+        assert command in result.output
+    assert np.isfinite(1.0)
