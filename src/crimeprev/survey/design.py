@@ -455,21 +455,22 @@ def taylor_variance(
     """
     scores = np.asarray(scores, dtype=float)
     if domain is None:
-        domain = np.zeros(scores.shape[0], dtype=np.int64)
         domains = 1
-    keep = domain >= 0
-    if not keep.all():
-        scores = np.where(keep, scores, 0.0)
-        domain = np.where(keep, domain, 0)
+    else:
+        keep = domain >= 0
+        if not keep.all():
+            scores = np.where(keep, scores, 0.0)
+            domain = np.where(keep, domain, 0)
     total = np.zeros(domains)
     for number, stage in enumerate(design.stages, start=1):
         if not stage.group_prior_fraction.any():
             break
         unit_count = stage.unit_group.shape[0]
         group_count = stage.group_units.shape[0]
-        unit_totals = np.bincount(
-            stage.unit * domains + domain, weights=scores, minlength=unit_count * domains
-        ).reshape(unit_count, domains)
+        key = stage.unit if domains == 1 or domain is None else stage.unit * domains + domain
+        unit_totals = np.bincount(key, weights=scores, minlength=unit_count * domains).reshape(
+            unit_count, domains
+        )
         group_of_cell = np.repeat(stage.unit_group, domains) * domains + np.tile(
             np.arange(domains), unit_count
         )

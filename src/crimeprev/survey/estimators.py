@@ -269,37 +269,58 @@ def _ratio_core(
                 replicate_estimate = replicate[:, :, :columns] / replicate[:, :, columns:]
         estimate[:] = full_estimate
         variance[:] = design.variance(full_estimate, replicate_estimate)
+    positive = weights > 0
+    everyone: np.ndarray | None = None  # respondent counts when no row is masked
     for column in range(columns):
         mask = mask_all[:, column]
-        w = np.where(mask, weights, 0.0)
+        whole = bool(mask.all())
+        w = weights if whole else np.where(mask, weights, 0.0)
         y = numerators[:, column]
         numerator_total = np.bincount(code, weights=w * y, minlength=domains)
         count_weights = np.bincount(code, weights=w, minlength=domains)
-        counted = mask & (weights > 0)
-        respondents = np.bincount(code, weights=counted.astype(float), minlength=domains)
-        if denominators is not None:
-            counted = counted & (denominators[:, column] != 0)
-        n[:, column] = np.bincount(code, weights=counted.astype(float), minlength=domains)
+        counted = positive if whole else mask & positive
+        if whole and everyone is not None:
+            respondents = everyone
+        else:
+            respondents = np.bincount(code, weights=counted.astype(float), minlength=domains)
+            if whole:
+                everyone = respondents
         population[:, column] = count_weights
         if denominators is None:
             theta = numerator_total
             residual = y
-            denominator_total = np.ones(domains)
+            n[:, column] = respondents
         else:
             x = denominators[:, column]
-            denominator_total = np.bincount(code, weights=w * x, minlength=domains)
+            unit = bool((x == 1.0).all())
+            denominator_total = (
+                count_weights if unit else np.bincount(code, weights=w * x, minlength=domains)
+            )
             with np.errstate(divide="ignore", invalid="ignore"):
                 theta = numerator_total / denominator_total
-            residual = np.where(mask, (y - theta[code] * x) / denominator_total[code], 0.0)
+                scale = 1.0 / denominator_total
+            if unit:
+                residual = (y - theta[code]) * scale[code]
+                n[:, column] = respondents
+            else:
+                residual = (y - theta[code] * x) * scale[code]
+                n[:, column] = np.bincount(
+                    code, weights=(counted & (x != 0)).astype(float), minlength=domains
+                )
+            if not whole:
+                residual = np.where(mask, residual, 0.0)
+        scores = w * residual
         if isinstance(design, TaylorDesign):
             estimate[:, column] = theta
             variance[:, column] = taylor_variance(
-                design, w * residual, np.where(mask, code, -1), domains
+                design, scores, code if whole else np.where(mask, code, -1), domains
             )
         # Design effect against SRS without replacement of the same size (R's deff=TRUE).
         with np.errstate(divide="ignore", invalid="ignore"):
-            mean_r = np.bincount(code, weights=w * residual, minlength=domains) / count_weights
-            mean_r2 = np.bincount(code, weights=w * residual**2, minlength=domains) / count_weights
+            mean_r = np.bincount(code, weights=scores, minlength=domains) / count_weights
+            mean_r2 = (
+                np.bincount(code, weights=scores * residual, minlength=domains) / count_weights
+            )
             nobs = respondents
             spread = (mean_r2 - mean_r**2) * nobs / (nobs - 1)
             srs = spread * count_weights**2 * (count_weights - nobs) / (count_weights * nobs)
