@@ -119,3 +119,24 @@ def test_cli_commands_are_registered():
     for command in ("near-repeat", "hotspots", "kde", "forecast-accuracy"):
         assert command in result.output
     assert np.isfinite(1.0)
+
+
+def test_forecast_accuracy_json_and_page(client):
+    body = client.get("/api/spatial/forecast-accuracy", params={"year": 2019}).json()
+    assert body["forecast_year"] == 2018 and body["test_year"] == 2019
+    rows = body["table"]
+    assert [row["cells"] for row in rows] == sorted(row["cells"] for row in rows)
+    for row in rows:
+        assert row["pai"] == pytest.approx(row["hit_rate"] / row["coverage"])
+        assert 0 < row["pei"] <= 1
+    # All cells together catch every 2019 assault inside the city.
+    assert body["curve"][-1]["coverage"] <= 1
+    incidents = pd.read_parquet(
+        Path(__file__).parents[2]
+        / "src/crimeprev/data/real/chicago_aggravated_assaults_2010_2019/incidents.parquet"
+    )
+    in_year = int((incidents["date"].str[:4] == "2019").sum())
+    assert body["events_test_year"] + body["outside_city"] == in_year
+    page = client.get("/spatial/forecast-accuracy", params={"year": 2019, "method": "kde"})
+    assert page.status_code == 200 and 'id="forecast-table"' in page.text
+    assert client.get("/api/spatial/forecast-accuracy", params={"year": 2010}).status_code == 422

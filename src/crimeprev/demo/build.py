@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from crimeprev.config import Settings
+from crimeprev.demo import spatial as spatial_demo
 from crimeprev.demo import stats as stats_demo
 from crimeprev.demo import survey as survey_demo
 from crimeprev.standards import iccs
@@ -32,7 +33,13 @@ def _standards(settings: Settings) -> str:  # noqa: ARG001 - every step takes th
 
 
 #: The steps, in order.
-STEPS: list[DemoStep] = [_prepare, _standards, survey_demo.build, stats_demo.load_crime_statistics]
+STEPS: list[DemoStep] = [
+    _prepare,
+    _standards,
+    survey_demo.build,
+    stats_demo.load_crime_statistics,
+    spatial_demo.build,
+]
 
 
 def build_demo(settings: Settings) -> Iterator[str]:

@@ -255,3 +255,109 @@ def layer(
     """One map layer: grid cells (counts, Gi* z and class, KDE) or areas (rates and
     rate-based Gi* classes) as GeoJSON, or the incident points as [lat, lon] pairs."""
     return chicago_layers(year)[name]
+
+
+@lru_cache(maxsize=8)
+def chicago_forecast(year: int, method: str = "counts") -> dict[str, Any]:
+    """Forecast accuracy of last year's hot spots for ``year`` (Chicago assaults)."""
+
+    from crimeprev.errors import InvalidInputError, NotFoundError
+    from crimeprev.spatial.bundled import CHICAGO_AREAS, chicago_assaults
+    from crimeprev.spatial.files import bundled_path
+    from crimeprev.spatial.forecast import forecast_accuracy
+    from crimeprev.spatial.geo import read_areas
+    from crimeprev.spatial.grids import square_grid
+    from crimeprev.spatial.kde import kernel_density
+    from crimeprev.spatial.projection import project
+
+    if year not in range(2011, 2020):
+        raise NotFoundError(
+            f"no forecast for {year}: choose 2011 to 2019 (the year before is used)"
+        )
+    if method not in ("counts", "kde"):
+        raise InvalidInputError(f"method must be 'counts' or 'kde', got {method!r}")
+    frame = chicago_assaults()
+    frame = frame[frame["year"].isin([year - 1, year])]
+    projected = project(frame["longitude"].to_numpy(), frame["latitude"].to_numpy())
+    before = (frame["year"] == year - 1).to_numpy()
+    mask = read_areas(bundled_path(*CHICAGO_AREAS)).to_epsg(projected.epsg).union()
+    cell = 250.0
+    bounds = (projected.x.min(), projected.y.min(), projected.x.max(), projected.y.max())
+    earlier = square_grid(
+        projected.x[before], projected.y[before], cell_size=cell, mask=mask, bounds=bounds
+    )
+    later = square_grid(
+        projected.x[~before], projected.y[~before], cell_size=cell, mask=mask, bounds=bounds
+    )
+    if method == "kde":
+        scores = kernel_density(
+            projected.x[before], projected.y[before], earlier.x, earlier.y, bandwidth=400
+        ).density
+    else:
+        scores = earlier.counts.astype(float)
+    result = forecast_accuracy(
+        scores,
+        later.counts,
+        training=earlier.counts,
+        coverages=(0.005, 0.01, 0.02, 0.05, 0.1, 0.2),
+    )
+    step = max(1, result.cells // 400)
+    curve = [
+        {
+            "coverage": float(result.coverage[k]),
+            "hit_rate": float(result.hit_rate[k]),
+            "pai": float(result.pai[k]),
+        }
+        for k in range(0, result.cells, step)
+    ]
+    return {
+        "dataset": "Chicago aggravated assaults (City of Chicago via the Crime Open Database)",
+        "forecast_year": year - 1,
+        "test_year": year,
+        "method": method,
+        "method_note": (
+            "cells ranked by last year's count"
+            if method == "counts"
+            else "cells ranked by last year's quartic kernel density, bandwidth 400 m"
+        ),
+        "cell_size": cell,
+        "cells": result.cells,
+        "ties": result.ties,
+        "events_forecast_year": int(before.sum()),
+        "events_test_year": int(result.events),
+        "outside_city": int(later.outside),
+        "table": result.table,
+        "curve": curve,
+        "chart": {
+            "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+            "description": "Hit rate by share of the city's area flagged as hot spots",
+            "width": "container",
+            "height": 260,
+            "data": {"values": curve},
+            "mark": {"type": "line", "interpolate": "step-after"},
+            "encoding": {
+                "x": {
+                    "field": "coverage",
+                    "type": "quantitative",
+                    "title": "share of area",
+                    "axis": {"format": "%"},
+                    "scale": {"type": "sqrt"},
+                },
+                "y": {
+                    "field": "hit_rate",
+                    "type": "quantitative",
+                    "title": "share of assaults",
+                    "axis": {"format": "%"},
+                },
+            },
+        },
+    }
+
+
+@router.get("/forecast-accuracy")
+def forecast_accuracy_json(
+    year: int = Query(2019, ge=2011, le=2019, description="Test year (forecast: the year before)."),
+    method: Literal["counts", "kde"] = Query("counts"),
+) -> dict[str, Any]:
+    """Hit rate, PAI, PEI and RRI of last year's hot spots for this year's assaults."""
+    return chicago_forecast(year, method)

@@ -50,3 +50,12 @@ def hot_spot_map(request: Request, year: int = 2019) -> HTMLResponse:
         "spatial/map.html",
         {"summary": summary, "years": list(api.CHICAGO_YEARS)},
     )
+
+
+@router.get("/forecast-accuracy", response_class=HTMLResponse)
+def forecast_accuracy(request: Request, year: int = 2019, method: str = "counts") -> HTMLResponse:
+    """Hit rate, PAI, PEI and RRI of last year's hot spots, with the accuracy curve."""
+    result = api.chicago_forecast(year, method)
+    return render(
+        request, "spatial/forecast.html", {"result": result, "years": list(range(2011, 2020))}
+    )
