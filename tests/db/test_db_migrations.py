@@ -28,6 +28,7 @@ def _all_models() -> None:
     # Import every module that declares tables, so Base.metadata is complete.
     import crimeprev.assets.models  # noqa: F401
     import crimeprev.db.models  # noqa: F401
+    import crimeprev.tracker.models  # noqa: F401
 
 
 def test_migrated_schema_matches_the_models(database):

@@ -24,12 +24,13 @@ from crimeprev.web.errors import install_error_handlers
 STATIC_DIR = Path(__file__).parent / "static"
 
 #: Domains whose ``api`` and ``pages`` modules are mounted, in navigation order.
-DOMAINS: tuple[str, ...] = ("home", "iccs", "kyoto", "stats", "auth", "spatial", "survey")
+DOMAINS: tuple[str, ...] = ("home", "iccs", "kyoto", "tracker", "stats", "auth", "spatial", "survey")
 
 #: (label, path) pairs of the top navigation bar.
 NAVIGATION: tuple[tuple[str, str], ...] = (
     ("ICCS", "/iccs"),
     ("Kyoto Declaration", "/kyoto"),
+    ("Kyoto follow-up", "/tracker"),
     ("Crime statistics", "/stats"),
     ("Where and when", "/spatial"),
     ("Surveys", "/survey"),

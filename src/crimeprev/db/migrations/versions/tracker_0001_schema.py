@@ -113,9 +113,7 @@ def upgrade() -> None:
             name="fk_tracker_membership_state_iso3_tracker_member_state",
         ),
         sa.PrimaryKeyConstraint("id", name="pk_tracker_membership"),
-        sa.UniqueConstraint(
-            "user_id", "role", "state_iso3", name="uq_tracker_membership_user_id"
-        ),
+        sa.UniqueConstraint("user_id", "role", "state_iso3", name="uq_tracker_membership_user_id"),
     )
     op.create_index("ix_tracker_membership_user_id", "tracker_membership", ["user_id"])
     op.create_table(
@@ -209,7 +207,9 @@ def upgrade() -> None:
             ["tracker_commitment.number"],
             name="fk_tracker_answer_paragraph_commitment_number",
         ),
-        sa.PrimaryKeyConstraint("answer_id", "commitment_number", name="pk_tracker_answer_paragraph"),
+        sa.PrimaryKeyConstraint(
+            "answer_id", "commitment_number", name="pk_tracker_answer_paragraph"
+        ),
     )
     op.create_index(
         "ix_tracker_answer_paragraph_commitment_number",
@@ -272,7 +272,9 @@ def upgrade() -> None:
         sa.Column("practice_id", sa.Integer(), nullable=False),
         sa.Column("kind", sa.String(10), nullable=False),
         sa.Column("value", sa.String(60), nullable=False),
-        sa.CheckConstraint("kind in ('iccs','sdg','group')", name="ck_tracker_practice_tag_known_kind"),
+        sa.CheckConstraint(
+            "kind in ('iccs','sdg','group')", name="ck_tracker_practice_tag_known_kind"
+        ),
         sa.ForeignKeyConstraint(
             ["practice_id"],
             ["tracker_practice.id"],

@@ -1,0 +1,467 @@
+"""Full-text search over submissions, practices and documents, on SQLite or PostgreSQL.
+
+One API, two engines, each using its own full-text machinery:
+
+* SQLite: an FTS5 table (``tracker_search_fts``, Porter stemming) that
+  indexes ``tracker_search_document`` as external content, kept in step by
+  triggers; ranked by BM25 with the title weighted 5:1 over the body;
+  snippets by FTS5's ``snippet()``.
+* PostgreSQL: a stored, generated ``tsvector`` column (English configuration,
+  title weight A, body weight B) with a GIN index; ranked by ``ts_rank_cd``;
+  snippets by ``ts_headline``.
+
+The index is derived data, so it is not part of the Alembic schema:
+:func:`ensure_search_index` builds it when missing (and fills it from the
+table), and every function here calls it first.
+
+Facets (country, region, paragraph, topic, group, year) live in
+``tracker_search_facet``; counts are over every match, not only the page.
+Snippets come back as HTML: the text is escaped and the matched words are
+wrapped in ``<mark>``.
+
+Examples
+--------
+>>> from crimeprev.db import Database
+>>> from crimeprev.db.base import Base
+>>> import crimeprev.tracker.models
+>>> database = Database("sqlite://")
+>>> Base.metadata.create_all(database.engine)
+>>> with database.transaction() as session:
+...     _ = index_document(
+...         session, kind="practice", ref_id=1, state_iso3="KEN", published=True,
+...         title="Street lighting", body="Better lighting cut burglary in Ward 4.",
+...         link="/tracker/practices/1", facets={"country": ["KEN"], "year": ["2020"]},
+...     )
+>>> with database.transaction() as session:
+...     found = search(session, "burglaries")
+>>> found.total, found.hits[0].snippet
+(1, 'Better lighting cut <mark>burglary</mark> in Ward 4.')
+>>> [(item.value, item.count) for item in found.facets["country"]]
+[('KEN', 1)]
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from markupsafe import escape
+from sqlalchemy import Connection, delete, select, text
+from sqlalchemy.orm import Session
+
+from crimeprev.errors import InvalidInputError
+from crimeprev.tracker.models import SearchDocument, SearchFacet
+
+__all__ = [
+    "FACETS",
+    "FacetCount",
+    "SearchHit",
+    "SearchResult",
+    "ensure_search_index",
+    "index_document",
+    "remove_document",
+    "search",
+]
+
+#: The facets every search reports, in display order.
+FACETS: tuple[str, ...] = ("country", "region", "paragraph", "topic", "group", "year", "kind")
+
+_KINDS = ("answer", "practice", "document")
+_OPEN, _CLOSE = "\u27e6", "\u27e7"  # marks matched words inside snippets before escaping
+_MAX_BODY = 200_000
+_MAX_TERMS = 16
+_TERM = re.compile(r"\w+", re.UNICODE)
+
+_SQLITE_DDL = (
+    "create virtual table if not exists tracker_search_fts using fts5("
+    "title, body, content='tracker_search_document', content_rowid='id', "
+    "tokenize='porter unicode61 remove_diacritics 2')",
+    "create trigger if not exists tracker_search_fts_insert after insert on "
+    "tracker_search_document begin insert into tracker_search_fts(rowid, title, body) "
+    "values (new.id, new.title, new.body); end",
+    "create trigger if not exists tracker_search_fts_delete after delete on "
+    "tracker_search_document begin insert into tracker_search_fts(tracker_search_fts, rowid, "
+    "title, body) values ('delete', old.id, old.title, old.body); end",
+    "create trigger if not exists tracker_search_fts_update after update on "
+    "tracker_search_document begin insert into tracker_search_fts(tracker_search_fts, rowid, "
+    "title, body) values ('delete', old.id, old.title, old.body); "
+    "insert into tracker_search_fts(rowid, title, body) values (new.id, new.title, new.body); end",
+    "insert into tracker_search_fts(tracker_search_fts, rank) values ('rank', 'bm25(5.0, 1.0)')",
+    "insert into tracker_search_fts(tracker_search_fts) values ('rebuild')",
+)
+
+_POSTGRES_DDL = (
+    "alter table tracker_search_document add column if not exists search_vector tsvector "
+    "generated always as (setweight(to_tsvector('english', coalesce(title, '')), 'A') || "
+    "setweight(to_tsvector('english', coalesce(body, '')), 'B')) stored",
+    "create index if not exists ix_tracker_search_document_search_vector on "
+    "tracker_search_document using gin (search_vector)",
+)
+
+
+@dataclass(frozen=True)
+class FacetCount:
+    """How many matches carry one facet value."""
+
+    value: str
+    count: int
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One match.
+
+    Attributes
+    ----------
+    kind : str
+        ``answer``, ``practice`` or ``document``.
+    ref_id : int
+        The answer's, practice's or document's id.
+    title : str
+    snippet : str
+        HTML: escaped text with matched words in ``<mark>``.
+    state_iso3 : str
+    link : str
+        Path of the page that shows the record.
+    published : bool
+    score : float
+        Relevance, higher is better (BM25 on SQLite, ``ts_rank_cd`` on PostgreSQL;
+        the scales differ between the two).
+    """
+
+    kind: str
+    ref_id: int
+    title: str
+    snippet: str
+    state_iso3: str
+    link: str
+    published: bool
+    score: float
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """A page of matches, the total and the facet counts over every match."""
+
+    query: str
+    total: int
+    page: int
+    per_page: int
+    hits: tuple[SearchHit, ...]
+    facets: dict[str, tuple[FacetCount, ...]] = field(default_factory=dict)
+    backend: str = "sqlite"
+
+    @property
+    def pages(self) -> int:
+        """Number of pages."""
+        return max(1, -(-self.total // self.per_page))
+
+
+def _connection_ready(connection: Connection) -> bool:
+    dialect = connection.dialect.name
+    if dialect == "sqlite":
+        found = connection.exec_driver_sql(
+            "select count(*) from sqlite_master where name in ('tracker_search_fts', "
+            "'tracker_search_fts_insert', 'tracker_search_fts_delete', "
+            "'tracker_search_fts_update')"
+        ).scalar_one()
+        return bool(found == 4)
+    found = connection.execute(
+        text(
+            "select count(*) from pg_indexes where tablename = 'tracker_search_document' "
+            "and indexname = 'ix_tracker_search_document_search_vector' "
+            "and schemaname = current_schema()"
+        )
+    ).scalar_one()
+    return bool(found == 1)
+
+
+def ensure_search_index(connection: Connection | Session) -> bool:
+    """Build the full-text index if it is missing; return whether it was built.
+
+    Parameters
+    ----------
+    connection : Connection or Session
+        Runs in the caller's transaction.
+
+    Returns
+    -------
+    bool
+        True if the index was created (and filled from ``tracker_search_document``).
+    """
+    if isinstance(connection, Session):
+        connection = connection.connection()
+    if _connection_ready(connection):
+        return False
+    statements = _SQLITE_DDL if connection.dialect.name == "sqlite" else _POSTGRES_DDL
+    for statement in statements:
+        connection.exec_driver_sql(statement)
+    return True
+
+
+def _clean(value: str) -> str:
+    return value.replace(_OPEN, "").replace(_CLOSE, "").replace("\x00", "")
+
+
+def index_document(
+    session: Session,
+    *,
+    kind: str,
+    ref_id: int,
+    state_iso3: str,
+    published: bool,
+    title: str,
+    body: str,
+    link: str,
+    facets: Mapping[str, Iterable[str]],
+) -> int:
+    """Add or replace the searchable text of one record; return its search-document id.
+
+    Parameters
+    ----------
+    session : Session
+    kind : {"answer", "practice", "document"}
+    ref_id : int
+        The record's id; (kind, ref_id) identifies the search document.
+    state_iso3 : str
+        The Member State the text belongs to.
+    published : bool
+        Whether the public may find it.
+    title, body : str
+        Searchable text (the body is cut at 200,000 characters).
+    link : str
+        Path of the record's page.
+    facets : mapping of str to iterable of str
+        Facet values, e.g. ``{"paragraph": ["21", "26"], "year": ["2021"]}``;
+        keys must be among :data:`FACETS`.
+
+    Raises
+    ------
+    InvalidInputError
+        For an unknown kind or facet.
+    """
+    if kind not in _KINDS:
+        raise InvalidInputError(f"kind must be one of {_KINDS}, got {kind!r}")
+    unknown = set(facets) - set(FACETS)
+    if unknown:
+        raise InvalidInputError(f"unknown facets {sorted(unknown)}; expected among {FACETS}")
+    ensure_search_index(session)
+    document = session.execute(
+        select(SearchDocument).where(SearchDocument.kind == kind, SearchDocument.ref_id == ref_id)
+    ).scalar_one_or_none()
+    if document is None:
+        document = SearchDocument(kind=kind, ref_id=ref_id)
+        session.add(document)
+    document.state_iso3 = state_iso3
+    document.published = published
+    document.title = _clean(title)[:400]
+    document.body = _clean(body)[:_MAX_BODY]
+    document.link = link
+    session.flush()
+    session.execute(delete(SearchFacet).where(SearchFacet.document_id == document.id))
+    values = {("kind", kind)}
+    for name, items in facets.items():
+        values.update((name, str(item)[:200]) for item in items if str(item))
+    session.add_all(
+        SearchFacet(document_id=document.id, facet=name, value=value)
+        for name, value in sorted(values)
+    )
+    session.flush()
+    session.expire(document, ["facets"])
+    return document.id
+
+
+def remove_document(session: Session, kind: str, ref_id: int) -> None:
+    """Remove one record's searchable text (nothing happens if it is not indexed)."""
+    ensure_search_index(session)
+    found = session.execute(
+        select(SearchDocument.id).where(
+            SearchDocument.kind == kind, SearchDocument.ref_id == ref_id
+        )
+    ).scalar_one_or_none()
+    if found is not None:
+        session.execute(delete(SearchFacet).where(SearchFacet.document_id == found))
+        session.execute(delete(SearchDocument).where(SearchDocument.id == found))
+
+
+def _terms(query: str) -> list[str]:
+    return _TERM.findall(query.lower())[:_MAX_TERMS]
+
+
+def _html(snippet: str) -> str:
+    return str(escape(snippet)).replace(_OPEN, "<mark>").replace(_CLOSE, "</mark>")
+
+
+def _plain_snippet(body: str, length: int = 240) -> str:
+    text_ = " ".join(body.split())
+    return text_ if len(text_) <= length else text_[:length].rsplit(" ", 1)[0] + " …"
+
+
+def search(
+    session: Session,
+    query: str = "",
+    *,
+    filters: Mapping[str, Collection[str]] | None = None,
+    unpublished: Collection[str] | Literal["all"] = (),
+    page: int = 1,
+    per_page: int = 20,
+) -> SearchResult:
+    """Search the tracker's texts; best matches first, with facet counts.
+
+    Parameters
+    ----------
+    session : Session
+    query : str, default=""
+        Words to find (all must occur; word forms are stemmed). Empty lists
+        everything, newest first, so facets can be browsed.
+    filters : mapping of facet to values, optional
+        Keep matches having any of the values of each facet, e.g.
+        ``{"country": ["KEN"], "paragraph": ["21", "26"]}``.
+    unpublished : collection of ISO3 codes, or "all", default=()
+        Unpublished texts are found only for these States (a focal point sees
+        their own drafts) or for all of them (the secretariat).
+    page, per_page : int
+        Which page of hits (from 1), and its size (1 to 100).
+
+    Returns
+    -------
+    SearchResult
+
+    Raises
+    ------
+    InvalidInputError
+        For an unknown facet, a page below 1 or a page size outside 1-100.
+    """
+    filters = dict(filters or {})
+    unknown = set(filters) - set(FACETS)
+    if unknown:
+        raise InvalidInputError(
+            f"unknown facet {sorted(unknown)[0]!r}; filter on one of {', '.join(FACETS)}"
+        )
+    if isinstance(page, bool) or not isinstance(page, int) or page < 1:
+        raise InvalidInputError(f"page must be 1 or more, got {page!r}")
+    if isinstance(per_page, bool) or not isinstance(per_page, int) or not 1 <= per_page <= 100:
+        raise InvalidInputError(f"per_page must be from 1 to 100, got {per_page!r}")
+    ensure_search_index(session)
+    dialect = session.get_bind().dialect.name
+    parameters: dict[str, Any] = {}
+    conditions: list[str] = []
+    if unpublished == "all":
+        pass
+    else:
+        states = sorted(set(unpublished))
+        if states:
+            names = []
+            for position, state in enumerate(states):
+                parameters[f"own_{position}"] = state
+                names.append(f":own_{position}")
+            conditions.append(f"(d.published or d.state_iso3 in ({', '.join(names)}))")
+        else:
+            conditions.append("d.published")
+    for number, (name, values) in enumerate(sorted(filters.items())):
+        chosen = sorted({str(value) for value in values if str(value)})
+        if not chosen:
+            continue
+        parameters[f"facet_{number}"] = name
+        names = []
+        for position, value in enumerate(chosen):
+            parameters[f"value_{number}_{position}"] = value
+            names.append(f":value_{number}_{position}")
+        conditions.append(
+            f"d.id in (select document_id from tracker_search_facet where facet = :facet_{number} "
+            f"and value in ({', '.join(names)}))"
+        )
+    terms = _terms(query)
+    parameters["limit"] = per_page
+    parameters["offset"] = (page - 1) * per_page
+    if dialect == "sqlite":
+        if terms:
+            # Each term quoted: the user's words are never read as FTS5 syntax.
+            parameters["match"] = " ".join('"' + term.replace('"', "") + '"' for term in terms)
+            source = (
+                "tracker_search_fts join tracker_search_document d on d.id = "
+                "tracker_search_fts.rowid"
+            )
+            conditions.insert(0, "tracker_search_fts match :match")
+            where = " and ".join(conditions)
+            hits_sql = (
+                f"select d.id, d.kind, d.ref_id, d.title, d.state_iso3, d.link, d.published, "
+                f"-tracker_search_fts.rank as score, "
+                f"snippet(tracker_search_fts, 1, '{_OPEN}', '{_CLOSE}', ' … ', 24) as snippet "
+                f"from {source} where {where} order by tracker_search_fts.rank, d.id "
+                f"limit :limit offset :offset"
+            )
+        else:
+            source = "tracker_search_document d"
+            where = " and ".join(conditions) or "1 = 1"
+            hits_sql = (
+                f"select d.id, d.kind, d.ref_id, d.title, d.state_iso3, d.link, d.published, "
+                f"0.0 as score, substr(d.body, 1, 400) as snippet from {source} where {where} "
+                f"order by d.id desc limit :limit offset :offset"
+            )
+    else:
+        if terms:
+            parameters["query"] = " ".join(terms)
+            source = "tracker_search_document d"
+            conditions.insert(0, "d.search_vector @@ plainto_tsquery('english', :query)")
+            where = " and ".join(conditions)
+            hits_sql = (
+                "select page.id, page.kind, page.ref_id, page.title, page.state_iso3, page.link, "
+                "page.published, page.score, ts_headline('english', page.body, "
+                "plainto_tsquery('english', :query), "
+                f"'StartSel={_OPEN}, StopSel={_CLOSE}, MaxWords=35, MinWords=15, "
+                'MaxFragments=2, FragmentDelimiter=" … "\') as snippet from ('
+                "select d.id, d.kind, d.ref_id, d.title, d.state_iso3, d.link, d.published, "
+                "d.body, ts_rank_cd(d.search_vector, plainto_tsquery('english', :query)) as score "
+                f"from {source} where {where} order by score desc, d.id "
+                "limit :limit offset :offset) as page order by page.score desc, page.id"
+            )
+        else:
+            source = "tracker_search_document d"
+            where = " and ".join(conditions) or "true"
+            hits_sql = (
+                f"select d.id, d.kind, d.ref_id, d.title, d.state_iso3, d.link, d.published, "
+                f"0.0 as score, substr(d.body, 1, 400) as snippet from {source} where {where} "
+                f"order by d.id desc limit :limit offset :offset"
+            )
+    rows = session.execute(text(hits_sql), parameters).all()
+    total = session.execute(
+        text(f"select count(*) from {source} where {where}"), parameters
+    ).scalar_one()
+    facet_rows = session.execute(
+        text(
+            "select facet, value, count(*) from tracker_search_facet where document_id in "
+            f"(select d.id from {source} where {where}) group by facet, value"
+        ),
+        parameters,
+    ).all()
+    facets: dict[str, list[FacetCount]] = {name: [] for name in FACETS}
+    for name, value, count in facet_rows:
+        facets.setdefault(name, []).append(FacetCount(value=value, count=int(count)))
+    hits = tuple(
+        SearchHit(
+            kind=row.kind,
+            ref_id=int(row.ref_id),
+            title=row.title,
+            snippet=_html(row.snippet if terms else _plain_snippet(row.snippet)),
+            state_iso3=row.state_iso3,
+            link=row.link,
+            published=bool(row.published),
+            score=round(float(row.score), 6),
+        )
+        for row in rows
+    )
+    return SearchResult(
+        query=query,
+        total=int(total),
+        page=page,
+        per_page=per_page,
+        hits=hits,
+        facets={
+            name: tuple(sorted(items, key=lambda item: (-item.count, item.value)))
+            for name, items in facets.items()
+        },
+        backend=dialect,
+    )

@@ -1,0 +1,449 @@
+"""Read-only views: per paragraph, per State, the coverage table and two States side by side.
+
+Each view shows what the actor may see: the public reads published versions
+and published practices; a focal point also reads their own States' working
+copies and drafts; the secretariat reads every working copy.
+
+The results are frozen dataclasses with an ``as_dict()`` for the JSON twins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from crimeprev.errors import NotFoundError
+from crimeprev.standards import kyoto
+from crimeprev.tracker.access import TrackerActor
+from crimeprev.tracker.indicators import IndicatorSeries, available_series, country_series
+from crimeprev.tracker.member_states import member_state
+from crimeprev.tracker.models import (
+    Answer,
+    AnswerParagraph,
+    Discussion,
+    Indicator,
+    Practice,
+    PracticeParagraph,
+    Question,
+    Status,
+    Submission,
+    SubmissionVersion,
+)
+
+__all__ = [
+    "AnswerRow",
+    "ComparisonRow",
+    "CoverageTable",
+    "ParagraphView",
+    "PracticeRow",
+    "StateView",
+    "SubmissionRow",
+    "compare_states",
+    "coverage",
+    "paragraph_view",
+    "state_view",
+    "visible_answers",
+    "visible_practices",
+]
+
+
+@dataclass(frozen=True)
+class AnswerRow:
+    """One answer as a view shows it."""
+
+    submission_id: int
+    state_iso3: str
+    state_name: str
+    discussion: int
+    question: int
+    question_text: str
+    text: str
+    paragraphs: tuple[int, ...]
+    population_groups: tuple[str, ...]
+    version: int
+    published: bool
+    is_fictional: bool
+
+
+@dataclass(frozen=True)
+class PracticeRow:
+    """One good practice as a view shows it."""
+
+    practice_id: int
+    title: str
+    summary: str
+    state_iso3: str
+    state_name: str
+    level: str
+    locality: str
+    year: int | None
+    status: str
+    paragraphs: tuple[int, ...]
+    is_fictional: bool
+
+
+@dataclass(frozen=True)
+class SubmissionRow:
+    """A submission in a State's list."""
+
+    submission_id: int
+    discussion: int
+    discussion_title: str
+    status: str
+    current_version: int
+    published_version: int | None
+    is_fictional: bool
+
+
+def _as_dict(value: Any) -> Any:
+    return asdict(value)
+
+
+def _visibility(actor: TrackerActor) -> Any:
+    published = SubmissionVersion.version == Submission.published_version
+    if actor.secretariat:
+        return SubmissionVersion.version == Submission.current_version
+    if actor.states:
+        own = and_(
+            Submission.state_iso3.in_(sorted(actor.states)),
+            SubmissionVersion.version == Submission.current_version,
+        )
+        others = and_(Submission.state_iso3.not_in(sorted(actor.states)), published)
+        return or_(own, others)
+    return published
+
+
+def visible_answers(
+    session: Session,
+    actor: TrackerActor,
+    *,
+    state: str | None = None,
+    paragraph: int | None = None,
+    discussion: int | None = None,
+) -> list[AnswerRow]:
+    """Return the answers the actor may read, optionally of one State, paragraph or discussion.
+
+    Ordered by discussion, State name and question.
+    """
+    statement = (
+        select(Answer, Submission, SubmissionVersion, Question, Discussion)
+        .join(SubmissionVersion, SubmissionVersion.id == Answer.version_id)
+        .join(Submission, Submission.id == SubmissionVersion.submission_id)
+        .join(Question, Question.id == Answer.question_id)
+        .join(Discussion, Discussion.id == Submission.discussion_id)
+        .where(_visibility(actor))
+    )
+    if state is not None:
+        statement = statement.where(Submission.state_iso3 == member_state(state).iso3)
+    if discussion is not None:
+        statement = statement.where(Discussion.number == discussion)
+    if paragraph is not None:
+        statement = statement.where(
+            Answer.id.in_(
+                select(AnswerParagraph.answer_id).where(
+                    AnswerParagraph.commitment_number == paragraph
+                )
+            )
+        )
+    rows = []
+    for answer, submission, version, question, found in session.execute(statement).all():
+        rows.append(
+            AnswerRow(
+                submission_id=submission.id,
+                state_iso3=submission.state_iso3,
+                state_name=member_state(submission.state_iso3).name,
+                discussion=found.number,
+                question=question.number,
+                question_text=question.text,
+                text=answer.text,
+                paragraphs=answer.paragraphs,
+                population_groups=answer.groups,
+                version=version.version,
+                published=version.version == submission.published_version,
+                is_fictional=submission.is_fictional,
+            )
+        )
+    return sorted(rows, key=lambda row: (row.discussion, row.state_name, row.question))
+
+
+def visible_practices(
+    session: Session,
+    actor: TrackerActor,
+    *,
+    state: str | None = None,
+    paragraph: int | None = None,
+) -> list[PracticeRow]:
+    """Return the good practices the actor may read, newest first."""
+    statement = select(Practice)
+    if not actor.secretariat:
+        condition = Practice.status == Status.PUBLISHED.value
+        if actor.states:
+            condition = or_(condition, Practice.state_iso3.in_(sorted(actor.states)))
+        statement = statement.where(condition)
+    if state is not None:
+        statement = statement.where(Practice.state_iso3 == member_state(state).iso3)
+    if paragraph is not None:
+        statement = statement.where(
+            Practice.id.in_(
+                select(PracticeParagraph.practice_id).where(
+                    PracticeParagraph.commitment_number == paragraph
+                )
+            )
+        )
+    practices = session.execute(statement.order_by(Practice.id.desc())).scalars().all()
+    return [
+        PracticeRow(
+            practice_id=practice.id,
+            title=practice.title,
+            summary=practice.summary,
+            state_iso3=practice.state_iso3,
+            state_name=member_state(practice.state_iso3).name,
+            level=practice.level,
+            locality=practice.locality,
+            year=practice.year,
+            status=practice.status,
+            paragraphs=practice.paragraphs,
+            is_fictional=practice.is_fictional,
+        )
+        for practice in practices
+    ]
+
+
+@dataclass(frozen=True)
+class ParagraphView:
+    """Which States reported what on one paragraph, the practices, and its indicators."""
+
+    number: int
+    title: str | None
+    summary: str | None
+    pillar: str | None
+    topic: str | None
+    answers: tuple[AnswerRow, ...]
+    practices: tuple[PracticeRow, ...]
+    indicators: tuple[tuple[str, str, str], ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return _as_dict(self)
+
+
+def paragraph_view(session: Session, actor: TrackerActor, number: int) -> ParagraphView:
+    """Return the view of one paragraph.
+
+    Raises
+    ------
+    NotFoundError
+        If `number` is not a paragraph of the Declaration.
+    """
+    found = kyoto.paragraph(number)
+    indicators = session.execute(
+        select(Indicator.series, Indicator.label, Indicator.unit)
+        .where(Indicator.commitment_number == number)
+        .order_by(Indicator.series)
+    ).all()
+    return ParagraphView(
+        number=found.number,
+        title=found.title,
+        summary=found.summary,
+        pillar=found.pillar.roman if found.pillar else None,
+        topic=found.topic,
+        answers=tuple(visible_answers(session, actor, paragraph=number)),
+        practices=tuple(visible_practices(session, actor, paragraph=number)),
+        indicators=tuple((series, label, unit) for series, label, unit in indicators),
+    )
+
+
+@dataclass(frozen=True)
+class StateView:
+    """A State's submissions, answers, practices and indicator series."""
+
+    iso3: str
+    name: str
+    region: str
+    subregion: str
+    submissions: tuple[SubmissionRow, ...]
+    answers: tuple[AnswerRow, ...]
+    practices: tuple[PracticeRow, ...]
+    series: tuple[IndicatorSeries, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return _as_dict(self)
+
+
+def state_view(session: Session, actor: TrackerActor, state: str) -> StateView:
+    """Return the view of one Member State."""
+    found = member_state(state)
+    statement = (
+        select(Submission, Discussion)
+        .join(Discussion, Discussion.id == Submission.discussion_id)
+        .where(Submission.state_iso3 == found.iso3)
+        .order_by(Discussion.number)
+    )
+    submissions = []
+    for submission, discussion in session.execute(statement).all():
+        if submission.published_version is None and not actor.may_see_unpublished(found.iso3):
+            continue
+        submissions.append(
+            SubmissionRow(
+                submission_id=submission.id,
+                discussion=discussion.number,
+                discussion_title=discussion.title,
+                status=submission.status,
+                current_version=submission.current_version,
+                published_version=submission.published_version,
+                is_fictional=submission.is_fictional,
+            )
+        )
+    linked = set(session.execute(select(Indicator.series)).scalars())
+    series = tuple(
+        country_series(name, found.iso3) for name in available_series() if name in linked
+    )
+    return StateView(
+        iso3=found.iso3,
+        name=found.name,
+        region=found.region,
+        subregion=found.subregion,
+        submissions=tuple(submissions),
+        answers=tuple(visible_answers(session, actor, state=found.iso3)),
+        practices=tuple(visible_practices(session, actor, state=found.iso3)),
+        series=series,
+    )
+
+
+@dataclass(frozen=True)
+class CoverageTable:
+    """Which States reported on which paragraphs.
+
+    Attributes
+    ----------
+    paragraphs : tuple of int
+        The columns: every paragraph any visible answer or practice addresses.
+    rows : tuple of (iso3, name, region, counts)
+        One row per State with content; ``counts[i]`` is the number of answers
+        and practices addressing ``paragraphs[i]``.
+    regions : tuple of (region, states reporting, Member States in region)
+    """
+
+    paragraphs: tuple[int, ...]
+    rows: tuple[tuple[str, str, str, tuple[int, ...]], ...]
+    regions: tuple[tuple[str, int, int], ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "paragraphs": list(self.paragraphs),
+            "rows": [
+                {"iso3": iso3, "name": name, "region": region, "counts": list(counts)}
+                for iso3, name, region, counts in self.rows
+            ],
+            "regions": [
+                {"region": region, "reporting": reporting, "member_states": total}
+                for region, reporting, total in self.regions
+            ],
+        }
+
+
+def coverage(session: Session, actor: TrackerActor) -> CoverageTable:
+    """Return the coverage table of States by paragraphs, and reporting by region."""
+    from crimeprev.tracker.member_states import member_states, regions
+
+    counts: dict[str, dict[int, int]] = {}
+    for answer in visible_answers(session, actor):
+        for number in answer.paragraphs:
+            row = counts.setdefault(answer.state_iso3, {})
+            row[number] = row.get(number, 0) + 1
+    for practice in visible_practices(session, actor):
+        for number in practice.paragraphs:
+            row = counts.setdefault(practice.state_iso3, {})
+            row[number] = row.get(number, 0) + 1
+    paragraphs = tuple(sorted({number for row in counts.values() for number in row}))
+    rows = []
+    for iso3 in sorted(counts, key=lambda code: member_state(code).name):
+        state = member_state(iso3)
+        rows.append(
+            (iso3, state.name, state.region, tuple(counts[iso3].get(n, 0) for n in paragraphs))
+        )
+    region_rows = tuple(
+        (
+            region,
+            sum(1 for iso3 in counts if member_state(iso3).region == region),
+            len(member_states(region)),
+        )
+        for region in regions()
+    )
+    return CoverageTable(paragraphs=paragraphs, rows=tuple(rows), regions=region_rows)
+
+
+@dataclass(frozen=True)
+class ComparisonRow:
+    """One paragraph: what each of two States reported."""
+
+    paragraph: int
+    title: str | None
+    first: tuple[str, ...]
+    second: tuple[str, ...]
+
+
+def compare_states(
+    session: Session, actor: TrackerActor, first: str, second: str
+) -> tuple[str, str, tuple[ComparisonRow, ...]]:
+    """Put two States side by side, paragraph by paragraph.
+
+    Returns
+    -------
+    tuple
+        The two ISO3 codes and one row per paragraph either State addressed,
+        each listing the answers' and practices' texts (practices as
+        "Practice: title").
+
+    Raises
+    ------
+    InvalidInputError
+        If both are the same State.
+    """
+    from crimeprev.errors import InvalidInputError
+
+    a, b = member_state(first).iso3, member_state(second).iso3
+    if a == b:
+        raise InvalidInputError(f"compare two different States, got {a} twice")
+    texts: dict[tuple[str, int], list[str]] = {}
+    for iso3 in (a, b):
+        for answer in visible_answers(session, actor, state=iso3):
+            for number in answer.paragraphs:
+                texts.setdefault((iso3, number), []).append(answer.text)
+        for practice in visible_practices(session, actor, state=iso3):
+            for number in practice.paragraphs:
+                texts.setdefault((iso3, number), []).append(f"Practice: {practice.title}")
+    numbers = sorted({number for _, number in texts})
+    rows = tuple(
+        ComparisonRow(
+            paragraph=number,
+            title=kyoto.paragraph(number).title,
+            first=tuple(texts.get((a, number), ())),
+            second=tuple(texts.get((b, number), ())),
+        )
+        for number in numbers
+    )
+    return a, b, rows
+
+
+def submission_answers(
+    session: Session, actor: TrackerActor, submission: Submission
+) -> Sequence[AnswerRow]:
+    """The answers of the version of `submission` the actor should read."""
+    from crimeprev.tracker.service import visible_version
+
+    version = visible_version(session, actor, submission)
+    if version is None:
+        raise NotFoundError(f"no submission {submission.id}")
+    rows = [
+        row
+        for row in visible_answers(session, actor, state=submission.state_iso3)
+        if row.submission_id == submission.id
+    ]
+    return rows

@@ -1,0 +1,611 @@
+"""JSON API of the Kyoto tracker: search, views, submissions, practices, exports.
+
+Reading is open to everyone and returns what the caller may see (the public:
+published content only). Writing needs a signed-in focal point or the
+secretariat (``Authorization: Bearer <token>``, or the sign-in cookie with
+the CSRF token). Every route calls one library function.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import asdict
+from typing import Any
+
+from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crimeprev.db.accounts import Principal
+from crimeprev.errors import InvalidInputError
+from crimeprev.tracker import exports, service, views
+from crimeprev.tracker.access import (
+    TrackerActor,
+    actor_for,
+    grant_membership,
+    list_memberships,
+    require_secretariat,
+)
+from crimeprev.tracker.documents import DEFAULT_MAX_BYTES
+from crimeprev.tracker.models import Discussion, Practice, Submission
+from crimeprev.tracker.questionnaire import questionnaire_template
+from crimeprev.tracker.search import FACETS, SearchResult, search
+from crimeprev.tracker.tagging import suggest_tags
+from crimeprev.web.auth import db_session, optional_principal
+
+router = APIRouter(prefix="/api/tracker", tags=["Kyoto tracker"])
+
+_reference_lock = threading.Lock()
+
+
+def _ensure_reference(request: Request, session: Session) -> None:
+    # The reference tables (States, paragraphs, discussions) are filled once per app.
+    if getattr(request.app.state, "tracker_reference_ready", False):
+        return
+    with _reference_lock:
+        if not getattr(request.app.state, "tracker_reference_ready", False):
+            with session.begin():
+                service.sync_reference(session)
+            request.app.state.tracker_reference_ready = True
+
+
+def tracker_session(request: Request, session: Session = Depends(db_session)) -> Iterator[Session]:
+    """A database session with the reference data loaded."""
+    _ensure_reference(request, session)
+    yield session
+
+
+def tracker_actor(
+    session: Session = Depends(tracker_session),
+    principal: Principal | None = Depends(optional_principal),
+) -> TrackerActor:
+    """Who is asking, with tracker rights resolved (the public when signed out)."""
+    with session.begin():
+        return actor_for(session, principal)
+
+
+def upload_limit(request: Request) -> int:
+    """Largest upload accepted (bytes), from the settings."""
+    return int(getattr(request.app.state.settings, "tracker_upload_max_bytes", DEFAULT_MAX_BYTES))
+
+
+async def read_upload(upload: UploadFile, limit: int) -> bytes:
+    """Read an upload, refusing it as soon as it passes `limit` (+1 byte to detect it)."""
+    content = await upload.read(limit + 1)
+    return content
+
+
+class AnswerBody(BaseModel):
+    """An answer in a submission."""
+
+    question: int = Field(description="Question number within the discussion")
+    text: str = Field(description="The answer; empty leaves the question unanswered")
+    paragraphs: list[int] = Field(default_factory=list, description="Kyoto paragraphs (21-96)")
+    population_groups: list[str] = Field(default_factory=list)
+
+
+class SubmissionBody(BaseModel):
+    """A State's answers to one discussion (saved as a new draft version)."""
+
+    discussion: int
+    state: str = Field(description="ISO 3166-1 alpha-3 code or name")
+    answers: list[AnswerBody]
+    focal_point: str = ""
+    email: str = ""
+    note: str = ""
+
+
+class NoteBody(BaseModel):
+    """A note sent with a workflow step."""
+
+    note: str = ""
+
+
+class PracticeBody(BaseModel):
+    """A good practice."""
+
+    title: str
+    summary: str
+    state: str
+    level: str = "national"
+    locality: str = ""
+    evaluation: str = ""
+    contact: str = ""
+    year: int | None = None
+    paragraphs: list[int] = Field(default_factory=list)
+    iccs_codes: list[str] = Field(default_factory=list)
+    sdg: list[str] = Field(default_factory=list)
+    population_groups: list[str] = Field(default_factory=list)
+
+    def to_input(self) -> service.PracticeInput:
+        """The library's input type."""
+        return service.PracticeInput(
+            title=self.title,
+            summary=self.summary,
+            state=self.state,
+            level=self.level,
+            locality=self.locality,
+            evaluation=self.evaluation,
+            contact=self.contact,
+            year=self.year,
+            paragraphs=tuple(self.paragraphs),
+            iccs_codes=tuple(self.iccs_codes),
+            sdg=tuple(self.sdg),
+            population_groups=tuple(self.population_groups),
+        )
+
+
+class SuggestBody(BaseModel):
+    """A text to suggest tags for."""
+
+    text: str = Field(max_length=200_000)
+    limit: int = 5
+
+
+class MembershipBody(BaseModel):
+    """A tracker role for a user."""
+
+    username: str
+    role: str = Field(description="focal_point or secretariat")
+    state: str | None = None
+
+
+def submission_json(
+    session: Session, actor: TrackerActor, submission: Submission
+) -> dict[str, Any]:
+    """A submission with the answers of the version the actor reads."""
+    answers = views.submission_answers(session, actor, submission)
+    version = service.visible_version(session, actor, submission)
+    return {
+        "id": submission.id,
+        "discussion": submission.discussion.number,
+        "state": submission.state_iso3,
+        "status": submission.status,
+        "current_version": submission.current_version,
+        "published_version": submission.published_version,
+        "version_shown": version.version if version else None,
+        "fictional": submission.is_fictional,
+        "focal_point": version.focal_point
+        if version and actor.may_edit(submission.state_iso3)
+        else None,
+        "answers": [asdict(row) for row in answers],
+    }
+
+
+def practice_json(practice: Practice) -> dict[str, Any]:
+    """A practice with its tags and documents (without file contents)."""
+    return {
+        "id": practice.id,
+        "title": practice.title,
+        "summary": practice.summary,
+        "state": practice.state_iso3,
+        "level": practice.level,
+        "locality": practice.locality,
+        "evaluation": practice.evaluation,
+        "contact": practice.contact,
+        "year": practice.year,
+        "status": practice.status,
+        "fictional": practice.is_fictional,
+        "paragraphs": list(practice.paragraphs),
+        "iccs_codes": list(practice.tag_values("iccs")),
+        "sdg": list(practice.tag_values("sdg")),
+        "population_groups": list(practice.tag_values("group")),
+        "documents": [
+            {
+                "id": document.id,
+                "filename": document.filename,
+                "kind": document.kind,
+                "size": document.size,
+                "pages": document.pages,
+                "sha256": document.sha256,
+                "url": f"/api/tracker/documents/{document.id}/content",
+            }
+            for document in practice.documents
+        ],
+    }
+
+
+def search_json(result: SearchResult) -> dict[str, Any]:
+    """A search result as JSON."""
+    return {
+        "query": result.query,
+        "total": result.total,
+        "page": result.page,
+        "per_page": result.per_page,
+        "pages": result.pages,
+        "backend": result.backend,
+        "hits": [asdict(hit) for hit in result.hits],
+        "facets": {name: [asdict(item) for item in items] for name, items in result.facets.items()},
+    }
+
+
+def search_filters(request: Request) -> dict[str, list[str]]:
+    """Facet filters from the query string (each facet may repeat)."""
+    return {
+        name: values
+        for name in FACETS
+        if (values := [value for value in request.query_params.getlist(name) if value])
+    }
+
+
+@router.get("")
+def overview(
+    session: Session = Depends(tracker_session), actor: TrackerActor = Depends(tracker_actor)
+) -> dict[str, Any]:
+    """The discussions, the caller's rights and what there is to read."""
+    with session.begin():
+        discussions = session.execute(select(Discussion).order_by(Discussion.number)).scalars()
+        table = views.coverage(session, actor)
+        return {
+            "you": {
+                "username": actor.username,
+                "secretariat": actor.secretariat,
+                "focal_point_for": sorted(actor.states),
+            },
+            "discussions": [
+                {
+                    "number": item.number,
+                    "title": item.title,
+                    "held_on": item.held_on.isoformat(),
+                    "questions": [q.text for q in item.questions],
+                }
+                for item in discussions
+            ],
+            "states_reporting": len(table.rows),
+            "paragraphs_covered": list(table.paragraphs),
+        }
+
+
+@router.get("/search")
+def search_endpoint(
+    request: Request,
+    q: str = Query("", max_length=500, description="Words to find"),
+    page: int = Query(1, ge=1),
+    per_page: int = Query(20, ge=1, le=100),
+    session: Session = Depends(tracker_session),
+    actor: TrackerActor = Depends(tracker_actor),
+) -> dict[str, Any]:
+    """Full-text search with facets (country, region, paragraph, topic, group, year, kind)."""
+    with session.begin():
+        result = search(
+            session,
+            q,
+            filters=search_filters(request),
+            unpublished=actor.unpublished_scope,
+            page=page,
+            per_page=per_page,
+        )
+    return search_json(result)
+
+
+@router.post("/suggest")
+def suggest(body: SuggestBody) -> dict[str, Any]:
+    """Suggest paragraphs, ICCS categories and population groups for a text."""
+    return suggest_tags(body.text, limit=body.limit).as_dict()
+
+
+@router.get("/paragraphs/{number}")
+def paragraph(
+    number: int,
+    session: Session = Depends(tracker_session),
+    actor: TrackerActor = Depends(tracker_actor),
+) -> dict[str, Any]:
+    """Which States reported what on a paragraph; its practices and indicators."""
+    with session.begin():
+        return views.paragraph_view(session, actor, number).as_dict()
+
+
+@router.get("/states/{code}")
+def state(
+    code: str,
+    session: Session = Depends(tracker_session),
+    actor: TrackerActor = Depends(tracker_actor),
+) -> dict[str, Any]:
+    """A Member State's submissions, answers, practices and indicator series."""
+    with session.begin():
+        return views.state_view(session, actor, code).as_dict()
+
+
+@router.get("/coverage")
+def coverage(
+    session: Session = Depends(tracker_session), actor: TrackerActor = Depends(tracker_actor)
+) -> dict[str, Any]:
+    """Which States reported on which paragraphs, and reporting by region."""
+    with session.begin():
+        return views.coverage(session, actor).as_dict()
+
+
+@router.get("/compare")
+def compare(
+    first: str,
+    second: str,
+    session: Session = Depends(tracker_session),
+    actor: TrackerActor = Depends(tracker_actor),
+) -> dict[str, Any]:
+    """Two States side by side, paragraph by paragraph."""
+    with session.begin():
+        a, b, rows = views.compare_states(session, actor, first, second)
+    return {"first": a, "second": b, "paragraphs": [asdict(row) for row in rows]}
+
+
+@router.get("/discussions/{number}/questionnaire.xlsx")
+def questionnaire(number: int) -> Response:
+    """The XLSX questionnaire template for a discussion."""
+    return Response(
+        questionnaire_template(number),
+        media_type=exports.FORMATS["xlsx"],
+        headers={
+            "Content-Disposition": (
+                f'attachment; filename="kyoto-questionnaire-session-{number}.xlsx"'
+            )
+        },
+    )
+
+
+@router.get("/discussions/{number}/report", response_model=None)
+def report(
+    number: int,
+    format: str = Query("json", pattern="^(json|html|pdf)$"),  # noqa: A002 - the query name
+    session: Session = Depends(tracker_session),
+) -> Response | dict[str, Any]:
+    """The session summary report: published answers by question (JSON, HTML or PDF)."""
+    with session.begin():
+        compiled = exports.session_report(session, number)
+    if format == "html":
+        return HTMLResponse(exports.report_html(compiled))
+    if format == "pdf":
+        return Response(
+            exports.report_pdf(compiled),
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'inline; filename="kyoto-session-{number}.pdf"'},
+        )
+    body = asdict(compiled)
+    body["answer_count"] = compiled.answer_count
+    return body
+
+
+@router.get("/export")
+def export(
+    what: str = Query("answers", pattern="^(answers|practices|all)$"),
+    format: str = Query("csv", pattern="^(csv|json|xlsx)$"),  # noqa: A002 - the query name
+    session: Session = Depends(tracker_session),
+    actor: TrackerActor = Depends(tracker_actor),
+) -> Response:
+    """Answers and/or practices the caller may read, as CSV, JSON or XLSX."""
+    with session.begin():
+        content, media_type, filename = exports.export(session, actor, what, format)
+    return Response(
+        content,
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get("/submissions/{submission_id}")
+def get_submission(
+    submission_id: int,
+    session: Session = Depends(tracker_session),
+    actor: TrackerActor = Depends(tracker_actor),
+) -> dict[str, Any]:
+    """A submission: the published version, or the working copy for its editors."""
+    with session.begin():
+        found = service.get_submission(session, actor, submission_id)
+        return submission_json(session, actor, found)
+
+
+@router.post("/submissions", status_code=201)
+def save_submission(
+    body: SubmissionBody,
+    session: Session = Depends(tracker_session),
+    actor: TrackerActor = Depends(tracker_actor),
+) -> dict[str, Any]:
+    """Save a State's answers as a new draft version."""
+    with session.begin():
+        found = service.save_submission(
+            session,
+            actor,
+            discussion=body.discussion,
+            state=body.state,
+            answers=[
+                service.AnswerInput(
+                    question_number=item.question,
+                    text=item.text,
+                    paragraphs=tuple(item.paragraphs),
+                    population_groups=tuple(item.population_groups),
+                )
+                for item in body.answers
+            ],
+            focal_point=body.focal_point,
+            email=body.email,
+            note=body.note,
+        )
+        return submission_json(session, actor, found)
+
+
+@router.post("/submissions/import", status_code=201)
+async def import_submission(
+    request: Request,
+    file: UploadFile = File(...),
+    session: Session = Depends(tracker_session),
+    actor: TrackerActor = Depends(tracker_actor),
+) -> dict[str, Any]:
+    """Import a filled XLSX questionnaire (validated row by row; nothing stored on error)."""
+    limit = upload_limit(request)
+    content = await read_upload(file, limit)
+    if len(content) > limit:
+        raise InvalidInputError(
+            f"the file is over the limit of {limit} bytes", file=file.filename or "upload"
+        )
+    with session.begin():
+        found = service.import_questionnaire(
+            session, actor, content, file.filename or "upload.xlsx"
+        )
+        return submission_json(session, actor, found)
+
+
+@router.post("/submissions/{submission_id}/{step}")
+def submission_step(
+    submission_id: int,
+    step: str,
+    body: NoteBody | None = None,
+    session: Session = Depends(tracker_session),
+    actor: TrackerActor = Depends(tracker_actor),
+) -> dict[str, Any]:
+    """Move a submission: ``submit`` (focal point), ``return`` or ``publish`` (secretariat)."""
+    note = body.note if body else ""
+    with session.begin():
+        if step == "submit":
+            found = service.submit_submission(session, actor, submission_id)
+        elif step == "return":
+            found = service.return_submission(session, actor, submission_id, note)
+        elif step == "publish":
+            found = service.publish_submission(session, actor, submission_id)
+        else:
+            raise InvalidInputError(f"unknown step {step!r}; expected submit, return or publish")
+        return submission_json(session, actor, found)
+
+
+@router.get("/practices")
+def list_practices(
+    state: str | None = None,
+    paragraph: int | None = None,
+    session: Session = Depends(tracker_session),
+    actor: TrackerActor = Depends(tracker_actor),
+) -> dict[str, Any]:
+    """Good practices the caller may read, newest first."""
+    with session.begin():
+        rows = views.visible_practices(session, actor, state=state, paragraph=paragraph)
+    return {"practices": [asdict(row) for row in rows]}
+
+
+@router.get("/practices/{practice_id}")
+def get_practice(
+    practice_id: int,
+    session: Session = Depends(tracker_session),
+    actor: TrackerActor = Depends(tracker_actor),
+) -> dict[str, Any]:
+    """One good practice."""
+    with session.begin():
+        return practice_json(service.get_practice(session, actor, practice_id))
+
+
+@router.post("/practices", status_code=201)
+def create_practice(
+    body: PracticeBody,
+    session: Session = Depends(tracker_session),
+    actor: TrackerActor = Depends(tracker_actor),
+) -> dict[str, Any]:
+    """Record a good practice as a draft."""
+    with session.begin():
+        return practice_json(service.create_practice(session, actor, body.to_input()))
+
+
+@router.put("/practices/{practice_id}")
+def update_practice(
+    practice_id: int,
+    body: PracticeBody,
+    session: Session = Depends(tracker_session),
+    actor: TrackerActor = Depends(tracker_actor),
+) -> dict[str, Any]:
+    """Change a good practice."""
+    with session.begin():
+        return practice_json(service.update_practice(session, actor, practice_id, body.to_input()))
+
+
+@router.post("/practices/{practice_id}/documents", status_code=201)
+async def upload_document(
+    request: Request,
+    practice_id: int,
+    file: UploadFile = File(...),
+    session: Session = Depends(tracker_session),
+    actor: TrackerActor = Depends(tracker_actor),
+) -> dict[str, Any]:
+    """Attach a PDF, DOCX or text document; its text is extracted and indexed."""
+    limit = upload_limit(request)
+    content = await read_upload(file, limit)
+    with session.begin():
+        document = service.add_document(
+            session, actor, practice_id, content, file.filename or "upload", max_bytes=limit
+        )
+        return {
+            "id": document.id,
+            "filename": document.filename,
+            "kind": document.kind,
+            "size": document.size,
+            "pages": document.pages,
+            "characters": len(document.text),
+        }
+
+
+@router.post("/practices/{practice_id}/{step}")
+def practice_step(
+    practice_id: int,
+    step: str,
+    body: NoteBody | None = None,
+    session: Session = Depends(tracker_session),
+    actor: TrackerActor = Depends(tracker_actor),
+) -> dict[str, Any]:
+    """Move a practice: ``submit`` (focal point), ``return`` or ``publish`` (secretariat)."""
+    note = body.note if body else ""
+    with session.begin():
+        if step == "submit":
+            found = service.submit_practice(session, actor, practice_id)
+        elif step == "return":
+            found = service.return_practice(session, actor, practice_id, note)
+        elif step == "publish":
+            found = service.publish_practice(session, actor, practice_id)
+        else:
+            raise InvalidInputError(f"unknown step {step!r}; expected submit, return or publish")
+        return practice_json(found)
+
+
+@router.get("/documents/{document_id}/content")
+def document_content(
+    document_id: int,
+    session: Session = Depends(tracker_session),
+    actor: TrackerActor = Depends(tracker_actor),
+) -> Response:
+    """The document as uploaded."""
+    with session.begin():
+        document = service.get_document(session, actor, document_id)
+        return Response(
+            document.content,
+            media_type=document.media_type,
+            headers={
+                "Content-Disposition": f'attachment; filename="{document.filename}"',
+                "X-Content-Type-Options": "nosniff",
+            },
+        )
+
+
+@router.get("/memberships")
+def memberships(
+    session: Session = Depends(tracker_session), actor: TrackerActor = Depends(tracker_actor)
+) -> dict[str, Any]:
+    """Who holds which tracker role (secretariat only)."""
+    require_secretariat(actor, "list tracker roles")
+    with session.begin():
+        rows = list_memberships(session)
+    return {"memberships": [{"username": u, "role": r, "state": s} for u, r, s in rows]}
+
+
+@router.post("/memberships", status_code=201)
+def add_membership(
+    body: MembershipBody,
+    session: Session = Depends(tracker_session),
+    actor: TrackerActor = Depends(tracker_actor),
+) -> dict[str, Any]:
+    """Make a user a focal point for a State, or a member of the secretariat."""
+    with session.begin():
+        found = grant_membership(
+            session, actor, username=body.username, role=body.role, state=body.state
+        )
+        return {
+            "id": found.id,
+            "username": body.username,
+            "role": found.role,
+            "state": found.state_iso3,
+        }

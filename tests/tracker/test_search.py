@@ -1,0 +1,230 @@
+"""Search on both databases: known documents rank first, facets count all matches, safe snippets."""
+
+from __future__ import annotations
+
+import pytest
+
+from crimeprev.errors import InvalidInputError
+from crimeprev.tracker.search import index_document, remove_document, search
+
+CORPUS = [
+    # (ref_id, state, title, body, facets)
+    (
+        1,
+        "KEN",
+        "Asset management office",
+        "A national office manages seized and confiscated "
+        "assets, sells perishable goods and returns proceeds to victims.",
+        {"paragraph": ["25"]},
+    ),
+    (
+        2,
+        "GHA",
+        "School mentoring",
+        "Mentors meet pupils weekly; truancy and school dropout fell in the pilot districts.",
+        {"paragraph": ["29"], "group": ["children", "youth"]},
+    ),
+    (
+        3,
+        "FRA",
+        "Domestic violence shelters",
+        "Shelters and emergency protection orders for "
+        "women leaving violent partners; a hotline answers day and night.",
+        {"paragraph": ["28"], "group": ["women_and_girls"]},
+    ),
+    (
+        4,
+        "BRA",
+        "Street lighting and burglary",
+        "New street lighting in three neighbourhoods; "
+        "recorded burglaries fell by a fifth against comparison areas.",
+        {"paragraph": ["26"]},
+    ),
+    (
+        5,
+        "JPN",
+        "Crime statistics unit",
+        "The statistics office adopted the ICCS for recorded "
+        "crime and publishes victimization survey results every year.",
+        {"paragraph": ["22", "23"]},
+    ),
+    (
+        6,
+        "KEN",
+        "Youth councils",
+        "Youth councils design local prevention projects; young people "
+        "lead campaigns against gang recruitment.",
+        {"paragraph": ["30"], "group": ["youth"]},
+    ),
+    (
+        7,
+        "GHA",
+        "Financial investigations",
+        "Financial investigators trace proceeds of crime and "
+        "money laundering through bank records.",
+        {"paragraph": ["24"]},
+    ),
+    (
+        8,
+        "FRA",
+        "Prison reintegration",
+        "Former prisoners get housing and job coaching; reoffending within two years dropped.",
+        {"paragraph": ["21"], "group": ["offenders_and_prisoners"]},
+    ),
+]
+
+QUERIES = [
+    ("confiscated assets", 1),
+    ("burglary lighting", 4),
+    ("domestic violence shelter", 3),
+    ("money laundering", 7),
+    ("victimization survey", 5),
+    ("gang recruitment", 6),
+    ("reoffending", 8),
+    ("truancy", 2),
+]
+
+
+@pytest.fixture
+def corpus(tracker_db):
+    with tracker_db.transaction() as session:
+        for ref_id, state, title, body, facets in CORPUS:
+            index_document(
+                session,
+                kind="practice",
+                ref_id=ref_id,
+                state_iso3=state,
+                published=ref_id != 6,  # the youth councils are still a draft
+                title=title,
+                body=body,
+                link=f"/tracker/practices/{ref_id}",
+                facets={"country": [state], "year": ["2021" if ref_id % 2 else "2022"], **facets},
+            )
+    return tracker_db
+
+
+@pytest.mark.parametrize(("query", "expected"), QUERIES, ids=[q for q, _ in QUERIES])
+def test_known_document_ranks_first(corpus, query, expected):
+    with corpus.transaction() as session:
+        found = search(session, query, unpublished="all")
+    assert found.hits[0].ref_id == expected
+
+
+def test_title_outranks_body(corpus):
+    with corpus.transaction() as session:
+        index_document(
+            session,
+            kind="practice",
+            ref_id=20,
+            state_iso3="KEN",
+            published=True,
+            title="Notes",
+            body="Mentoring is mentioned once here among other words.",
+            link="/x",
+            facets={},
+        )
+        index_document(
+            session,
+            kind="practice",
+            ref_id=21,
+            state_iso3="KEN",
+            published=True,
+            title="Mentoring",
+            body="A programme described at length with other words.",
+            link="/y",
+            facets={},
+        )
+        found = search(session, "mentoring")
+    order = [hit.ref_id for hit in found.hits]
+    assert order.index(21) < order.index(20)
+
+
+def test_stemming_matches_word_forms(corpus):
+    with corpus.transaction() as session:
+        assert search(session, "investigating").hits[0].ref_id == 7
+        assert {hit.ref_id for hit in search(session, "shelter").hits} == {3}
+
+
+def test_all_words_must_match(corpus):
+    with corpus.transaction() as session:
+        assert search(session, "burglary hotline").total == 0
+
+
+def test_drafts_are_hidden_from_the_public(corpus):
+    with corpus.transaction() as session:
+        assert search(session, "gang recruitment").total == 0
+        assert search(session, "gang recruitment", unpublished=["KEN"]).total == 1
+        assert search(session, "gang recruitment", unpublished=["GHA"]).total == 0
+
+
+def test_facets_count_every_match_and_filter(corpus):
+    with corpus.transaction() as session:
+        everything = search(session, "", per_page=2)
+        assert everything.total == 7 and len(everything.hits) == 2 and everything.pages == 4
+        countries = {item.value: item.count for item in everything.facets["country"]}
+        assert countries == {"KEN": 1, "GHA": 2, "FRA": 2, "BRA": 1, "JPN": 1}
+        groups = {item.value: item.count for item in everything.facets["group"]}
+        assert groups == {
+            "children": 1,
+            "youth": 1,
+            "women_and_girls": 1,
+            "offenders_and_prisoners": 1,
+        }
+        filtered = search(session, "", filters={"country": ["GHA", "FRA"], "year": ["2022"]})
+        assert {hit.ref_id for hit in filtered.hits} == {2, 8}
+        assert search(session, "", filters={"group": ["youth"]}).total == 1
+
+
+def test_snippets_mark_matches_and_escape_html(tracker_db):
+    with tracker_db.transaction() as session:
+        index_document(
+            session,
+            kind="document",
+            ref_id=1,
+            state_iso3="KEN",
+            published=True,
+            title="t",
+            body="<script>alert(1)</script> community policing works: Smith & Jones",
+            link="/z",
+            facets={},
+        )
+        hit = search(session, "policing").hits[0]
+    # SQLite escapes the tag; PostgreSQL's headline drops tags: never raw HTML.
+    assert "<script>" not in hit.snippet
+    assert "Smith &amp; Jones" in hit.snippet
+    assert "<mark>policing</mark>" in hit.snippet
+
+
+def test_query_syntax_is_never_interpreted(corpus):
+    with corpus.transaction() as session:
+        for query in ['"unbalanced', "NEAR(a b)", "title:burglary OR", "a AND NOT", "*", "--"]:
+            search(session, query)  # no syntax error on either database
+
+
+def test_reindex_replaces_and_remove_deletes(corpus):
+    with corpus.transaction() as session:
+        index_document(
+            session,
+            kind="practice",
+            ref_id=4,
+            state_iso3="BRA",
+            published=True,
+            title="CCTV",
+            body="Cameras in parking lots.",
+            link="/p/4",
+            facets={},
+        )
+        assert search(session, "burglary").total == 0
+        assert search(session, "cameras").hits[0].ref_id == 4
+        remove_document(session, "practice", 4)
+        assert search(session, "cameras").total == 0
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [{"filters": {"colour": ["red"]}}, {"page": 0}, {"per_page": 500}],
+    ids=["unknown-facet", "page-zero", "page-too-big"],
+)
+def test_bad_search_arguments(tracker_db, arguments):
+    with tracker_db.transaction() as session, pytest.raises(InvalidInputError):
+        search(session, "x", **arguments)

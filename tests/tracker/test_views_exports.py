@@ -1,0 +1,249 @@
+"""Views, exports, the session report and document uploads, on both databases."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from fpdf import FPDF
+from openpyxl import load_workbook
+from pypdf import PdfReader
+from sqlalchemy import func, select
+
+from crimeprev.errors import ConflictError, DataFileError, InvalidInputError, PermissionDeniedError
+from crimeprev.tracker import exports, service, views
+from crimeprev.tracker.models import Document
+from crimeprev.tracker.search import search
+from crimeprev.tracker.service import AnswerInput, PracticeInput
+
+
+def _publish(session, people, state, answers, discussion=1, fictional=False):
+    submission = service.save_submission(
+        session,
+        people["secretary"],
+        discussion=discussion,
+        state=state,
+        answers=answers,
+        is_fictional=fictional,
+    )
+    service.submit_submission(session, people["secretary"], submission.id)
+    service.publish_submission(session, people["secretary"], submission.id)
+    return submission.id
+
+
+@pytest.fixture
+def filled(tracker_db, people):
+    with tracker_db.transaction() as session:
+        _publish(
+            session,
+            people,
+            "KEN",
+            [
+                AnswerInput(
+                    1, "Kenya maps risk factors in informal settlements.", paragraphs=(21,)
+                ),
+                AnswerInput(2, "Crime rose in lockdown months, then fell.", paragraphs=(22,)),
+            ],
+        )
+        _publish(
+            session,
+            people,
+            "GHA",
+            [
+                AnswerInput(
+                    1,
+                    "Ghana’s plan targets youth unemployment — a root cause.",
+                    paragraphs=(21, 26),
+                    population_groups=("youth",),
+                ),
+            ],
+            fictional=True,
+        )
+        # A Ghanaian draft on session 3 that the public must not see.
+        service.save_submission(
+            session,
+            people["ghana"],
+            discussion=3,
+            state="GHA",
+            answers=[AnswerInput(1, "Draft on gender.", paragraphs=(27,))],
+        )
+        practice = service.create_practice(
+            session,
+            people["kenya"],
+            PracticeInput(
+                title="Ward safety audits",
+                summary="Residents walk the ward with police.",
+                state="KEN",
+                level="local",
+                locality="Kisumu",
+                paragraphs=(26,),
+                year=2020,
+            ),
+        )
+        service.submit_practice(session, people["kenya"], practice.id)
+        service.publish_practice(session, people["secretary"], practice.id)
+    return tracker_db
+
+
+def test_paragraph_view(filled, people):
+    with filled.transaction() as session:
+        view = views.paragraph_view(session, people["public"], 21)
+        assert [(row.state_iso3, row.question) for row in view.answers] == [("GHA", 1), ("KEN", 1)]
+        assert view.indicators == (
+            ("16.1.1", "Victims of intentional homicide", "per 100,000 population"),
+        )
+        twenty_six = views.paragraph_view(session, people["public"], 26)
+        assert [row.title for row in twenty_six.practices] == ["Ward safety audits"]
+        assert views.paragraph_view(session, people["public"], 27).answers == ()
+        assert len(views.paragraph_view(session, people["ghana"], 27).answers) == 1
+
+
+def test_state_view(filled, people):
+    with filled.transaction() as session:
+        public = views.state_view(session, people["public"], "GHA")
+        assert [row.discussion for row in public.submissions] == [1]
+        own = views.state_view(session, people["ghana"], "GHA")
+        assert [row.discussion for row in own.submissions] == [1, 3]
+        kenya = views.state_view(session, people["public"], "KEN")
+        assert kenya.series[0].series == "16.1.1" and kenya.series[0].points
+
+
+def test_coverage_and_comparison(filled, people):
+    with filled.transaction() as session:
+        table = views.coverage(session, people["public"])
+        assert table.paragraphs == (21, 22, 26)
+        assert table.rows == (
+            ("GHA", "Ghana", "Africa", (1, 0, 1)),
+            ("KEN", "Kenya", "Africa", (1, 1, 1)),
+        )
+        assert {region: reporting for region, reporting, _ in table.regions}["Africa"] == 2
+        first, second, rows = views.compare_states(session, people["public"], "KEN", "Ghana")
+        assert (first, second) == ("KEN", "GHA")
+        by_number = {row.paragraph: row for row in rows}
+        assert by_number[22].second == ()
+        assert by_number[26].first == ("Practice: Ward safety audits",)
+        with pytest.raises(InvalidInputError):
+            views.compare_states(session, people["public"], "KEN", "ken")
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "xlsx"])
+def test_exports_hold_published_answers_only(filled, people, fmt):
+    with filled.transaction() as session:
+        content, media_type, filename = exports.export(session, people["public"], "answers", fmt)
+    assert filename.endswith(f".{fmt}") and media_type == exports.FORMATS[fmt]
+    if fmt == "csv":
+        records = list(csv.DictReader(io.StringIO(content.decode())))
+    elif fmt == "json":
+        records = json.loads(content)
+    else:
+        rows = list(load_workbook(io.BytesIO(content))["answers"].iter_rows(values_only=True))
+        records = [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
+    assert sorted((r["state_iso3"], int(r["question"])) for r in records) == [
+        ("GHA", 1),
+        ("KEN", 1),
+        ("KEN", 2),
+    ]
+    fictional = {r["state_iso3"]: str(r["fictional"]).lower() for r in records}
+    assert fictional == {"GHA": "true", "KEN": "false"}
+
+
+def test_export_all_as_xlsx_has_two_sheets(filled, people):
+    with filled.transaction() as session:
+        content, _, _ = exports.export(session, people["secretary"], "all", "xlsx")
+        with pytest.raises(InvalidInputError, match="CSV holds one table"):
+            exports.export(session, people["secretary"], "all", "csv")
+    book = load_workbook(io.BytesIO(content))
+    assert book.sheetnames == ["answers", "practices"]
+    assert book["answers"].max_row == 1 + 4  # the secretariat also sees the draft
+
+
+def test_session_report_html_and_pdf(filled):
+    with filled.transaction() as session:
+        report = exports.session_report(session, 1)
+    assert report.states == ("GHA", "KEN") and report.answer_count == 3
+    assert [len(q.answers) for q in report.questions][:3] == [2, 1, 0]
+    html = exports.report_html(report)
+    assert "Ghana’s plan targets youth unemployment — a root cause." in html
+    assert "Fictional demo content" in html and "Ghana (fictional)" in html
+    reader = PdfReader(io.BytesIO(exports.report_pdf(report)))
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    assert "Thematic discussion 1" in text
+    assert "Ghana's plan targets youth unemployment - a root cause." in " ".join(text.split())
+    assert "FICTIONAL DEMO CONTENT" in text
+
+
+def _pdf(text: str) -> bytes:
+    document = FPDF()
+    document.add_page()
+    document.set_font("helvetica", size=12)
+    if text:
+        document.multi_cell(0, 10, text)
+    else:
+        document.rect(10, 10, 40, 40)
+    return bytes(document.output())
+
+
+@pytest.fixture
+def practice_id(tracker_db, people):
+    with tracker_db.transaction() as session:
+        return service.create_practice(
+            session,
+            people["kenya"],
+            PracticeInput(
+                title="Violence interrupters",
+                summary="Outreach workers mediate disputes.",
+                state="KEN",
+                paragraphs=(21,),
+            ),
+        ).id
+
+
+def test_upload_extracts_and_indexes_text(tracker_db, people, practice_id):
+    with tracker_db.transaction() as session:
+        document = service.add_document(
+            session,
+            people["kenya"],
+            practice_id,
+            _pdf("Evaluation found fewer shootings."),
+            "eval.pdf",
+        )
+        assert (document.kind, document.pages) == ("pdf", 1)
+    with tracker_db.transaction() as session:
+        found = search(session, "shootings", unpublished=["KEN"])
+        assert [(hit.kind, hit.ref_id) for hit in found.hits] == [("document", document.id)]
+        with pytest.raises(ConflictError, match="already attached"):
+            service.add_document(
+                session,
+                people["kenya"],
+                practice_id,
+                _pdf("Evaluation found fewer shootings."),
+                "again.pdf",
+            )
+
+
+@pytest.mark.parametrize(
+    ("content", "filename", "message"),
+    [
+        (b"GIF89a...", "photo.gif", "unsupported file type"),
+        (b"x" * 2048, "big.txt", "over the limit"),
+        (b"%PDF-1.4 garbage", "broken.pdf", "could not be read"),
+        (None, "scan.pdf", "no text"),
+        (b"plain", "fake.docx", "content is a text file"),
+    ],
+    ids=["wrong-type", "oversized", "malformed-pdf", "pdf-without-text", "mislabelled"],
+)
+def test_bad_uploads_store_nothing(tracker_db, people, practice_id, content, filename, message):
+    content = _pdf("") if content is None else content
+    with tracker_db.transaction() as session, pytest.raises(DataFileError, match=message):
+        service.add_document(
+            session, people["kenya"], practice_id, content, filename, max_bytes=1024
+        )
+    with tracker_db.transaction() as session:
+        assert session.execute(select(func.count()).select_from(Document)).scalar_one() == 0
+
+
+def test_other_states_may_not_upload(tracker_db, people, practice_id):
+    with tracker_db.transaction() as session, pytest.raises(PermissionDeniedError):
+        service.add_document(session, people["ghana"], practice_id, b"notes", "n.txt")

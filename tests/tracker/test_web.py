@@ -1,0 +1,320 @@
+"""The tracker's JSON API and pages: every page answers, permissions hold, errors are clear."""
+
+from __future__ import annotations
+
+import io
+import re
+
+from fpdf import FPDF
+from openpyxl import load_workbook
+
+ANSWER = {
+    "discussion": 2,
+    "state": "KEN",
+    "answers": [
+        {
+            "question": 1,
+            "text": "An asset recovery office traces illicit gains.",
+            "paragraphs": [24],
+        },
+        {
+            "question": 3,
+            "text": "Anti-money-laundering strategy adopted in 2021.",
+            "paragraphs": [24],
+        },
+    ],
+    "focal_point": "Focal (fictional)",
+}
+
+
+def _publish(client, tokens, body=ANSWER):
+    created = client.post("/api/tracker/submissions", json=body, headers=tokens["kenya"])
+    assert created.status_code == 201, created.text
+    number = created.json()["id"]
+    assert (
+        client.post(
+            f"/api/tracker/submissions/{number}/submit", headers=tokens["kenya"]
+        ).status_code
+        == 200
+    )
+    published = client.post(
+        f"/api/tracker/submissions/{number}/publish", headers=tokens["secretary"]
+    )
+    assert published.status_code == 200, published.text
+    return number
+
+
+def test_submission_workflow_through_the_api(tracker_client, tokens):
+    number = _publish(tracker_client, tokens)
+    public = tracker_client.get(f"/api/tracker/submissions/{number}").json()
+    assert public["status"] == "published" and public["focal_point"] is None
+    assert [row["question"] for row in public["answers"]] == [1, 3]
+    found = tracker_client.get("/api/tracker/search", params={"q": "laundering"}).json()
+    assert found["total"] == 1 and "<mark>" in found["hits"][0]["snippet"]
+    assert found["facets"]["country"] == [{"value": "KEN", "count": 1}]
+    page = tracker_client.get(f"/tracker/submissions/{number}")
+    assert page.status_code == 200 and "Anti-money-laundering strategy" in page.text
+
+
+def test_permissions_through_the_api(tracker_client, tokens):
+    anonymous = tracker_client.post("/api/tracker/submissions", json=ANSWER)
+    assert anonymous.status_code == 403
+    assert anonymous.json()["error"]["code"] == "permission_denied"
+    other = tracker_client.post("/api/tracker/submissions", json=ANSWER, headers=tokens["ghana"])
+    assert other.status_code == 403 and "KEN" in other.json()["error"]["message"]
+    number = tracker_client.post(
+        "/api/tracker/submissions", json=ANSWER, headers=tokens["kenya"]
+    ).json()["id"]
+    assert tracker_client.get(f"/api/tracker/submissions/{number}").status_code == 404
+    assert (
+        tracker_client.get(
+            f"/api/tracker/submissions/{number}", headers=tokens["ghana"]
+        ).status_code
+        == 404
+    )
+    assert (
+        tracker_client.get(
+            f"/api/tracker/submissions/{number}", headers=tokens["kenya"]
+        ).status_code
+        == 200
+    )
+    tracker_client.post(f"/api/tracker/submissions/{number}/submit", headers=tokens["kenya"])
+    refused = tracker_client.post(
+        f"/api/tracker/submissions/{number}/publish", headers=tokens["kenya"]
+    )
+    assert refused.status_code == 403
+    conflict = tracker_client.post(
+        f"/api/tracker/submissions/{number}/submit", headers=tokens["kenya"]
+    )
+    assert conflict.status_code == 409
+    assert (
+        tracker_client.get("/api/tracker/memberships", headers=tokens["kenya"]).status_code == 403
+    )
+    roles = tracker_client.get("/api/tracker/memberships", headers=tokens["secretary"]).json()
+    assert {"username": "kenya", "role": "focal_point", "state": "KEN"} in roles["memberships"]
+
+
+def test_bad_token_is_refused(tracker_client):
+    response = tracker_client.get("/api/tracker", headers={"Authorization": "Bearer cpv_nope"})
+    assert response.status_code == 401
+
+
+def _pdf(text: str) -> bytes:
+    document = FPDF()
+    document.add_page()
+    document.set_font("helvetica", size=12)
+    if text:
+        document.multi_cell(0, 10, text)
+    else:
+        document.rect(10, 10, 40, 40)
+    return bytes(document.output())
+
+
+PRACTICE = {
+    "title": "Community violence interrupters (fictional)",
+    "summary": "Trained outreach workers mediate disputes before they turn violent.",
+    "state": "KEN",
+    "level": "local",
+    "locality": "Mombasa",
+    "paragraphs": [21],
+    "iccs_codes": ["0201"],
+    "population_groups": ["youth"],
+}
+
+
+def test_practice_and_uploads_through_the_api(tracker_client, tokens):
+    created = tracker_client.post("/api/tracker/practices", json=PRACTICE, headers=tokens["kenya"])
+    assert created.status_code == 201, created.text
+    number = created.json()["id"]
+    upload = tracker_client.post(
+        f"/api/tracker/practices/{number}/documents",
+        files={
+            "file": (
+                "evaluation.pdf",
+                _pdf("Shootings fell in the pilot wards."),
+                "application/pdf",
+            )
+        },
+        headers=tokens["kenya"],
+    )
+    assert upload.status_code == 201, upload.text
+    assert upload.json()["pages"] == 1
+    for filename, content, message in [
+        ("scan.pdf", _pdf(""), "no text"),
+        ("photo.png", b"\x89PNG\r\n\x1a\n", "unsupported file type"),
+        ("notes.docx", b"just text", "content is a text file"),
+    ]:
+        refused = tracker_client.post(
+            f"/api/tracker/practices/{number}/documents",
+            files={"file": (filename, content, "application/octet-stream")},
+            headers=tokens["kenya"],
+        )
+        assert refused.status_code == 422, filename
+        error = refused.json()["error"]
+        assert error["code"] == "data_file_error" and message in error["message"]
+        assert error["details"]["file"] == filename
+    detail = tracker_client.get(f"/api/tracker/practices/{number}", headers=tokens["kenya"]).json()
+    assert [item["filename"] for item in detail["documents"]] == ["evaluation.pdf"]
+    content = tracker_client.get(detail["documents"][0]["url"], headers=tokens["kenya"])
+    assert content.status_code == 200 and content.content.startswith(b"%PDF")
+    assert tracker_client.get(detail["documents"][0]["url"]).status_code == 404  # still a draft
+
+
+def test_questionnaire_round_trip_and_bad_workbook(tracker_client, tokens):
+    template = tracker_client.get("/api/tracker/discussions/3/questionnaire.xlsx")
+    assert template.status_code == 200
+    book = load_workbook(io.BytesIO(template.content))
+    book["Submission"]["B3"] = "KEN"
+    book["Submission"]["B4"] = "Focal (fictional)"
+    book["Answers"]["C2"] = "Gender-responsive budgeting for prevention."
+    book["Answers"]["D2"] = "27"
+    book["Answers"]["E5"] = "martians"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    bad = tracker_client.post(
+        "/api/tracker/submissions/import",
+        files={"file": ("ken.xlsx", buffer.getvalue(), "application/octet-stream")},
+        headers=tokens["kenya"],
+    )
+    assert bad.status_code == 422
+    assert bad.json()["error"]["details"]["issues"] == [
+        {
+            "sheet": "Answers",
+            "row": 5,
+            "column": "Population groups",
+            "value": "martians",
+            "expected": bad.json()["error"]["details"]["issues"][0]["expected"],
+        }
+    ]
+    assert (
+        tracker_client.get("/api/tracker/states/KEN", headers=tokens["kenya"]).json()["submissions"]
+        == []
+    )
+    book["Answers"]["E5"] = None
+    buffer = io.BytesIO()
+    book.save(buffer)
+    good = tracker_client.post(
+        "/api/tracker/submissions/import",
+        files={"file": ("ken.xlsx", buffer.getvalue(), "application/octet-stream")},
+        headers=tokens["kenya"],
+    )
+    assert good.status_code == 201, good.text
+    assert good.json()["answers"][0]["paragraphs"] == [27]
+    malformed = tracker_client.post(
+        "/api/tracker/submissions/import",
+        files={"file": ("broken.xlsx", b"PK\x03\x04junk", "application/octet-stream")},
+        headers=tokens["kenya"],
+    )
+    assert (
+        malformed.status_code == 422
+        and "could not be opened" in malformed.json()["error"]["message"]
+    )
+
+
+def test_views_exports_and_report(tracker_client, tokens):
+    _publish(tracker_client, tokens)
+    assert (
+        tracker_client.get("/api/tracker/paragraphs/24").json()["answers"][0]["state_iso3"] == "KEN"
+    )
+    assert tracker_client.get("/api/tracker/coverage").json()["paragraphs"] == [24]
+    compared = tracker_client.get(
+        "/api/tracker/compare", params={"first": "KEN", "second": "GHA"}
+    ).json()
+    assert compared["paragraphs"][0]["second"] == []
+    csv_text = tracker_client.get(
+        "/api/tracker/export", params={"what": "answers", "format": "csv"}
+    ).text
+    assert csv_text.splitlines()[0].startswith("submission_id,state_iso3")
+    assert len(csv_text.splitlines()) == 3
+    report = tracker_client.get("/api/tracker/discussions/2/report").json()
+    assert report["answer_count"] == 2 and report["states"] == ["KEN"]
+    pdf = tracker_client.get("/api/tracker/discussions/2/report", params={"format": "pdf"})
+    assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+    html = tracker_client.get("/tracker/discussions/2/report")
+    assert "An asset recovery office traces illicit gains." in html.text
+
+
+PAGES = [
+    "/tracker",
+    "/tracker?q=assets&country=KEN",
+    "/tracker/paragraphs/24",
+    "/tracker/states/KEN",
+    "/tracker/states",
+    "/tracker/coverage",
+    "/tracker/compare?first=KEN&second=GHA",
+    "/tracker/import",
+    "/tracker/practices/new",
+    "/tracker/submissions/new?discussion=2&state=KEN",
+]
+
+
+def test_pages_answer(tracker_client, tokens):
+    number = _publish(tracker_client, tokens)
+    for path in [*PAGES, f"/tracker/submissions/{number}"]:
+        response = tracker_client.get(path)
+        assert response.status_code == 200, (path, response.text[:500])
+        assert "Kyoto follow-up" in response.text, path
+    partial = tracker_client.get(
+        "/tracker", params={"q": "laundering"}, headers={"HX-Request": "true"}
+    )
+    assert "<html" not in partial.text and "<mark>laundering</mark>" in partial.text.lower()
+
+
+def test_suggestions_fragment(tracker_client):
+    response = tracker_client.post(
+        "/tracker/suggest",
+        data={"title": "Asset management", "summary": "seized and confiscated assets"},
+    )
+    assert response.status_code == 200
+    assert re.search(r'name="paragraphs" value="25"', response.text)
+
+
+def _token(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match
+    return match.group(1)
+
+
+def test_signed_in_focal_point_uses_the_forms(tracker_client):
+    page = tracker_client.get("/login")
+    signed = tracker_client.post(
+        "/login",
+        data={
+            "username": "kenya",
+            "password": "correct horse battery staple",
+            "csrf_token": _token(page.text),
+            "next": "/tracker",
+        },
+        follow_redirects=False,
+    )
+    assert signed.status_code == 303
+    form = tracker_client.get("/tracker/practices/new")
+    token = _token(form.text)
+    without = tracker_client.post(
+        "/tracker/practices/new", data={"title": "x", "summary": "y", "state": "KEN"}
+    )
+    assert without.status_code == 403
+    created = tracker_client.post(
+        "/tracker/practices/new",
+        data={
+            "csrf_token": token,
+            "title": "Night buses (fictional)",
+            "summary": "Safer travel home.",
+            "state": "KEN",
+            "level": "national",
+            "paragraphs": ["26"],
+            "groups": ["youth"],
+            "sdg": "11.7.2",
+        },
+        follow_redirects=False,
+    )
+    assert created.status_code == 303, created.text[:400]
+    practice = tracker_client.get(created.headers["location"])
+    assert "Night buses (fictional)" in practice.text and "Submit for review" in practice.text
+    submitted = tracker_client.post(
+        created.headers["location"] + "/submit", data={"csrf_token": token}, follow_redirects=False
+    )
+    assert submitted.status_code == 303
+    assert (
+        "status <strong>submitted</strong>" in tracker_client.get(created.headers["location"]).text
+    )
