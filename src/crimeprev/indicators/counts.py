@@ -140,6 +140,8 @@ def count_incidents(warehouse: Warehouse, query: CountQuery) -> pd.DataFrame:
         If the period is finer than the source's date precision (e.g. days
         for police.uk data, which give the month only).
     """
+    if query.period and query.period not in PERIODS:
+        raise InvalidInputError(f"period must be one of {', '.join(PERIODS)}, got {query.period!r}")
     precision = _source_precision(warehouse, query.source)
     if precision is None:
         raise NotFoundError(

@@ -1,0 +1,107 @@
+"""The crime statistics faces: CLI commands, pages and their JSON twins."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from crimeprev.cli.main import app as cli
+from crimeprev.store import open_warehouse
+from crimeprev.store.bundled import load_bundled_areas
+from crimeprev.store.ingest import import_file
+from crimeprev.store.profiles import load_profile
+
+
+@pytest.fixture(scope="module")
+def stats_settings(tmp_path_factory):
+    from crimeprev.config import Settings
+
+    settings = Settings(data_dir=tmp_path_factory.mktemp("stats") / "data", secret_key="k")
+    settings.ensure_data_dir()
+    warehouse = open_warehouse(settings.warehouse_url)
+    list(load_bundled_areas(warehouse))
+    for name in ("vancouver_2020", "sf_2012"):
+        profile = load_profile(name)
+        import_file(warehouse, profile, profile.bundled_paths()[0])
+    warehouse.close()
+    return settings
+
+
+@pytest.fixture
+def stats_client(stats_settings):
+    from fastapi.testclient import TestClient
+
+    from crimeprev.web.app import create_app
+
+    with TestClient(create_app(stats_settings), raise_server_exceptions=False) as client:
+        yield client
+
+
+def test_pages_and_json_twins(stats_client):
+    page = stats_client.get("/stats")
+    assert page.status_code == 200 and "Vancouver police-recorded crime 2020" in page.text
+    profile = stats_client.get("/stats/vancouver_2020")
+    assert profile.status_code == 200
+    assert "Intentional homicide" in profile.text and "clocks went forward" in profile.text
+    data = stats_client.get("/api/stats/vancouver_2020").json()
+    homicide = next(row for row in data["by_category"] if row["iccs_code"] == "0101")
+    assert homicide["counts"] == {"2020": 19.0}
+    assert data["quarantine_reasons"] == [
+        {"rule": "date_nonexistent", "rows": 2, "example_row": 20460}
+    ]
+    counts = stats_client.get("/api/stats/sf_2012/counts", params={"level": 2}).json()
+    assert sum(row["count"] for row in counts["counts"]) == 10_140
+    quarantine = stats_client.get("/api/stats/sf_2012/quarantine", params={"limit": 5}).json()
+    assert len(quarantine["rows"]) == 5
+
+
+def test_small_counts_suppressed_on_the_page(stats_client):
+    data = stats_client.get("/api/stats/sf_2012", params={"level": 3}).json()
+    small = [row for row in data["by_category"] if 0 < row["total"] < 5]
+    assert small and all(row["counts"]["2012"] is None for row in small)
+
+
+def test_unknown_source_has_the_json_error_shape(stats_client):
+    response = stats_client.get("/api/stats/nowhere")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+
+def test_cli_counts_rates_and_concordance(stats_settings, monkeypatch):
+    monkeypatch.setenv("CRIMEPREV_DATA_DIR", str(stats_settings.data_dir))
+    runner = CliRunner()
+    result = runner.invoke(
+        cli, ["stats", "counts", "vancouver_2020", "--level", "1", "--period", "all"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "05" in result.output and "32,899" in result.output
+    result = runner.invoke(cli, ["stats", "counts", "vancouver_2020", "--period", "fortnight"])
+    assert result.exit_code == 2 and "error: period must be one of" in " ".join(
+        result.output.split()
+    )
+    result = runner.invoke(cli, ["concordance", "coverage", "sf_2012"])
+    assert "100.0% of 10,140 records" in " ".join(result.output.split())
+    result = runner.invoke(cli, ["concordance", "check", "vpd_type"])
+    assert result.exit_code == 0 and "valid" in result.output
+    result = runner.invoke(cli, ["stats", "rates", "sf_2012"])
+    output = " ".join(result.output.split())
+    assert result.exit_code == 2 and "no population for area set 'sfpd_districts'" in output
+
+
+def test_cli_import_reports_counts_and_skips_reimport(settings, monkeypatch, tmp_path):
+    monkeypatch.setenv("CRIMEPREV_DATA_DIR", str(settings.data_dir))
+    path = tmp_path / "street.csv"
+    path.write_text(
+        "Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,"
+        "LSOA name,Crime type,Last outcome category,Context\n"
+        "x1,2022-03,P,P,-2.70,53.76,A St,E01025001,Preston 001A,Burglary,,\n",
+        encoding="utf-8",
+    )
+    runner = CliRunner()
+    first = runner.invoke(cli, ["stats", "import", "police_uk", str(path)])
+    assert first.exit_code == 0, first.output
+    assert "read 1, accepted 1, quarantined 0" in first.output
+    second = runner.invoke(cli, ["stats", "import", "police_uk", str(path)])
+    assert "already imported" in second.output
+    missing = runner.invoke(cli, ["stats", "import", "police_uk", str(tmp_path / "nope.csv")])
+    assert missing.exit_code == 2 and "no such file" in " ".join(missing.output.split())
