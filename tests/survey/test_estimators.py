@@ -175,3 +175,39 @@ def test_total_is_mean_times_population_under_any_weight_scale(scale, values):
     population = scale * len(values)
     assert total.estimate == pytest.approx(mean.estimate * population, rel=1e-9, abs=1e-6)
     assert total.se == pytest.approx(mean.se * population, rel=1e-9, abs=1e-6)
+
+
+def test_taylor_domain_means_agree_with_samplics():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # samplics announces its archival on import
+        samplics_estimation = pytest.importorskip("samplics.estimation")
+        samplics_types = pytest.importorskip("samplics.utils.types")
+    rng = np.random.default_rng(21)
+    n = 3000
+    frame = pd.DataFrame(
+        {
+            "h": rng.integers(0, 25, n),
+            "psu": rng.integers(0, 4, n),
+            "w": rng.uniform(1, 4, n),
+            "y": rng.normal(size=n),
+            "d": rng.integers(0, 4, n),
+        }
+    )
+    design = survey_design(frame, weights="w", strata="h", clusters="psu")
+    ours = estimate_means(design, "y", by="d")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        peer = samplics_estimation.TaylorEstimator(samplics_types.PopParam.mean)
+        peer.estimate(
+            y=frame["y"].to_numpy(),
+            samp_weight=frame["w"].to_numpy(),
+            stratum=frame["h"].to_numpy(),
+            psu=(frame["h"] * 10 + frame["psu"]).to_numpy(),
+            domain=frame["d"].to_numpy(),
+        )
+    for code in range(4):
+        row = ours.get("y", f"d={code}")
+        assert row.estimate == pytest.approx(peer.point_est[code])
+        assert row.se == pytest.approx(peer.stderror[code])

@@ -286,6 +286,7 @@ def _ratio_core(
             if whole:
                 everyone = respondents
         population[:, column] = count_weights
+        theta: np.ndarray
         if denominators is None:
             theta = numerator_total
             residual = y
@@ -298,12 +299,12 @@ def _ratio_core(
             )
             with np.errstate(divide="ignore", invalid="ignore"):
                 theta = numerator_total / denominator_total
-                scale = 1.0 / denominator_total
+                inverse = 1.0 / denominator_total
             if unit:
-                residual = (y - theta[code]) * scale[code]
+                residual = (y - theta[code]) * inverse[code]
                 n[:, column] = respondents
             else:
-                residual = (y - theta[code] * x) * scale[code]
+                residual = (y - theta[code] * x) * inverse[code]
                 n[:, column] = np.bincount(
                     code, weights=(counted & (x != 0)).astype(float), minlength=domains
                 )
@@ -583,9 +584,9 @@ def estimate_proportions(
         low, high = proportion_interval(
             estimates, errors, method=method, level=level, degrees_of_freedom=df, sample_size=sizes
         )
-        for row, lower, upper in zip(chunk, low, high, strict=True):
+        for item, lower, upper in zip(chunk, low, high, strict=True):
             rows.append(
-                Estimate(**{**asdict(row), "ci_low": float(lower), "ci_high": float(upper)})
+                Estimate(**{**asdict(item), "ci_low": float(lower), "ci_high": float(upper)})
             )
     return EstimateTable(rows=tuple(rows), design=design.describe(), level=level)
 

@@ -617,7 +617,7 @@ def create_replicates(
             rescaled = 1.0 + root * (rescaled - 1.0)
         multipliers = rescaled
         rscales = np.ones(replicates)
-        harmonic = 1.0 / np.mean(1.0 / per_stratum)
+        harmonic = float(1.0 / np.mean(1.0 / per_stratum))
         scale = harmonic / ((harmonic - 1.0) * (replicates - 1))
         degrees_of_freedom = replicates - 1
     else:

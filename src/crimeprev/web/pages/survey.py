@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
 
@@ -54,7 +56,7 @@ def estimate_partial(
             interval,
             [0.5],
         )
-        context = {"result": result, "error": None}
+        context: dict[str, Any] = {"result": result, "error": None}
     except CrimeprevError as error:
         context = {"result": None, "error": error.message}
     return render(request, "survey/_estimates.html", context)
@@ -68,7 +70,7 @@ def dark_figure_partial(
 ) -> HTMLResponse:
     """Dark figure table and chart from police counts typed into the form."""
     try:
-        context = {
+        context: dict[str, Any] = {
             "result": dark_figure_data(parse_police_text(police), method, 0.95),
             "error": None,
         }
