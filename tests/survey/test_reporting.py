@@ -214,3 +214,20 @@ def test_profile_with_replicates_and_errors(tmp_path):
         load_profile(profile)
     with pytest.raises(DataFileError, match="expected .csv, .parquet, .dta or .sav"):
         read_survey_file(profile)
+
+
+def test_profile_creates_replicates_from_the_design(tmp_path):
+    data = tmp_path / "data.parquet"
+    pd.DataFrame(
+        {"w": [2.0] * 8, "h": [1, 1, 2, 2, 3, 3, 4, 4], "psu": [1, 2] * 4, "y": range(8)}
+    ).to_parquet(data)
+    profile = tmp_path / "p.toml"
+    profile.write_text(
+        '[survey]\nfile = "data.parquet"\n'
+        '[design]\nweights = "w"\nstrata = "h"\nclusters = ["psu"]\n'
+        '[design.replicates]\ncreate = true\ntype = "Fay"\nfay_rho = 0.5\n'
+    )
+    loaded = load_profile(profile)
+    design = build_design(loaded, read_survey_file(loaded.file).frame)
+    assert design.method == "replicate:Fay"
+    assert design.replicates == 8  # Hadamard order 8 > 4 strata
