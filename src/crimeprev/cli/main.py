@@ -18,6 +18,7 @@ from crimeprev.cli import kyoto as kyoto_cli
 from crimeprev.cli import stats as stats_cli
 from crimeprev.cli import spatial as spatial_cli
 from crimeprev.cli import survey as survey_cli
+from crimeprev.cli import tracker as tracker_cli
 from crimeprev.config import describe_settings, get_settings
 
 console = Console()
@@ -32,6 +33,7 @@ app.add_typer(kyoto_cli.app, name="kyoto")
 app.add_typer(stats_cli.app, name="stats")
 app.add_typer(stats_cli.concordance_app, name="concordance")
 app.add_typer(survey_cli.app, name="survey")
+app.add_typer(tracker_cli.app, name="tracker")
 spatial_cli.register(app)
 app.add_typer(db_cli.app, name="db")
 demo_app = typer.Typer(

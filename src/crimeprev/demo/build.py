@@ -14,6 +14,7 @@ from crimeprev.config import Settings
 from crimeprev.demo import spatial as spatial_demo
 from crimeprev.demo import stats as stats_demo
 from crimeprev.demo import survey as survey_demo
+from crimeprev.demo import tracker as tracker_demo
 from crimeprev.standards import iccs
 
 DemoStep = Callable[[Settings], str]
@@ -39,6 +40,7 @@ STEPS: list[DemoStep] = [
     survey_demo.build,
     stats_demo.load_crime_statistics,
     spatial_demo.build,
+    tracker_demo.build,
 ]
 
 

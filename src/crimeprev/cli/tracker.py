@@ -1,0 +1,300 @@
+"""``crimeprev tracker``: the Kyoto Declaration tracker and good-practice library.
+
+Commands that read or write the database act as the operator (the system
+actor, with the secretariat's rights); the web app and API check each user's
+role. Errors print ``error: <message>`` and exit 2.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.orm import Session
+
+from crimeprev.cli.db import cli_transaction
+from crimeprev.db import SYSTEM
+from crimeprev.errors import CrimeprevError
+from crimeprev.tracker import exports, service, views
+from crimeprev.tracker.access import TrackerActor, grant_membership
+from crimeprev.tracker.documents import extract_text
+from crimeprev.tracker.member_states import member_states
+from crimeprev.tracker.questionnaire import (
+    QuestionnaireError,
+    questionnaire_template,
+    read_questionnaire,
+)
+from crimeprev.tracker.search import search
+from crimeprev.tracker.tagging import suggest_tags
+
+console = Console()
+app = typer.Typer(
+    help="Kyoto Declaration follow-up: submissions, good practices, search, reports.",
+    no_args_is_help=True,
+)
+
+#: The operator: the CLI acts with the secretariat's rights.
+OPERATOR = TrackerActor(principal=SYSTEM, secretariat=True, states=frozenset())
+PUBLIC = TrackerActor(principal=None, secretariat=False, states=frozenset())
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    try:
+        yield
+    except CrimeprevError as error:
+        console.print(f"[red]error:[/red] {error.message}")
+        raise typer.Exit(2) from error
+
+
+@contextmanager
+def _session() -> Iterator[Session]:
+    with cli_transaction() as session:
+        service.sync_reference(session)
+        yield session
+
+
+def _read(path: Path) -> bytes:
+    if not path.is_file():
+        console.print(f"[red]error:[/red] file {path} does not exist")
+        raise typer.Exit(2)
+    return path.read_bytes()
+
+
+@app.command("states")
+def states(region: str = typer.Option(None, help="An M49 region or sub-region")) -> None:
+    """List the UN Member States with ISO codes and M49 regions."""
+    with _errors():
+        found = member_states(region)
+    table = Table(title=f"{len(found)} Member States")
+    for column in ("ISO3", "ISO2", "M49", "name", "region", "sub-region"):
+        table.add_column(column)
+    for item in found:
+        table.add_row(item.iso3, item.iso2, item.m49, item.name, item.region, item.area)
+    console.print(table)
+
+
+@app.command("suggest")
+def suggest(
+    text: str = typer.Argument(None, help="The text (or use --file)"),
+    file: Path = typer.Option(None, help="A PDF, DOCX or text file to read the text from"),
+    limit: int = typer.Option(5, help="Suggestions of each kind"),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON"),
+) -> None:
+    """Suggest Kyoto paragraphs, ICCS categories and population groups for a text."""
+    with _errors():
+        if file is not None:
+            text = extract_text(_read(file), file.name).text
+        if not text:
+            console.print("[red]error:[/red] give a text or --file")
+            raise typer.Exit(2)
+        found = suggest_tags(text, limit=limit)
+    if as_json:
+        console.print_json(json.dumps(found.as_dict()))
+        return
+    for name, items in found.as_dict().items():
+        table = Table(title=name.replace("_", " "))
+        for column in ("key", "label", "score", "matched words"):
+            table.add_column(column)
+        for item in items:
+            table.add_row(
+                str(item["key"]),
+                str(item["label"]),
+                f"{item['score']:.3f}",
+                ", ".join(item["matched"]),  # type: ignore[arg-type]
+            )
+        console.print(table)
+
+
+@app.command("extract")
+def extract(file: Path = typer.Argument(..., help="A PDF, DOCX or text file")) -> None:
+    """Check a document as an upload would be checked, and print its text."""
+    with _errors():
+        found = extract_text(_read(file), file.name)
+    pages = f", {found.pages} pages" if found.pages else ""
+    console.print(
+        f"{found.filename}: {found.kind}, {found.size} bytes{pages}, {len(found.text)} characters",
+        highlight=False,
+    )
+    console.print(found.text, highlight=False, markup=False)
+
+
+@app.command("template")
+def template(
+    session_number: int = typer.Argument(..., metavar="SESSION", help="Thematic discussion number"),
+    output: Path = typer.Option(None, "-o", "--output", help="Where to write the XLSX"),
+) -> None:
+    """Write the XLSX questionnaire template of a thematic discussion."""
+    with _errors():
+        content = questionnaire_template(session_number)
+    target = output or Path(f"kyoto-questionnaire-session-{session_number}.xlsx")
+    target.write_bytes(content)
+    console.print(f"wrote {target}")
+
+
+@app.command("import")
+def import_questionnaire(
+    file: Path = typer.Argument(..., help="A filled questionnaire (.xlsx)"),
+    publish: bool = typer.Option(False, help="Submit and publish it at once"),
+) -> None:
+    """Import a filled questionnaire as a draft (checked row by row; nothing stored on error)."""
+    content = _read(file)
+    try:
+        read_questionnaire(content, file.name)  # every problem listed before touching the database
+    except QuestionnaireError as error:
+        table = Table(title=f"{file.name}: {len(error.issues)} problem(s); nothing was imported")
+        for column in ("sheet", "row", "column", "value", "expected"):
+            table.add_column(column)
+        for issue in error.issues:
+            table.add_row(
+                issue.sheet,
+                str(issue.row or ""),
+                issue.column or "",
+                repr(issue.value),
+                issue.expected,
+            )
+        console.print(table)
+        raise typer.Exit(2) from error
+    except CrimeprevError as error:
+        console.print(f"[red]error:[/red] {error.message}")
+        raise typer.Exit(2) from error
+    with _session() as session:
+        found = service.import_questionnaire(session, OPERATOR, content, file.name)
+        if publish:
+            service.submit_submission(session, OPERATOR, found.id)
+            service.publish_submission(session, OPERATOR, found.id)
+        summary = (
+            found.id,
+            found.state_iso3,
+            found.discussion.number,
+            found.current_version,
+            found.status,
+        )
+    console.print(
+        f"submission {summary[0]}: {summary[1]}, session {summary[2]}, version {summary[3]}, "
+        f"{summary[4]}"
+    )
+
+
+@app.command("search")
+def search_command(
+    query: str = typer.Argument("", help="Words to find"),
+    country: list[str] = typer.Option(None, help="Filter by ISO3 code (repeatable)"),
+    paragraph: list[str] = typer.Option(None, help="Filter by paragraph (repeatable)"),
+    group: list[str] = typer.Option(None, help="Filter by population group (repeatable)"),
+    all_content: bool = typer.Option(False, "--all", help="Include unpublished content"),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON"),
+) -> None:
+    """Search submissions, practices and documents (published only unless --all)."""
+    filters = {
+        name: values
+        for name, values in (("country", country), ("paragraph", paragraph), ("group", group))
+        if values
+    }
+    with _session() as session:
+        found = search(session, query, filters=filters, unpublished="all" if all_content else ())
+    if as_json:
+        payload = {
+            "query": found.query,
+            "total": found.total,
+            "hits": [asdict(hit) for hit in found.hits],
+            "facets": {name: [asdict(i) for i in items] for name, items in found.facets.items()},
+        }
+        console.print_json(json.dumps(payload))
+        return
+    table = Table(title=f"{found.total} result(s) for {query!r}")
+    for column in ("kind", "state", "title", "snippet"):
+        table.add_column(column, overflow="fold")
+    for hit in found.hits:
+        snippet = hit.snippet.replace("<mark>", "[bold]").replace("</mark>", "[/bold]")
+        table.add_row(hit.kind, hit.state_iso3, hit.title, snippet)
+    console.print(table)
+
+
+@app.command("grant")
+def grant(
+    username: str = typer.Argument(...),
+    role: str = typer.Argument(..., help="focal_point or secretariat"),
+    state: str = typer.Option(None, help="The State a focal point speaks for"),
+) -> None:
+    """Make a user a focal point for a State, or a member of the secretariat."""
+    with _session() as session:
+        found = grant_membership(session, OPERATOR, username=username, role=role, state=state)
+        shown = f"{username} is now {found.role}" + (
+            f" for {found.state_iso3}" if found.state_iso3 else ""
+        )
+    console.print(shown)
+
+
+@app.command("publish")
+def publish(
+    kind: str = typer.Argument(..., help="submission or practice"),
+    record_id: int = typer.Argument(..., metavar="ID"),
+) -> None:
+    """Publish a submission or practice under review (as the secretariat)."""
+    with _session() as session:
+        if kind == "submission":
+            found = service.publish_submission(session, OPERATOR, record_id)
+            status = found.status
+        elif kind == "practice":
+            status = service.publish_practice(session, OPERATOR, record_id).status
+        else:
+            console.print("[red]error:[/red] publish a submission or a practice")
+            raise typer.Exit(2)
+    console.print(f"{kind} {record_id}: {status}")
+
+
+@app.command("coverage")
+def coverage() -> None:
+    """Print which States reported on which paragraphs (published content)."""
+    with _session() as session:
+        table_data = views.coverage(session, PUBLIC)
+    table = Table(title="Coverage: answers and practices per paragraph")
+    table.add_column("State")
+    for number in table_data.paragraphs:
+        table.add_column(f"¶{number}", justify="right")
+    for _, name, _, counts in table_data.rows:
+        table.add_row(name, *[str(count or "") for count in counts])
+    console.print(table)
+    for region, reporting, total in table_data.regions:
+        console.print(f"{region}: {reporting} of {total} Member States reporting")
+
+
+@app.command("report")
+def report(
+    session_number: int = typer.Argument(..., metavar="SESSION"),
+    output: Path = typer.Option(..., "-o", "--output", help="report.html or report.pdf"),
+) -> None:
+    """Write the session summary report (published answers by question) as HTML or PDF."""
+    if output.suffix.lower() not in {".html", ".pdf"}:
+        console.print("[red]error:[/red] the output must end in .html or .pdf")
+        raise typer.Exit(2)
+    with _session() as session:
+        compiled = exports.session_report(session, session_number)
+    if output.suffix.lower() == ".pdf":
+        output.write_bytes(exports.report_pdf(compiled))
+    else:
+        output.write_text(exports.report_html(compiled), encoding="utf-8")
+    console.print(
+        f"wrote {output}: {compiled.answer_count} answers from {len(compiled.states)} States"
+    )
+
+
+@app.command("export")
+def export(
+    what: str = typer.Option("answers", help="answers, practices or all"),
+    fmt: str = typer.Option("csv", "--format", help="csv, json or xlsx"),
+    output: Path = typer.Option(..., "-o", "--output"),
+    all_content: bool = typer.Option(False, "--all", help="Include unpublished content"),
+) -> None:
+    """Export published answers and/or practices (everything with --all)."""
+    with _session() as session:
+        content, _, _ = exports.export(session, OPERATOR if all_content else PUBLIC, what, fmt)
+    output.write_bytes(content)
+    console.print(f"wrote {output} ({len(content)} bytes)")
