@@ -580,3 +580,15 @@ def events(asset: Asset) -> list[dict[str, Any]]:
         }
         for event in asset.events
     ]
+
+
+def state_counts(session: Session, principal: Principal) -> dict[str, int]:
+    """How many visible assets are in each lifecycle state (every state listed)."""
+    rows = session.execute(
+        select(Asset.state, func.count(Asset.id))
+        .join(Case, Asset.case_id == Case.id)
+        .where(visible_cases(principal))
+        .group_by(Asset.state)
+    ).all()
+    found = {state: int(count) for state, count in rows}
+    return {state.value: found.get(state.value, 0) for state in State}

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from crimeprev import __version__
+from crimeprev.cli import assets as assets_cli
 from crimeprev.cli import db as db_cli
 from crimeprev.cli import iccs as iccs_cli
 from crimeprev.cli import kyoto as kyoto_cli
@@ -36,6 +37,7 @@ app.add_typer(survey_cli.app, name="survey")
 app.add_typer(tracker_cli.app, name="tracker")
 spatial_cli.register(app)
 app.add_typer(db_cli.app, name="db")
+app.add_typer(assets_cli.app, name="assets")
 demo_app = typer.Typer(
     help="The demo workspace built from bundled real data.", no_args_is_help=True
 )

@@ -270,19 +270,35 @@ def _ratio_core(
         estimate[:] = full_estimate
         variance[:] = design.variance(full_estimate, replicate_estimate)
     positive = weights > 0
+    # One domain covering every row: plain sums (much faster than bincount on one bin).
+    single = domains == 1 and bool(inside.all())
+
+    def total(values: np.ndarray) -> np.ndarray:
+        if single:
+            return np.array([values.sum()])
+        return np.bincount(code, weights=values, minlength=domains)
+
+    def count(flags: np.ndarray) -> np.ndarray:
+        if single:
+            return np.array([float(np.count_nonzero(flags))])
+        return np.bincount(code, weights=flags.astype(float), minlength=domains)
+
+    def spread(values: np.ndarray) -> np.ndarray:
+        return values[:1] if single else values[code]
+
     everyone: np.ndarray | None = None  # respondent counts when no row is masked
     for column in range(columns):
         mask = mask_all[:, column]
         whole = bool(mask.all())
         w = weights if whole else np.where(mask, weights, 0.0)
         y = numerators[:, column]
-        numerator_total = np.bincount(code, weights=w * y, minlength=domains)
-        count_weights = np.bincount(code, weights=w, minlength=domains)
+        numerator_total = total(w * y)
+        count_weights = total(w)
         counted = positive if whole else mask & positive
         if whole and everyone is not None:
             respondents = everyone
         else:
-            respondents = np.bincount(code, weights=counted.astype(float), minlength=domains)
+            respondents = count(counted)
             if whole:
                 everyone = respondents
         population[:, column] = count_weights
@@ -294,20 +310,16 @@ def _ratio_core(
         else:
             x = denominators[:, column]
             unit = bool((x == 1.0).all())
-            denominator_total = (
-                count_weights if unit else np.bincount(code, weights=w * x, minlength=domains)
-            )
+            denominator_total = count_weights if unit else total(w * x)
             with np.errstate(divide="ignore", invalid="ignore"):
                 theta = numerator_total / denominator_total
                 inverse = 1.0 / denominator_total
             if unit:
-                residual = (y - theta[code]) * inverse[code]
+                residual = (y - spread(theta)) * spread(inverse)
                 n[:, column] = respondents
             else:
-                residual = (y - theta[code] * x) * inverse[code]
-                n[:, column] = np.bincount(
-                    code, weights=(counted & (x != 0)).astype(float), minlength=domains
-                )
+                residual = (y - spread(theta) * x) * spread(inverse)
+                n[:, column] = count(counted & (x != 0))
             if not whole:
                 residual = np.where(mask, residual, 0.0)
         scores = w * residual
@@ -318,13 +330,11 @@ def _ratio_core(
             )
         # Design effect against SRS without replacement of the same size (R's deff=TRUE).
         with np.errstate(divide="ignore", invalid="ignore"):
-            mean_r = np.bincount(code, weights=scores, minlength=domains) / count_weights
-            mean_r2 = (
-                np.bincount(code, weights=scores * residual, minlength=domains) / count_weights
-            )
+            mean_r = total(scores) / count_weights
+            mean_r2 = total(scores * residual) / count_weights
             nobs = respondents
-            spread = (mean_r2 - mean_r**2) * nobs / (nobs - 1)
-            srs = spread * count_weights**2 * (count_weights - nobs) / (count_weights * nobs)
+            dispersion = (mean_r2 - mean_r**2) * nobs / (nobs - 1)
+            srs = dispersion * count_weights**2 * (count_weights - nobs) / (count_weights * nobs)
             deff[:, column] = variance[:, column] / srs
     return _Parts(estimate, variance, deff, n, population)
 

@@ -24,7 +24,7 @@ from crimeprev.web.errors import install_error_handlers
 STATIC_DIR = Path(__file__).parent / "static"
 
 #: Domains whose ``api`` and ``pages`` modules are mounted, in navigation order.
-DOMAINS: tuple[str, ...] = ("home", "iccs", "kyoto", "tracker", "stats", "auth", "spatial", "survey")
+DOMAINS: tuple[str, ...] = ("home", "iccs", "kyoto", "tracker", "stats", "auth", "assets", "spatial", "survey")
 
 #: (label, path) pairs of the top navigation bar.
 NAVIGATION: tuple[tuple[str, str], ...] = (
@@ -34,6 +34,7 @@ NAVIGATION: tuple[tuple[str, str], ...] = (
     ("Crime statistics", "/stats"),
     ("Where and when", "/spatial"),
     ("Surveys", "/survey"),
+    ("Asset recovery", "/assets"),
 )
 
 

@@ -1,0 +1,596 @@
+"""Pages of the asset recovery registry: dashboard, cases, assets with their timeline,
+the fund, pre-seizure planning and the public transparency view.
+
+Each page has a JSON twin in :mod:`crimeprev.web.api.assets`. Forms post
+back here with the session's CSRF token; a refused step (409), a missing role
+(403) or bad input (422) re-renders the page with the message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from crimeprev.assets import cases, ledger, planning, registry, transparency
+from crimeprev.assets.lifecycle import ConfiscationType, Disposal, State, parse_state
+from crimeprev.assets.money import Money
+from crimeprev.config import Settings
+from crimeprev.db.accounts import Principal
+from crimeprev.errors import CrimeprevError, InvalidInputError
+from crimeprev.web.api.assets import asset_json, case_json, fund_json, plan_json
+from crimeprev.web.auth import db_session, page_csrf_token, page_principal
+from crimeprev.web.deps import get_app_settings
+from crimeprev.web.templating import render
+
+router = APIRouter(prefix="/assets", include_in_schema=False)
+
+
+def _context(request: Request, principal: Principal | None, **values: Any) -> dict[str, Any]:
+    return {
+        "principal": principal,
+        "csrf_token": page_csrf_token(request),
+        "states": [s.value for s in State],
+        "categories": [c.value for c in registry.Category],
+        **values,
+    }
+
+
+def _optional_date(value: str, field: str) -> date:
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise InvalidInputError(
+            f"{field} {value!r} is not a date; use YYYY-MM-DD", field=field
+        ) from None
+
+
+def _money(amount: str, currency: str) -> Money | None:
+    return Money.of(amount, currency) if amount.strip() else None
+
+
+def _act(
+    session: Session,
+    action: Callable[[], str],
+    on_error: Callable[[str, int], HTMLResponse],
+) -> Response:
+    """Run a form action in one transaction; redirect on success, re-render on refusal."""
+    try:
+        with session.begin():
+            target = action()
+    except CrimeprevError as error:
+        return on_error(error.message, error.status)
+    return RedirectResponse(target, status_code=303)
+
+
+@router.get("", response_class=HTMLResponse)
+def dashboard(
+    request: Request,
+    principal: Principal = Depends(page_principal),
+    session: Session = Depends(db_session),
+) -> HTMLResponse:
+    """Assets per lifecycle state and the latest cases."""
+    with session.begin():
+        counts = registry.state_counts(session, principal)
+        recent = [case_json(c) for c in cases.list_cases(session, principal, limit=10)]
+    return render(
+        request, "assets/dashboard.html", _context(request, principal, counts=counts, recent=recent)
+    )
+
+
+def _cases_page(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    *,
+    search: str = "",
+    offence: str = "",
+    error: str = "",
+    status_code: int = 200,
+) -> HTMLResponse:
+    with session.begin():
+        try:
+            found = [
+                case_json(c)
+                for c in cases.list_cases(session, principal, search=search, offence=offence)
+            ]
+        except CrimeprevError as problem:
+            found, error, status_code = [], problem.message, problem.status
+    return render(
+        request,
+        "assets/cases.html",
+        _context(request, principal, cases=found, search=search, offence=offence, error=error),
+        status_code=status_code,
+    )
+
+
+@router.get("/cases", response_class=HTMLResponse)
+def list_cases(
+    request: Request,
+    search: str = Query("", max_length=200),
+    offence: str = Query("", max_length=10),
+    principal: Principal = Depends(page_principal),
+    session: Session = Depends(db_session),
+) -> HTMLResponse:
+    """Cases with search and an ICCS filter, and the form to open one."""
+    return _cases_page(request, session, principal, search=search, offence=offence)
+
+
+@router.post("/cases")
+def create_case(
+    request: Request,
+    reference: str = Form(..., max_length=64),
+    title: str = Form(..., max_length=200),
+    jurisdiction: str = Form(..., max_length=3),
+    opened_on: str = Form(..., max_length=10),
+    offences: str = Form("", max_length=500),
+    description: str = Form("", max_length=5000),
+    principal: Principal = Depends(page_principal),
+    session: Session = Depends(db_session),
+) -> Response:
+    """Open a case, then show it."""
+
+    def action() -> str:
+        case = cases.create_case(
+            session,
+            principal,
+            reference=reference,
+            title=title,
+            jurisdiction=jurisdiction,
+            opened_on=_optional_date(opened_on, "opened_on"),
+            offences=[code for code in offences.replace(";", ",").split(",") if code.strip()],
+            description=description,
+        )
+        return f"/assets/cases/{case.id}"
+
+    return _act(
+        session,
+        action,
+        lambda message, status: _cases_page(
+            request, session, principal, error=message, status_code=status
+        ),
+    )
+
+
+def _case_page(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    case_id: int,
+    *,
+    error: str = "",
+    status_code: int = 200,
+) -> HTMLResponse:
+    with session.begin():
+        case = case_json(cases.get_case(session, principal, case_id), full=True)
+    return render(
+        request,
+        "assets/case.html",
+        _context(request, principal, case=case, error=error, order_kinds=cases.ORDER_KINDS),
+        status_code=status_code,
+    )
+
+
+@router.get("/cases/{case_id}", response_class=HTMLResponse)
+def case_page(
+    request: Request,
+    case_id: int,
+    principal: Principal = Depends(page_principal),
+    session: Session = Depends(db_session),
+) -> HTMLResponse:
+    """A case: its assets, court orders and forms to add to them."""
+    return _case_page(request, session, principal, case_id)
+
+
+@router.post("/cases/{case_id}/assets")
+def case_add_asset(
+    request: Request,
+    case_id: int,
+    reference: str = Form(..., max_length=64),
+    category: str = Form(..., max_length=32),
+    description: str = Form(..., max_length=5000),
+    country: str = Form(..., max_length=3),
+    identified_on: str = Form(..., max_length=10),
+    identifier: str = Form("", max_length=200),
+    identifier_type: str = Form("", max_length=64),
+    location: str = Form("", max_length=200),
+    principal: Principal = Depends(page_principal),
+    session: Session = Depends(db_session),
+) -> Response:
+    """Register an asset in the case, then show it."""
+
+    def action() -> str:
+        asset = registry.create_asset(
+            session,
+            principal,
+            case_id,
+            reference=reference,
+            category=category,
+            description=description,
+            country=country,
+            identified_on=_optional_date(identified_on, "identified_on"),
+            identifier=identifier,
+            identifier_type=identifier_type,
+            location=location,
+        )
+        return f"/assets/items/{asset.id}"
+
+    return _act(
+        session,
+        action,
+        lambda message, status: _case_page(
+            request, session, principal, case_id, error=message, status_code=status
+        ),
+    )
+
+
+@router.post("/cases/{case_id}/orders")
+def case_add_order(
+    request: Request,
+    case_id: int,
+    reference: str = Form(..., max_length=100),
+    kind: str = Form(..., max_length=32),
+    authority: str = Form(..., max_length=200),
+    issued_on: str = Form(..., max_length=10),
+    legal_basis: str = Form("", max_length=300),
+    principal: Principal = Depends(page_principal),
+    session: Session = Depends(db_session),
+) -> Response:
+    """Record a court order in the case."""
+
+    def action() -> str:
+        cases.add_court_order(
+            session,
+            principal,
+            case_id,
+            reference=reference,
+            kind=kind,
+            authority=authority,
+            issued_on=_optional_date(issued_on, "issued_on"),
+            legal_basis=legal_basis,
+        )
+        return f"/assets/cases/{case_id}"
+
+    return _act(
+        session,
+        action,
+        lambda message, status: _case_page(
+            request, session, principal, case_id, error=message, status_code=status
+        ),
+    )
+
+
+@router.get("/items", response_class=HTMLResponse)
+def list_assets(
+    request: Request,
+    state: str = Query("", max_length=32),
+    category: str = Query("", max_length=32),
+    search: str = Query("", max_length=200),
+    principal: Principal = Depends(page_principal),
+    session: Session = Depends(db_session),
+) -> HTMLResponse:
+    """Assets with filters by state, category and text."""
+    error, status_code = "", 200
+    with session.begin():
+        try:
+            found = [
+                asset_json(a)
+                for a in registry.list_assets(
+                    session, principal, state=state, category=category, search=search
+                )
+            ]
+        except CrimeprevError as problem:
+            found, error, status_code = [], problem.message, problem.status
+    context = _context(
+        request,
+        principal,
+        assets=found,
+        state=state,
+        category=category,
+        search=search,
+        error=error,
+    )
+    return render(request, "assets/items.html", context, status_code=status_code)
+
+
+def _asset_page(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    asset_id: int,
+    *,
+    error: str = "",
+    status_code: int = 200,
+) -> HTMLResponse:
+    with session.begin():
+        asset = asset_json(registry.get_asset(session, principal, asset_id), full=True)
+    context = _context(
+        request,
+        principal,
+        asset=asset,
+        error=error,
+        disposals=[d.value for d in Disposal],
+        confiscation_types=[c.value for c in ConfiscationType],
+        valuation_methods=registry.VALUATION_METHODS,
+        cost_kinds=registry.COST_KINDS,
+        party_roles=registry.PARTY_ROLES,
+    )
+    return render(request, "assets/item.html", context, status_code=status_code)
+
+
+@router.get("/items/{asset_id}", response_class=HTMLResponse)
+def asset_page(
+    request: Request,
+    asset_id: int,
+    principal: Principal = Depends(page_principal),
+    session: Session = Depends(db_session),
+) -> HTMLResponse:
+    """An asset: description, lifecycle timeline, parties, values, costs and forms."""
+    return _asset_page(request, session, principal, asset_id)
+
+
+@router.post("/items/{asset_id}/transitions")
+def asset_transition(
+    request: Request,
+    asset_id: int,
+    to_state: str = Form(..., max_length=32),
+    occurred_on: str = Form(..., max_length=10),
+    expected_version: int = Form(...),
+    legal_basis: str = Form("", max_length=300),
+    court_order: str = Form("", max_length=100),
+    confiscation_type: str = Form("", max_length=32),
+    confiscation_basis: str = Form("", max_length=32),
+    owner_consent: str = Form("", max_length=5),
+    disposal: str = Form("", max_length=40),
+    realised_amount: str = Form("", max_length=40),
+    realised_currency: str = Form("EUR", max_length=3),
+    note: str = Form("", max_length=2000),
+    principal: Principal = Depends(page_principal),
+    session: Session = Depends(db_session),
+) -> Response:
+    """Take a lifecycle step; refusals re-render the page with the reason."""
+
+    def action() -> str:
+        request_ = registry.TransitionRequest(
+            to_state=parse_state(to_state),
+            occurred_on=_optional_date(occurred_on, "occurred_on"),
+            legal_basis=legal_basis,
+            court_order=court_order,
+            expected_version=expected_version,
+            confiscation_type=confiscation_type,
+            confiscation_basis=confiscation_basis,
+            owner_consent={"yes": True, "no": False}.get(owner_consent),
+            disposal=disposal,
+            realised=_money(realised_amount, realised_currency),
+            note=note,
+        )
+        registry.transition_asset(session, principal, asset_id, request_)
+        return f"/assets/items/{asset_id}"
+
+    return _act(
+        session,
+        action,
+        lambda message, status: _asset_page(
+            request, session, principal, asset_id, error=message, status_code=status
+        ),
+    )
+
+
+@router.post("/items/{asset_id}/valuations")
+def asset_valuation(
+    request: Request,
+    asset_id: int,
+    valued_on: str = Form(..., max_length=10),
+    amount: str = Form(..., max_length=40),
+    currency: str = Form(..., max_length=3),
+    method: str = Form(..., max_length=32),
+    valuer: str = Form("", max_length=200),
+    principal: Principal = Depends(page_principal),
+    session: Session = Depends(db_session),
+) -> Response:
+    """Record a valuation."""
+
+    def action() -> str:
+        registry.add_valuation(
+            session,
+            principal,
+            asset_id,
+            valued_on=_optional_date(valued_on, "valued_on"),
+            amount=Money.of(amount, currency),
+            method=method,
+            valuer=valuer,
+        )
+        return f"/assets/items/{asset_id}"
+
+    return _act(
+        session,
+        action,
+        lambda message, status: _asset_page(
+            request, session, principal, asset_id, error=message, status_code=status
+        ),
+    )
+
+
+@router.post("/items/{asset_id}/costs")
+def asset_cost(
+    request: Request,
+    asset_id: int,
+    incurred_on: str = Form(..., max_length=10),
+    amount: str = Form(..., max_length=40),
+    currency: str = Form(..., max_length=3),
+    kind: str = Form(..., max_length=32),
+    description: str = Form("", max_length=2000),
+    principal: Principal = Depends(page_principal),
+    session: Session = Depends(db_session),
+) -> Response:
+    """Record a management cost."""
+
+    def action() -> str:
+        registry.add_cost(
+            session,
+            principal,
+            asset_id,
+            incurred_on=_optional_date(incurred_on, "incurred_on"),
+            amount=Money.of(amount, currency),
+            kind=kind,
+            description=description,
+        )
+        return f"/assets/items/{asset_id}"
+
+    return _act(
+        session,
+        action,
+        lambda message, status: _asset_page(
+            request, session, principal, asset_id, error=message, status_code=status
+        ),
+    )
+
+
+@router.post("/items/{asset_id}/parties")
+def asset_party(
+    request: Request,
+    asset_id: int,
+    name: str = Form(..., max_length=200),
+    role: str = Form(..., max_length=32),
+    claim: str = Form("", max_length=2000),
+    principal: Principal = Depends(page_principal),
+    session: Session = Depends(db_session),
+) -> Response:
+    """Link a party to the asset."""
+
+    def action() -> str:
+        registry.add_party(session, principal, asset_id, name=name, role=role, claim=claim)
+        return f"/assets/items/{asset_id}"
+
+    return _act(
+        session,
+        action,
+        lambda message, status: _asset_page(
+            request, session, principal, asset_id, error=message, status_code=status
+        ),
+    )
+
+
+def _fund_page(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    *,
+    error: str = "",
+    status_code: int = 200,
+) -> HTMLResponse:
+    with session.begin():
+        fund = fund_json(session, principal)
+    context = _context(
+        request, principal, fund=fund, error=error, purposes=list(ledger.ALLOCATIONS)
+    )
+    return render(request, "assets/fund.html", context, status_code=status_code)
+
+
+@router.get("/fund", response_class=HTMLResponse)
+def fund(
+    request: Request,
+    principal: Principal = Depends(page_principal),
+    session: Session = Depends(db_session),
+) -> HTMLResponse:
+    """The fund ledger: balances, reconciliation and entries."""
+    return _fund_page(request, session, principal)
+
+
+@router.post("/fund/allocations")
+def fund_allocation(
+    request: Request,
+    amount: str = Form(..., max_length=40),
+    currency: str = Form(..., max_length=3),
+    purpose: str = Form(..., max_length=32),
+    posted_on: str = Form(..., max_length=10),
+    description: str = Form(..., max_length=300),
+    project: str = Form("", max_length=200),
+    principal: Principal = Depends(page_principal),
+    session: Session = Depends(db_session),
+) -> Response:
+    """Allocate money from the fund."""
+
+    def action() -> str:
+        ledger.allocate(
+            session,
+            principal,
+            amount=Money.of(amount, currency),
+            purpose=purpose,
+            posted_on=_optional_date(posted_on, "posted_on"),
+            description=description,
+            project=project,
+        )
+        return "/assets/fund"
+
+    return _act(
+        session,
+        action,
+        lambda message, status: _fund_page(
+            request, session, principal, error=message, status_code=status
+        ),
+    )
+
+
+@router.get("/planning", response_class=HTMLResponse)
+def planning_page(
+    request: Request,
+    value: str = Query("", max_length=40),
+    currency: str = Query("EUR", max_length=3),
+    annual_depreciation: str = Query("0.15", max_length=10),
+    monthly_cost: str = Query("", max_length=40),
+    months_to_judgment: int = Query(24, gt=0, le=600),
+    sale_cost_rate: str = Query("0.10", max_length=10),
+    dissipation_risk: str = Query("0.25", max_length=10),
+) -> HTMLResponse:
+    """Pre-seizure planning: compare seizing, freezing with restrictions and selling early."""
+    result, error = None, ""
+    form = {
+        "value": value,
+        "currency": currency,
+        "annual_depreciation": annual_depreciation,
+        "monthly_cost": monthly_cost,
+        "months_to_judgment": months_to_judgment,
+        "sale_cost_rate": sale_cost_rate,
+        "dissipation_risk": dissipation_risk,
+    }
+    if value.strip() and monthly_cost.strip():
+        try:
+            result = plan_json(
+                planning.plan_seizure(
+                    value=Money.of(value, currency),
+                    annual_depreciation=Decimal(annual_depreciation),
+                    monthly_cost=Money.of(monthly_cost, currency),
+                    months_to_judgment=months_to_judgment,
+                    sale_cost_rate=Decimal(sale_cost_rate),
+                    dissipation_risk=Decimal(dissipation_risk),
+                )
+            )
+        except CrimeprevError as problem:
+            error = problem.message
+        except ArithmeticError:
+            error = "rates must be decimal numbers between 0 and 1, e.g. 0.15"
+    context = _context(request, None, form=form, result=result, error=error)
+    return render(request, "assets/planning.html", context)
+
+
+@router.get("/transparency", response_class=HTMLResponse)
+def transparency_page(
+    request: Request,
+    session: Session = Depends(db_session),
+    settings: Settings = Depends(get_app_settings),
+) -> HTMLResponse:
+    """Public aggregates with small counts suppressed."""
+    threshold = settings.small_count_threshold
+    with session.begin():
+        flows = [transparency.cell_json(c) for c in transparency.asset_flows(session, threshold)]
+        allocations = [
+            transparency.cell_json(c) for c in transparency.fund_allocations(session, threshold)
+        ]
+    context = _context(request, None, flows=flows, allocations=allocations, threshold=threshold)
+    return render(request, "assets/transparency.html", context)
