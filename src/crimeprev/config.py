@@ -71,6 +71,11 @@ class Settings(BaseSettings):
     login_window_minutes: float = Field(
         default=15.0, gt=0, description="Window (minutes) over which failed sign-ins are counted."
     )
+    tracker_upload_max_bytes: int = Field(
+        default=10 * 1024 * 1024,
+        gt=0,
+        description="Largest document or questionnaire the Kyoto tracker accepts (bytes).",
+    )
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:

@@ -318,3 +318,34 @@ def test_signed_in_focal_point_uses_the_forms(tracker_client):
     assert (
         "status <strong>submitted</strong>" in tracker_client.get(created.headers["location"]).text
     )
+
+
+def test_upload_limit_comes_from_the_settings(tracker_db, tokens, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from crimeprev.config import Settings
+    from crimeprev.web.app import create_app
+
+    settings = Settings(
+        data_dir=tmp_path / "small",
+        secret_key="k",
+        database_url=tracker_db.url,
+        tracker_upload_max_bytes=200,
+    )
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        number = client.post(
+            "/api/tracker/practices", json=PRACTICE, headers=tokens["kenya"]
+        ).json()["id"]
+        refused = client.post(
+            f"/api/tracker/practices/{number}/documents",
+            files={"file": ("long.txt", b"word " * 100, "text/plain")},
+            headers=tokens["kenya"],
+        )
+        assert refused.status_code == 422
+        assert "over the limit of 200 bytes" in refused.json()["error"]["message"]
+        accepted = client.post(
+            f"/api/tracker/practices/{number}/documents",
+            files={"file": ("short.txt", b"word " * 10, "text/plain")},
+            headers=tokens["kenya"],
+        )
+        assert accepted.status_code == 201

@@ -29,7 +29,6 @@ from crimeprev.tracker.access import (
     list_memberships,
     require_secretariat,
 )
-from crimeprev.tracker.documents import DEFAULT_MAX_BYTES
 from crimeprev.tracker.models import Discussion, Practice, Submission
 from crimeprev.tracker.questionnaire import questionnaire_template
 from crimeprev.tracker.search import FACETS, SearchResult, search
@@ -69,7 +68,7 @@ def tracker_actor(
 
 def upload_limit(request: Request) -> int:
     """Largest upload accepted (bytes), from the settings."""
-    return int(getattr(request.app.state.settings, "tracker_upload_max_bytes", DEFAULT_MAX_BYTES))
+    return int(request.app.state.settings.tracker_upload_max_bytes)
 
 
 async def read_upload(upload: UploadFile, limit: int) -> bytes:

@@ -1,0 +1,244 @@
+"""Benchmark: tracker full-text search at 100,000 documents, SQLite FTS5 and PostgreSQL.
+
+Documents are synthetic but shaped like the tracker's: a title of 4-9 words and
+a body of 40-250 words drawn from the vocabulary of the Kyoto paragraph
+summaries, the ICCS labels and index terms and the population-group words
+(Zipf-weighted, so some words are common and most are rare), with facets
+(country, region, 1-3 paragraphs, 0-2 population groups, year). Documents are
+bulk-loaded, then the full-text index is built by ``ensure_search_index``.
+
+Each query runs ``crimeprev.tracker.search.search`` (ranked page of 20 hits
+with snippets, the total, and facet counts over every match) as the public
+sees it (published only). Query sets: one rare word, one common word, two
+words, three words, and two words with a country filter. Peer, side by side:
+the naive way without a full-text index, ``lower(body) like '%word%'`` for
+each word, counting and fetching 20 rows (no ranking, no stemming, no facets),
+so it does less work than crimeprev's search.
+
+Usage::
+
+    python bench/bench_tracker_search.py --documents 100000 --repeats 5 \\
+        --backends sqlite postgres
+
+PostgreSQL: ``CRIMEPREV_TEST_POSTGRES_URL`` (default
+``postgresql+psycopg://postgres@127.0.0.1:5432/test``); a temporary schema is
+made and dropped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import insert, text
+
+from crimeprev.db import Database
+from crimeprev.db.testing import temporary_schema, url_with_schema
+from crimeprev.standards import iccs, kyoto
+from crimeprev.tracker.member_states import member_states
+from crimeprev.tracker.models import SearchDocument, SearchFacet
+from crimeprev.tracker.search import ensure_search_index, search
+from crimeprev.tracker.tagging import POPULATION_GROUPS
+
+DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def vocabulary() -> list[str]:
+    """Distinct lower-case words of the reference texts, in a fixed order."""
+    texts = [p.summary or "" for p in kyoto.paragraphs()]
+    texts += [c.label for c in iccs.codes()] + [t.term for t in iccs.index_terms()]
+    texts += [g.words for g in POPULATION_GROUPS]
+    words = re.findall(r"[a-z]{3,}", " ".join(texts).lower())
+    return sorted(set(words))
+
+
+def ranked_vocabulary(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The vocabulary in a shuffled order and Zipf weights by rank (a few common words)."""
+    words = np.array(vocabulary())
+    ranked = words[np.random.default_rng(seed).permutation(len(words))]
+    weights = 1.0 / np.arange(1, len(words) + 1) ** 1.05
+    return ranked, weights / weights.sum()
+
+
+def make_documents(
+    count: int, rng: np.random.Generator, seed: int
+) -> Iterator[tuple[dict, list[dict]]]:
+    """Yield (document row, facet rows) for `count` synthetic documents."""
+    ranked, weights = ranked_vocabulary(seed)
+    states = member_states()
+    groups = [g.key for g in POPULATION_GROUPS]
+    for number in range(1, count + 1):
+        title = " ".join(rng.choice(ranked, size=int(rng.integers(4, 10)), p=weights))
+        body = " ".join(rng.choice(ranked, size=int(rng.integers(40, 251)), p=weights))
+        state = states[int(rng.integers(len(states)))]
+        paragraphs = rng.choice(np.arange(21, 31), size=int(rng.integers(1, 4)), replace=False)
+        chosen = rng.choice(groups, size=int(rng.integers(0, 3)), replace=False)
+        facets = {("country", state.iso3), ("region", state.region), ("kind", "practice")}
+        facets |= {("paragraph", str(p)) for p in paragraphs}
+        facets |= {("group", str(g)) for g in chosen}
+        facets.add(("year", str(int(rng.integers(2019, 2025)))))
+        yield (
+            {
+                "id": number,
+                "kind": "practice",
+                "ref_id": number,
+                "state_iso3": state.iso3,
+                "published": True,
+                "title": title.capitalize(),
+                "body": body,
+                "link": f"/tracker/practices/{number}",
+            },
+            [{"document_id": number, "facet": f, "value": v} for f, v in sorted(facets)],
+        )
+
+
+def load(database: Database, count: int, seed: int) -> float:
+    """Bulk-load the documents and build the index; return the seconds taken."""
+    rng = np.random.default_rng(seed)
+    started = time.perf_counter()
+    batch_documents: list[dict] = []
+    batch_facets: list[dict] = []
+    with database.transaction() as session:
+        for document, facets in make_documents(count, rng, seed):
+            batch_documents.append(document)
+            batch_facets.extend(facets)
+            if len(batch_documents) == 5000:
+                session.execute(insert(SearchDocument), batch_documents)
+                session.execute(insert(SearchFacet), batch_facets)
+                batch_documents, batch_facets = [], []
+        if batch_documents:
+            session.execute(insert(SearchDocument), batch_documents)
+            session.execute(insert(SearchFacet), batch_facets)
+        ensure_search_index(session)
+    with database.engine.begin() as connection:
+        connection.exec_driver_sql("analyze")
+    return time.perf_counter() - started
+
+
+def query_sets(seed: int) -> dict[str, list[tuple[str, dict]]]:
+    """Queries by kind, with words picked by their rank in the document vocabulary."""
+    ranked, _ = ranked_vocabulary(seed)
+    common = [str(w) for w in ranked[:5]]  # each in most documents
+    medium = [str(w) for w in ranked[40:45]]
+    rare = [str(w) for w in ranked[len(ranked) // 2 : len(ranked) // 2 + 5]]
+    pairs = [f"{a} {b}" for a, b in zip(medium, common, strict=True)]
+    triples = [f"{a} {b} {c}" for a, b, c in zip(medium, ranked[45:50], common, strict=True)]
+    return {
+        "1 rare word": [(w, {}) for w in rare],
+        "1 medium word": [(w, {}) for w in medium],
+        "1 very common word": [(w, {}) for w in common],
+        "2 words": [(q, {}) for q in pairs],
+        "3 words": [(q, {}) for q in triples],
+        "2 words + country": [(q, {"country": ["KEN", "FRA", "BRA"]}) for q in pairs],
+    }
+
+
+def timed(function: Callable[[], object], repeats: int) -> float:
+    """Median wall time in milliseconds over `repeats` runs (after one warm-up)."""
+    function()
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        function()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def naive(database: Database, query: str) -> int:
+    """The peer: substring scan of every body, no index, 20 rows and a count."""
+    words = re.findall(r"\w+", query.lower())
+    where = " and ".join(f"lower(body) like :w{i}" for i in range(len(words)))
+    values = {f"w{i}": f"%{w}%" for i, w in enumerate(words)}
+    with database.engine.connect() as connection:
+        total = connection.execute(
+            text(f"select count(*) from tracker_search_document where published and {where}"),
+            values,
+        ).scalar_one()
+        connection.execute(
+            text(
+                f"select id, title from tracker_search_document where published and {where} "
+                "limit 20"
+            ),
+            values,
+        ).all()
+    return int(total)
+
+
+@contextmanager
+def backend(name: str) -> Iterator[Database]:
+    """A migrated, empty database of the named backend."""
+    if name == "sqlite":
+        with tempfile.TemporaryDirectory() as folder:
+            database = Database(f"sqlite:///{(Path(folder) / 'bench.sqlite').as_posix()}")
+            database.upgrade()
+            try:
+                yield database
+            finally:
+                database.dispose()
+        return
+    url = os.environ.get("CRIMEPREV_TEST_POSTGRES_URL", DEFAULT_POSTGRES)
+    admin = Database(url)
+    try:
+        with temporary_schema(admin.engine, prefix="crimeprev_bench") as schema:
+            database = Database(url_with_schema(url, schema))
+            database.upgrade()
+            try:
+                yield database
+            finally:
+                database.dispose()
+    finally:
+        admin.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--documents", type=int, nargs="+", default=[100_000])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--backends", nargs="+", default=["sqlite", "postgres"])
+    parser.add_argument("--seed", type=int, default=20211110)
+    arguments = parser.parse_args()
+    queries = query_sets(arguments.seed)
+    for count in arguments.documents:
+        for name in arguments.backends:
+            with backend(name) as database:
+                seconds = load(database, count, arguments.seed)
+                print(f"\n## {name}, {count:,} documents (loaded and indexed in {seconds:.1f} s)")
+                print(
+                    "| queries | matches (median) | crimeprev search ms (median, max) "
+                    "| naive LIKE ms (median) | naive / crimeprev |"
+                )
+                print("|---|---:|---:|---:|---:|")
+                for label, items in queries.items():
+                    ours, theirs, matches = [], [], []
+                    for query, filters in items:
+                        with database.transaction() as session:
+                            matches.append(search(session, query, filters=filters).total)
+
+                            def run(q: str = query, f: dict = filters, s=session) -> object:
+                                return search(s, q, filters=f)
+
+                            ours.append(timed(run, arguments.repeats))
+                        if not filters:
+                            theirs.append(timed(lambda q=query: naive(database, q), 1))
+                    ours_median = statistics.median(ours)
+                    theirs_text, ratio = "-", "-"
+                    if theirs:
+                        theirs_median = statistics.median(theirs)
+                        theirs_text = f"{theirs_median:.0f}"
+                        ratio = f"{theirs_median / ours_median:.1f}x"
+                    print(
+                        f"| {label} | {statistics.median(matches):,.0f} | "
+                        f"{ours_median:.1f} ({max(ours):.1f}) | {theirs_text} | {ratio} |"
+                    )
+
+
+if __name__ == "__main__":
+    main()
