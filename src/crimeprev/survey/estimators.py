@@ -32,6 +32,9 @@ from crimeprev.survey.replicates import ReplicateDesign
 
 Design = TaylorDesign | ReplicateDesign
 
+#: Denominator of a mean: every row counts 1 (saves an n x k matrix of ones).
+UNIT = "unit"
+
 
 @dataclass(frozen=True)
 class Estimate:
@@ -236,7 +239,7 @@ class _Parts:
 def _ratio_core(
     design: Design,
     numerators: np.ndarray,
-    denominators: np.ndarray | None,
+    denominators: np.ndarray | str | None,
     present: np.ndarray,
     domain: np.ndarray,
     domains: int,
@@ -247,8 +250,10 @@ def _ratio_core(
     # Column-major: the loop below takes one column at a time.
     numerators = np.asfortranarray(numerators)
     present = np.asfortranarray(present)
-    if denominators is not None:
-        denominators = np.asfortranarray(denominators)
+    unit_denominator = isinstance(denominators, str)
+    matrix: np.ndarray | None = None
+    if denominators is not None and not isinstance(denominators, str):
+        matrix = np.asfortranarray(denominators)
     inside = domain >= 0
     code = np.where(inside, domain, 0)
     estimate = np.empty((domains, columns))
@@ -258,8 +263,9 @@ def _ratio_core(
     population = np.empty((domains, columns))
     mask_all = np.asfortranarray(inside[:, None] & present)
     if isinstance(design, ReplicateDesign):
-        stacked = numerators if denominators is None else np.hstack([numerators, denominators])
-        stacked = np.where(np.hstack([mask_all] * (1 if denominators is None else 2)), stacked, 0.0)
+        bottom = np.ones_like(numerators) if unit_denominator else matrix
+        stacked = numerators if bottom is None else np.hstack([numerators, bottom])
+        stacked = np.where(np.hstack([mask_all] * (1 if bottom is None else 2)), stacked, 0.0)
         full, replicate = design.replicate_totals(stacked, np.where(inside, domain, -1), domains)
         if denominators is None:
             full_estimate, replicate_estimate = full, replicate
@@ -308,8 +314,8 @@ def _ratio_core(
             residual = y
             n[:, column] = respondents
         else:
-            x = denominators[:, column]
-            unit = bool((x == 1.0).all())
+            x = np.ones(0) if matrix is None else matrix[:, column]
+            unit = matrix is None or bool((x == 1.0).all())
             denominator_total = count_weights if unit else total(w * x)
             with np.errstate(divide="ignore", invalid="ignore"):
                 theta = numerator_total / denominator_total
@@ -418,8 +424,8 @@ def estimate_totals(
     _check_missing(missing)
     names = _names(variables)
     domain, labels = _domains(design, by)
-    values = np.empty((design.size, len(names)))
-    present = np.empty((design.size, len(names)), dtype=bool)
+    values = np.empty((design.size, len(names)), order="F")
+    present = np.empty((design.size, len(names)), dtype=bool, order="F")
     for column, name in enumerate(names):
         values[:, column], present[:, column] = _numeric(design, name, missing)
     parts = _ratio_core(design, values, None, present, domain, len(labels))
@@ -454,11 +460,11 @@ def estimate_means(
     _check_missing(missing)
     names = _names(variables)
     domain, labels = _domains(design, by)
-    values = np.empty((design.size, len(names)))
-    present = np.empty((design.size, len(names)), dtype=bool)
+    values = np.empty((design.size, len(names)), order="F")
+    present = np.empty((design.size, len(names)), dtype=bool, order="F")
     for column, name in enumerate(names):
         values[:, column], present[:, column] = _numeric(design, name, missing)
-    parts = _ratio_core(design, values, np.ones_like(values), present, domain, len(labels))
+    parts = _ratio_core(design, values, UNIT, present, domain, len(labels))
     rows = _rows(design, "mean", names, labels, parts, level)
     return EstimateTable(rows=tuple(rows), design=design.describe(), level=level)
 
@@ -580,9 +586,7 @@ def estimate_proportions(
             else np.zeros((design.size, 0))
         )
         present_matrix = np.repeat(present[:, None], len(categories), axis=1)
-        parts = _ratio_core(
-            design, indicators, np.ones_like(indicators), present_matrix, domain, len(domain_labels)
-        )
+        parts = _ratio_core(design, indicators, UNIT, present_matrix, domain, len(domain_labels))
         value_labels = (labels or {}).get(name, {})
         shown = [str(value_labels.get(category, _show(category))) for category in categories]
         chunk = _rows(
@@ -703,9 +707,7 @@ def estimate_quantiles(
         below = values[:, None] <= estimates[code]
         indicator = below.astype(float)
         present_matrix = np.repeat(usable[:, None], len(probabilities), axis=1)
-        parts = _ratio_core(
-            design, indicator, np.ones_like(indicator), present_matrix, domain, domains
-        )
+        parts = _ratio_core(design, indicator, UNIT, present_matrix, domain, domains)
         se_share = np.sqrt(np.maximum(parts.variance, 0.0))
         for d in range(domains):
             rows_d = usable & (domain == d)

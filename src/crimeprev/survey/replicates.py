@@ -278,9 +278,11 @@ def replicate_design(
         )
     base = check_weights(frame[weights].to_numpy(), weights)
     if isinstance(replicate_weights, str):
-        columns = [str(c) for c in frame.columns if str(c).startswith(replicate_weights)]
-        if replicate_weights in columns and len(columns) > 1:
-            columns.remove(replicate_weights)
+        columns = [
+            str(c)
+            for c in frame.columns
+            if str(c).startswith(replicate_weights) and str(c) != weights
+        ]
         if not columns:
             raise InvalidInputError(
                 f"no replicate weight column starts with {replicate_weights!r}",
@@ -537,6 +539,13 @@ def create_replicates(
     rank_in_stratum[order] = np.arange(psus) - starts[psu_stratum[order]]
     names = {**design.names, "created_from": "Taylor design"}
 
+    if replicate_type in ("JK1", "JKn") and psus > 20_000:
+        raise InvalidInputError(
+            f"{replicate_type} makes one replicate per PSU; {psus:,} PSUs would need a "
+            f"{psus:,} x {psus:,} table. Use bootstrap (or BRR for two PSUs per stratum)",
+            field="type",
+            value=replicate_type,
+        )
     if replicate_type == "JK1":
         if strata > 1:
             raise InvalidInputError(

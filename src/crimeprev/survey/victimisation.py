@@ -29,7 +29,6 @@ import pandas as pd
 from crimeprev.errors import InvalidInputError
 from crimeprev.survey.estimators import (
     Design,
-    Estimate,
     EstimateTable,
     estimate_means,
     estimate_ratios,
@@ -382,8 +381,3 @@ def share_feeling_safe(
     return IndicatorTable(
         rows=rows, design=design.describe(), rules=rules or PublicationRules(), level=level
     )
-
-
-def estimates_only(table: IndicatorTable) -> list[Estimate]:
-    """The raw estimates of an indicator table (for charts)."""
-    return [row.published.estimate for row in table.rows]
