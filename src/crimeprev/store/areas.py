@@ -41,8 +41,8 @@ class AreaSet:
                 "area_id": list(self.ids),
                 "name": list(self.names),
                 "level": [level] * count,
-                "parent_id": parent_ids or [None] * count,
-                "geometry_wkt": [None if g is None else str(g) for g in wkt],
+                "parent_id": pa.array(parent_ids or [None] * count, pa.string()),
+                "geometry_wkt": pa.array([None if g is None else str(g) for g in wkt], pa.string()),
             }
         )
 

@@ -25,7 +25,7 @@ import ibis
 import numpy as np
 import pyarrow as pa
 
-from crimeprev.errors import CrimeprevError, DataFileError
+from crimeprev.errors import DataFileError
 from crimeprev.store import areas as area_module
 from crimeprev.store.concordance import Concordance, install_concordance, load_concordance
 from crimeprev.store.profiles import Profile
@@ -257,8 +257,17 @@ def import_file(
         install_concordance(warehouse, concordance)
     report("reading")
     source = open_source(warehouse, profile, path)
-    parsed = parse_rows(profile, source.table, now=now)
     import_id = uuid.uuid4().hex
+    materialize = None
+    staging: list[str] = []
+    if warehouse.backend != "duckdb":
+
+        def materialize(stage: ibis.Table) -> ibis.Table:
+            staging.append(f"_stage_{import_id}_{len(staging)}")
+            return warehouse.materialize(stage, staging[-1])
+
+    report("parsing")
+    parsed = parse_rows(profile, source.table, now=now, materialize=materialize)
     started_at = datetime.now(tz=UTC).replace(tzinfo=None)
     target = "incident" if profile.kind == "incident" else "aggregate"
     try:
@@ -303,8 +312,9 @@ def import_file(
                     }
                 ),
             )
-    except CrimeprevError:
-        raise
+    finally:
+        for name in staging:
+            warehouse.execute_sql(f"DROP TABLE IF EXISTS {name}")
     report("done")
     return ImportResult(
         import_id=import_id,

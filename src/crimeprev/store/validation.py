@@ -82,16 +82,20 @@ class Parsed:
 class _Stages:
     """Accumulates columns and turns them into a new stage on demand."""
 
-    def __init__(self, table: ibis.Table) -> None:
+    def __init__(
+        self, table: ibis.Table, materialize: Callable[[ibis.Table], ibis.Table] | None = None
+    ) -> None:
         self.t = table
         self.pending: dict[str, ir.Value] = {}
+        self.materialize = materialize
 
     def add(self, **columns: ir.Value) -> None:
         self.pending.update(columns)
 
     def next(self) -> ibis.Table:
         if self.pending:
-            self.t = self.t.mutate(**self.pending).view()
+            stage = self.t.mutate(**self.pending)
+            self.t = self.materialize(stage) if self.materialize else stage.view()
             self.pending = {}
         return self.t
 
@@ -493,7 +497,13 @@ def _aggregate(profile: Profile, stages: _Stages) -> list[Rule]:
     ]
 
 
-def parse_rows(profile: Profile, raw: ibis.Table, *, now: datetime | None = None) -> Parsed:
+def parse_rows(
+    profile: Profile,
+    raw: ibis.Table,
+    *,
+    now: datetime | None = None,
+    materialize: Callable[[ibis.Table], ibis.Table] | None = None,
+) -> Parsed:
     """Build the parsed-and-flagged rows of `raw` as one Ibis expression.
 
     Parameters
@@ -504,9 +514,14 @@ def parse_rows(profile: Profile, raw: ibis.Table, *, now: datetime | None = None
         Raw rows with the ``_row`` column (see :func:`~crimeprev.store.readers.open_source`).
     now : datetime, optional
         The import time; later dates are "in the future". Defaults to now (UTC).
+    materialize : callable, optional
+        Stores each stage in a table and returns it. PostgreSQL flattens
+        nested subqueries and then evaluates every inlined expression again
+        (it has no common-subexpression elimination), so on PostgreSQL each
+        stage is materialised; DuckDB keeps the stages as views.
     """
     now = now or datetime.now(tz=ZoneInfo("UTC"))
-    stages = _Stages(raw)
+    stages = _Stages(raw, materialize)
     stages.add(**_text_columns(profile, raw))
     stages.next()
     rules: list[Rule] = []

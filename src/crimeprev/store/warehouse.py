@@ -251,6 +251,12 @@ class Warehouse:
         sql = self._sql(selected)
         self.execute_sql(f"INSERT INTO {name} ({', '.join(schema.names)}) {sql}")
 
+    def materialize(self, expr: ibis.Table, name: str) -> ibis.Table:
+        """Store `expr` in a temporary table (dropped with the session) and return it."""
+        self.execute_sql(f"CREATE TEMPORARY TABLE {name} AS {self._sql(expr)}")
+        with ibis_duckdb_compat():
+            return self.con.table(name)
+
     def _sql(self, expr: ibis.Expr) -> str:
         """Compile `expr` for this backend, registering its in-memory tables."""
         self.con._run_pre_execute_hooks(expr)  # type: ignore[attr-defined]
