@@ -140,3 +140,75 @@ def test_forecast_accuracy_json_and_page(client):
     page = client.get("/spatial/forecast-accuracy", params={"year": 2019, "method": "kde"})
     assert page.status_code == 200 and 'id="forecast-table"' in page.text
     assert client.get("/api/spatial/forecast-accuracy", params={"year": 2010}).status_code == 422
+
+
+REAL = Path(__file__).parents[2] / "src/crimeprev/data/real"
+
+
+def test_cli_hotspots_kde_and_forecast_on_real_data(tmp_path):
+    vancouver = REAL / "vancouver_crime_2020" / "incidents.parquet"
+    cells = tmp_path / "cells.geojson"
+    result = runner.invoke(
+        cli_app, ["hotspots", str(vancouver), "--cell-size", "400", "--geojson", str(cells)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "3750 row(s)" not in result.output and "hot spot, 99% confidence" in result.output
+    body = json.loads(cells.read_text())
+    frame = pd.read_parquet(vancouver)
+    located = int(((frame.X != 0) | (frame.Y != 0)).sum() - frame.X.isna().sum())
+    assert sum(f["properties"]["count"] for f in body["features"]) <= located
+    sf = REAL / "sf_crime_2012" / "incidents.parquet"
+    parquet = tmp_path / "kde.parquet"
+    result = runner.invoke(
+        cli_app,
+        [
+            "kde",
+            str(sf),
+            "--lon",
+            "longitude",
+            "--lat",
+            "latitude",
+            "--bandwidth",
+            "300",
+            "--cell-size",
+            "250",
+            "--geoparquet",
+            str(parquet),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "bandwidth 300 m" in result.output and parquet.stat().st_size > 0
+    output = tmp_path / "forecast.json"
+    result = runner.invoke(
+        cli_app,
+        [
+            "forecast-accuracy",
+            str(sf),
+            "--lon",
+            "longitude",
+            "--lat",
+            "latitude",
+            "--date",
+            "Date",
+            "--split",
+            "2012-10-01",
+            "--cell-size",
+            "300",
+            "--output",
+            str(output),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    table = json.loads(output.read_text())["table"]
+    assert table[-1]["hit_rate"] >= table[0]["hit_rate"]
+
+
+def test_cli_rate_hot_spots_by_community_area():
+    assaults = REAL / "chicago_aggravated_assaults_2010_2019" / "incidents.parquet"
+    areas = REAL / "chicago_community_areas_population" / "community_areas_pop_2000_2010.geojson"
+    result = runner.invoke(
+        cli_app,
+        ["hotspots", str(assaults), "--areas", str(areas), "--name-field", "community"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "per 100,000" in result.output and "AUSTIN" in result.output

@@ -110,7 +110,9 @@ def read_events(
 
     Columns are found by name when not given: x/y (``X``, ``Y``), lon/lat
     (``longitude``, ``lon``, ``latitude``, ``lat``) and date (``date``,
-    ``datetime``, ``occurred_at``).
+    ``datetime``, ``occurred_at``, or separate ``YEAR``/``MONTH``/``DAY``
+    columns). Rows at (0, 0), a common placeholder for withheld locations,
+    count as missing.
 
     Parameters
     ----------
@@ -151,6 +153,15 @@ def read_events(
         )
     first, second = (lon_column, lat_column) if geographic else (x_column, y_column)
     assert first is not None and second is not None
+    if date_column is None:
+        parts = {name: _pick(frame, None, (name,)) for name in ("year", "month", "day")}
+        if all(parts.values()):
+            # Separate YEAR/MONTH/DAY columns (e.g. Vancouver police data) make the date.
+            frame = frame.copy()
+            frame["date"] = pd.to_datetime(
+                {name: frame[column] for name, column in parts.items()}, errors="coerce"
+            )
+            date_column = "date"
     if need_date and (date_column is None or date_column not in frame.columns):
         raise DataFileError(
             "no date column found",
@@ -158,6 +169,25 @@ def read_events(
             field=date_column,
             expected=f"a date column (pass --date) among {list(frame.columns)}",
         )
+    # (0, 0) is a placeholder for a withheld or unknown location, never a real place.
+    placeholder = (
+        (pd.to_numeric(frame[first], errors="coerce") == 0)
+        & (pd.to_numeric(frame[second], errors="coerce") == 0)
+        if first in frame.columns and second in frame.columns
+        else None
+    )
+    if placeholder is not None and placeholder.any():
+        if not drop_missing:
+            row = int(np.flatnonzero(placeholder.to_numpy())[0])
+            raise DataFileError(
+                f"{int(placeholder.sum())} row(s) have the placeholder location (0, 0)",
+                file=text,
+                row=row + 2,
+                field=first,
+                value="0, 0",
+                expected="a real location (pass --drop-missing to leave these rows out)",
+            )
+        frame = frame[~placeholder]
     if drop_missing:
         subset = [first, second] + ([date_column] if need_date and date_column else [])
         frame = frame.dropna(subset=[c for c in subset if c in frame.columns]).reset_index(
