@@ -29,7 +29,6 @@ def _all_models() -> None:
     import crimeprev.assets.models  # noqa: F401
     import crimeprev.db.models  # noqa: F401
     import crimeprev.tracker.models  # noqa: F401
-    import crimeprev.tracker.models  # noqa: F401
 
 
 def test_migrated_schema_matches_the_models(database):

@@ -21,6 +21,7 @@ True
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from alembic import command
@@ -43,8 +44,12 @@ def alembic_config() -> Config:
     return config
 
 
+@cache
 def head_revisions() -> tuple[str, ...]:
-    """Return the newest revision of every branch, sorted."""
+    """Return the newest revision of every branch, sorted.
+
+    Cached: the scripts ship with the package and do not change while it runs.
+    """
     return tuple(sorted(ScriptDirectory.from_config(alembic_config()).get_heads()))
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from crimeprev.config import Settings
+from crimeprev.demo import assets as assets_demo
 from crimeprev.demo import spatial as spatial_demo
 from crimeprev.demo import stats as stats_demo
 from crimeprev.demo import survey as survey_demo
@@ -41,6 +42,7 @@ STEPS: list[DemoStep] = [
     stats_demo.load_crime_statistics,
     spatial_demo.build,
     tracker_demo.build,
+    assets_demo.build_asset_registry,
 ]
 
 
