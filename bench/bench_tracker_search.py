@@ -95,6 +95,7 @@ def make_documents(
                 "title": title.capitalize(),
                 "body": body,
                 "link": f"/tracker/practices/{number}",
+                "facet_key": "\n".join(f"{f}\t{v}" for f, v in sorted(facets)),
             },
             [{"document_id": number, "facet": f, "value": v} for f, v in sorted(facets)],
         )

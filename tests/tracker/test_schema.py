@@ -46,3 +46,31 @@ def test_reference_data_loaded(tracker_db):
             for model in (MemberStateRow, Commitment, Discussion, Question)
         ]
     assert counts == [193, 76, 3, 9 + 8 + 13]
+
+
+def test_tracker_0002_fills_facet_key_from_the_facet_table(tmp_path):
+    from sqlalchemy import text
+
+    from crimeprev.db import make_engine
+    from crimeprev.db.migrate import upgrade
+
+    engine = make_engine(f"sqlite:///{(tmp_path / 'old.sqlite').as_posix()}")
+    upgrade(engine, "tracker_0001")
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "insert into tracker_search_document (id, kind, ref_id, state_iso3, published, "
+                "title, body, link) values (1, 'practice', 7, 'KEN', 1, 't', 'b', '/x')"
+            )
+        )
+        connection.execute(
+            text(
+                "insert into tracker_search_facet (document_id, facet, value) values "
+                "(1, 'country', 'KEN'), (1, 'paragraph', '21'), (1, 'kind', 'practice')"
+            )
+        )
+    upgrade(engine)
+    with engine.connect() as connection:
+        key = connection.execute(text("select facet_key from tracker_search_document")).scalar()
+    engine.dispose()
+    assert sorted(key.split("\n")) == ["country\tKEN", "kind\tpractice", "paragraph\t21"]

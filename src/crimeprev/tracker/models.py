@@ -410,6 +410,9 @@ class SearchDocument(Base):
     title: Mapped[str] = mapped_column(String(400))
     body: Mapped[str] = mapped_column(Text)
     link: Mapped[str] = mapped_column(String(200))
+    facet_key: Mapped[str] = mapped_column(
+        Text, default="", server_default="", doc="the facets as 'facet<TAB>value' lines"
+    )
 
     facets: Mapped[list[SearchFacet]] = relationship(cascade="all, delete-orphan")
 

@@ -42,7 +42,9 @@ Examples
 
 from __future__ import annotations
 
+import heapq
 import re
+from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -70,6 +72,7 @@ FACETS: tuple[str, ...] = ("country", "region", "paragraph", "topic", "group", "
 
 _KINDS = ("answer", "practice", "document")
 _OPEN, _CLOSE = "\u27e6", "\u27e7"  # marks matched words inside snippets before escaping
+_PAIR, _PAIRS = "\t", "\n"  # facet_key: "facet<TAB>value" pairs, one per line
 _MAX_BODY = 200_000
 _MAX_TERMS = 16
 _TERM = re.compile(r"\w+", re.UNICODE)
@@ -201,6 +204,11 @@ def ensure_search_index(connection: Connection | Session) -> bool:
     return True
 
 
+def _facet_value(value: object) -> str:
+    # Tabs and line breaks separate facet_key's pairs, so they cannot occur in values.
+    return " ".join(str(value).split())[:200]
+
+
 def _clean(value: str) -> str:
     return value.replace(_OPEN, "").replace(_CLOSE, "").replace("\x00", "")
 
@@ -259,11 +267,12 @@ def index_document(
     document.title = _clean(title)[:400]
     document.body = _clean(body)[:_MAX_BODY]
     document.link = link
-    session.flush()
-    session.execute(delete(SearchFacet).where(SearchFacet.document_id == document.id))
     values = {("kind", kind)}
     for name, items in facets.items():
-        values.update((name, str(item)[:200]) for item in items if str(item))
+        values.update((name, _facet_value(item)) for item in items if _facet_value(item))
+    document.facet_key = _PAIRS.join(f"{name}{_PAIR}{value}" for name, value in sorted(values))
+    session.flush()
+    session.execute(delete(SearchFacet).where(SearchFacet.document_id == document.id))
     session.add_all(
         SearchFacet(document_id=document.id, facet=name, value=value)
         for name, value in sorted(values)
@@ -374,8 +383,6 @@ def search(
             f"and value in ({', '.join(names)}))"
         )
     terms = _terms(query)
-    parameters["limit"] = per_page
-    parameters["offset"] = (page - 1) * per_page
     if dialect == "sqlite":
         if terms:
             # Each term quoted: the user's words are never read as FTS5 syntax.
@@ -385,74 +392,85 @@ def search(
                 "tracker_search_fts.rowid"
             )
             conditions.insert(0, "tracker_search_fts match :match")
-            where = " and ".join(conditions)
-            hits_sql = (
-                f"select d.id, d.kind, d.ref_id, d.title, d.state_iso3, d.link, d.published, "
-                f"-tracker_search_fts.rank as score, "
-                f"snippet(tracker_search_fts, 1, '{_OPEN}', '{_CLOSE}', ' … ', 24) as snippet "
-                f"from {source} where {where} order by tracker_search_fts.rank, d.id "
-                f"limit :limit offset :offset"
-            )
+            score = "-tracker_search_fts.rank"
         else:
-            source = "tracker_search_document d"
-            where = " and ".join(conditions) or "1 = 1"
-            hits_sql = (
-                f"select d.id, d.kind, d.ref_id, d.title, d.state_iso3, d.link, d.published, "
-                f"0.0 as score, substr(d.body, 1, 400) as snippet from {source} where {where} "
-                f"order by d.id desc limit :limit offset :offset"
-            )
+            source, score = "tracker_search_document d", "0.0"
     else:
+        source = "tracker_search_document d"
         if terms:
             parameters["query"] = " ".join(terms)
-            source = "tracker_search_document d"
             conditions.insert(0, "d.search_vector @@ plainto_tsquery('english', :query)")
-            where = " and ".join(conditions)
-            hits_sql = (
-                "select page.id, page.kind, page.ref_id, page.title, page.state_iso3, page.link, "
-                "page.published, page.score, ts_headline('english', page.body, "
-                "plainto_tsquery('english', :query), "
-                f"'StartSel={_OPEN}, StopSel={_CLOSE}, MaxWords=35, MinWords=15, "
-                'MaxFragments=2, FragmentDelimiter=" … "\') as snippet from ('
+            score = "ts_rank_cd(d.search_vector, plainto_tsquery('english', :query))"
+        else:
+            score = "0.0"
+    where = " and ".join(conditions) or "1 = 1"
+    # One pass over the matches gives the ranking, the total and the facet counts
+    # (each document carries its facets in facet_key); only the page's rows are
+    # read in full, with their snippets, afterwards.
+    matches = session.execute(
+        text(f"select d.id, {score}, d.facet_key from {source} where {where}"), parameters
+    ).all()
+    counts: Counter[str] = Counter()
+    for _, _, key in matches:
+        if key:
+            counts.update(key.split(_PAIRS))
+    facets: dict[str, list[FacetCount]] = {name: [] for name in FACETS}
+    for pair, count in counts.items():
+        name, _, value = pair.partition(_PAIR)
+        facets.setdefault(name, []).append(FacetCount(value=value, count=count))
+    end = page * per_page
+    if terms:
+        ranked = heapq.nsmallest(end, matches, key=lambda row: (-float(row[1]), row[0]))
+    else:
+        ranked = heapq.nlargest(end, matches, key=lambda row: row[0])
+    page_rows = ranked[end - per_page :]
+    scores = {int(row[0]): float(row[1]) for row in page_rows}
+    hits: tuple[SearchHit, ...] = ()
+    if page_rows:
+        wanted: dict[str, Any] = {f"id_{i}": identifier for i, identifier in enumerate(scores)}
+        listed = ", ".join(f":{name}" for name in wanted)
+        if terms and dialect == "sqlite":
+            snippet = f"snippet(tracker_search_fts, 1, '{_OPEN}', '{_CLOSE}', ' … ', 24)"
+            page_sql = (
+                f"select d.id, d.kind, d.ref_id, d.title, d.state_iso3, d.link, d.published, "
+                f"{snippet} as snippet from {source} where tracker_search_fts match :match "
+                f"and tracker_search_fts.rowid in ({listed})"
+            )
+        elif terms:
+            page_sql = (
                 "select d.id, d.kind, d.ref_id, d.title, d.state_iso3, d.link, d.published, "
-                "d.body, ts_rank_cd(d.search_vector, plainto_tsquery('english', :query)) as score "
-                f"from {source} where {where} order by score desc, d.id "
-                "limit :limit offset :offset) as page order by page.score desc, page.id"
+                "ts_headline('english', d.body, plainto_tsquery('english', :query), "
+                f"'StartSel={_OPEN}, StopSel={_CLOSE}, MaxWords=35, MinWords=15, "
+                'MaxFragments=2, FragmentDelimiter=" … "\') as snippet '
+                f"from tracker_search_document d where d.id in ({listed})"
             )
         else:
-            source = "tracker_search_document d"
-            where = " and ".join(conditions) or "true"
-            hits_sql = (
-                f"select d.id, d.kind, d.ref_id, d.title, d.state_iso3, d.link, d.published, "
-                f"0.0 as score, substr(d.body, 1, 400) as snippet from {source} where {where} "
-                f"order by d.id desc limit :limit offset :offset"
+            page_sql = (
+                "select d.id, d.kind, d.ref_id, d.title, d.state_iso3, d.link, d.published, "
+                f"substr(d.body, 1, 400) as snippet from tracker_search_document d "
+                f"where d.id in ({listed})"
             )
-    rows = session.execute(text(hits_sql), parameters).all()
-    facet_rows = session.execute(
-        text(
-            "select facet, value, count(*) from tracker_search_facet where document_id in "
-            f"(select d.id from {source} where {where}) group by facet, value"
-        ),
-        parameters,
-    ).all()
-    facets: dict[str, list[FacetCount]] = {name: [] for name in FACETS}
-    for name, value, count in facet_rows:
-        facets.setdefault(name, []).append(FacetCount(value=value, count=int(count)))
-    # Every document has exactly one "kind" facet, so the kind counts add up to the
-    # number of matches: one pass over the matches less than a separate count(*).
-    total = sum(item.count for item in facets["kind"])
-    hits = tuple(
-        SearchHit(
-            kind=row.kind,
-            ref_id=int(row.ref_id),
-            title=row.title,
-            snippet=_html(row.snippet if terms else _plain_snippet(row.snippet)),
-            state_iso3=row.state_iso3,
-            link=row.link,
-            published=bool(row.published),
-            score=round(float(row.score), 6),
+        rows = {
+            int(row.id): row
+            for row in session.execute(text(page_sql), {**parameters, **wanted}).all()
+        }
+        hits = tuple(
+            SearchHit(
+                kind=rows[identifier].kind,
+                ref_id=int(rows[identifier].ref_id),
+                title=rows[identifier].title,
+                snippet=_html(
+                    rows[identifier].snippet if terms else _plain_snippet(rows[identifier].snippet)
+                ),
+                state_iso3=rows[identifier].state_iso3,
+                link=rows[identifier].link,
+                published=bool(rows[identifier].published),
+                score=round(scores[identifier], 6),
+            )
+            for identifier in scores
+            if identifier in rows
         )
-        for row in rows
-    )
+    total = len(matches)
     return SearchResult(
         query=query,
         total=int(total),
