@@ -203,12 +203,14 @@ def test_cli_hotspots_kde_and_forecast_on_real_data(tmp_path):
     assert table[-1]["hit_rate"] >= table[0]["hit_rate"]
 
 
-def test_cli_rate_hot_spots_by_community_area():
-    assaults = REAL / "chicago_aggravated_assaults_2010_2019" / "incidents.parquet"
+def test_cli_rate_hot_spots_by_community_area(tmp_path):
+    assaults = pd.read_parquet(REAL / "chicago_aggravated_assaults_2010_2019" / "incidents.parquet")
+    subset = tmp_path / "assaults_2019.parquet"
+    assaults[assaults["date"].str[:4] == "2019"].to_parquet(subset)
     areas = REAL / "chicago_community_areas_population" / "community_areas_pop_2000_2010.geojson"
     result = runner.invoke(
         cli_app,
-        ["hotspots", str(assaults), "--areas", str(areas), "--name-field", "community"],
+        ["hotspots", str(subset), "--areas", str(areas), "--name-field", "community"],
     )
     assert result.exit_code == 0, result.output
     assert "per 100,000" in result.output and "AUSTIN" in result.output
