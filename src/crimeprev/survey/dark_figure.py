@@ -227,17 +227,18 @@ def dark_figure_chart(rows: list[DarkFigure]) -> dict[str, Any]:
         }
         for row in rows
     ]
+    category = {"field": "category", "type": "nominal", "title": None}
     return {
         "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
         "description": "Survey-implied victimisations per police-recorded offence",
         "data": {"values": values},
         "width": "container",
         "height": {"step": 28},
-        "encoding": {"y": {"field": "category", "type": "nominal", "title": None}},
         "layer": [
             {
                 "mark": {"type": "rule"},
                 "encoding": {
+                    "y": category,
                     "x": {
                         "field": "low",
                         "type": "quantitative",
@@ -249,6 +250,7 @@ def dark_figure_chart(rows: list[DarkFigure]) -> dict[str, Any]:
             {
                 "mark": {"type": "point", "filled": True, "size": 70},
                 "encoding": {
+                    "y": category,
                     "x": {"field": "ratio", "type": "quantitative"},
                     "tooltip": [
                         {"field": "category"},
