@@ -236,3 +236,15 @@ def test_jkn_equals_the_linear_variance_for_a_total():
         estimate_totals(taylor, "y").rows[0].se
     )
     assert jkn.degrees_of_freedom == 3
+
+
+def test_created_sdr_is_the_successive_difference_estimator():
+    # Fay and Train (1995): with distinct Hadamard columns, 4/R sum_r (t_r - t)^2 equals
+    # 1/2 [z_1^2 + sum_j (z_j - z_(j-1))^2 + z_n^2] for the PSU totals z in sort order.
+    frame = pd.DataFrame({"w": [3.0, 1.0, 2.0, 2.0, 5.0, 1.0], "y": [4.0, 1.0, 7.0, 2.0, 3.0, 9.0]})
+    taylor = survey_design(frame, weights="w")
+    sdr = create_replicates(taylor, "SDR", replicates=0)
+    assert sdr.replicates == 8 and sdr.scale == 0.5
+    z = (frame["w"] * frame["y"]).to_numpy()
+    expected = 0.5 * (z[0] ** 2 + (np.diff(z) ** 2).sum() + z[-1] ** 2)
+    assert estimate_totals(sdr, "y").rows[0].se == pytest.approx(np.sqrt(expected))

@@ -14,7 +14,7 @@ BRR         half-samples: 2 / 0                     1/R
 Fay         half-samples: 2 - rho / rho             1/(R (1-rho)^2)
 bootstrap   Rao-Wu: n_h - 1 draws, x n_h/(n_h-1)    m/((m-1)(R-1)) made here,
                                                     1/(R-1) when supplied
-SDR         successive differences (supplied)       4/R
+SDR         successive differences (Fay-Train)      4/R
 ==========  =====================================  ==========================
 
 Generated replicates are stored per PSU (a PSUs x R matrix of multipliers),
@@ -496,11 +496,18 @@ def create_replicates(
     ----------
     design : TaylorDesign
         The design; only its strata, first-stage PSUs and stage-1 FPC are used.
-    replicate_type : {"JK1", "JKn", "BRR", "Fay", "bootstrap"}, default="bootstrap"
+    replicate_type : {"JK1", "JKn", "BRR", "Fay", "bootstrap", "SDR"}, default="bootstrap"
         ``JK1`` needs an unstratified design, ``BRR`` and ``Fay`` exactly two
         PSUs per stratum (rows of a Hadamard matrix, first column dropped).
+        ``SDR`` (Fay and Train 1995) takes the PSUs in the order they first
+        appear in the data (the sort order of a systematic sample): PSU i
+        gets ``1 + 2^(-3/2) (H[r, c_i] - H[r, c_(i+1)])`` with consecutive
+        non-constant Hadamard columns ``c_i``, cycling when there are more
+        PSUs than columns; strata are not used.
     replicates : int, default=50
-        Number of bootstrap replicates (ignored by the others).
+        Number of bootstrap replicates; for SDR the least number of
+        replicates (the Hadamard order used is the smallest buildable one at
+        least this large, and larger than the PSUs + 1 when ``replicates`` is 0).
     fay_rho : float, default=0.0
         Fay's coefficient; ``Fay`` needs 0 < rho < 1.
     mse : bool, default=False
@@ -594,6 +601,20 @@ def create_replicates(
         rscales = np.ones(order_h)
         scale = 1.0 / (order_h * (1.0 - rho) ** 2)
         degrees_of_freedom = strata
+    elif replicate_type == "SDR":
+        order_first_seen = np.argsort(np.unique(psu, return_index=True)[1], kind="stable")
+        position = np.empty(psus, dtype=np.int64)
+        position[np.unique(psu)[order_first_seen]] = np.arange(psus)
+        wanted = replicates if replicates > 0 else psus + 2
+        order_h = hadamard_order(max(wanted, 4) - 1)
+        matrix = hadamard(order_h).astype(float)
+        columns = order_h - 1  # column 0 is constant
+        first = 1 + position % columns
+        second = 1 + (position + 1) % columns
+        multipliers = 1.0 + 2.0**-1.5 * (matrix[:, first] - matrix[:, second]).T
+        rscales = np.ones(order_h)
+        scale = 4.0 / order_h
+        degrees_of_freedom = order_h - 1
     elif replicate_type == "bootstrap":
         if replicates < 2:
             raise InvalidInputError("bootstrap needs at least 2 replicates", field="replicates")
@@ -631,8 +652,8 @@ def create_replicates(
         degrees_of_freedom = replicates - 1
     else:
         raise InvalidInputError(
-            f"cannot create {replicate_type!r} replicates; expected JK1, JKn, BRR, Fay or "
-            "bootstrap (SDR weights come with the data)",
+            f"cannot create {replicate_type!r} replicates; expected JK1, JKn, BRR, Fay, "
+            "bootstrap or SDR",
             field="type",
             value=replicate_type,
         )
