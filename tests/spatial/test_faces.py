@@ -83,6 +83,22 @@ def test_map_json_twin_counts_every_incident(client):
         sum(f["properties"]["assaults"] for f in areas["features"]) + summary["area_outside"]
         == in_year
     )
+    # Global Moran's I of the area rates against esda with libpysal's queen weights.
+    import esda
+    import libpysal
+    from shapely.geometry import shape
+
+    geometries = [shape(f["geometry"]) for f in areas["features"]]
+    rates = np.array(
+        [
+            f["properties"]["assaults"] / f["properties"]["population_2010"]
+            for f in areas["features"]
+        ]
+    )
+    queen = libpysal.weights.Queen.from_iterable(geometries)
+    queen.transform = "r"
+    reference = esda.Moran(rates * 100_000, queen, permutations=0)
+    assert summary["area_moran"]["i"] == pytest.approx(reference.I, abs=1e-8)
     cells = client.get("/api/spatial/layers/cells", params={"year": 2019}).json()
     assert sum(f["properties"]["count"] for f in cells["features"]) <= in_year
     classes = {f["properties"]["class"] for f in cells["features"]}

@@ -129,6 +129,7 @@ def chicago_layers(year: int, permutations: int = 0, seed: int = 1) -> dict[str,
     from crimeprev.spatial.grids import count_in_areas
     from crimeprev.spatial.hotspots import optimized_hot_spots, rate_hot_spots
     from crimeprev.spatial.kde import kernel_density
+    from crimeprev.spatial.moran import QUADRANTS, global_moran, local_moran
     from crimeprev.spatial.projection import project
     from crimeprev.spatial.significance import CLASS_LABELS
     from crimeprev.spatial.weights import polygon_contiguity
@@ -165,6 +166,9 @@ def chicago_layers(year: int, permutations: int = 0, seed: int = 1) -> dict[str,
     counted = count_in_areas(projected.x, projected.y, areas.geometries, denominator=population)
     queen = polygon_contiguity(areas.geometries)
     by_rate = rate_hot_spots(counted.counts, population, queen, permutations=999, rng=seed)
+    standardized = queen.row_standardized()
+    lisa = local_moran(by_rate.rates, standardized, permutations=999, rng=seed)
+    moran = global_moran(by_rate.rates, standardized, permutations=999, rng=seed)
     import json
 
     raw = json.loads(bundled_path(*CHICAGO_AREAS).read_text())["features"]
@@ -181,6 +185,8 @@ def chicago_layers(year: int, permutations: int = 0, seed: int = 1) -> dict[str,
                     "rate_per_100k": round(float(by_rate.rates[k]), 1),
                     "rate_z": round(float(by_rate.result.z[k]), 3),
                     "rate_class": int(by_rate.result.classes[k]),
+                    "lisa": QUADRANTS.get(int(lisa.cluster[k]), "not significant"),
+                    "lisa_p": round(float(lisa.p_sim[k]), 4),
                 },
             }
         )
@@ -210,6 +216,16 @@ def chicago_layers(year: int, permutations: int = 0, seed: int = 1) -> dict[str,
         "cells": cells,
         "areas": {"type": "FeatureCollection", "features": area_features},
         "area_outside": counted.outside,
+        "area_moran": {
+            "variable": "assaults per 100,000 residents (2010 census)",
+            "weights": "queen contiguity, row-standardised",
+            "i": moran.i,
+            "expected": moran.expected,
+            "z_random": moran.z_random,
+            "p_random": moran.p_random,
+            "p_sim": moran.p_sim,
+            "permutations": moran.permutations,
+        },
         "points": np.round(
             np.column_stack([frame["latitude"].to_numpy(), frame["longitude"].to_numpy()]), 5
         ).tolist(),
@@ -239,6 +255,7 @@ def overview(
             "permutations",
             "seed",
             "area_outside",
+            "area_moran",
         )
     } | {
         "layers": {
