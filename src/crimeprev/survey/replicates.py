@@ -609,9 +609,9 @@ def create_replicates(
         order_h = hadamard_order(max(wanted, 4) - 1)
         matrix = hadamard(order_h).astype(float)
         columns = order_h - 1  # column 0 is constant
-        first = 1 + position % columns
-        second = 1 + (position + 1) % columns
-        multipliers = 1.0 + 2.0**-1.5 * (matrix[:, first] - matrix[:, second]).T
+        own = 1 + position % columns
+        following = 1 + (position + 1) % columns
+        multipliers = 1.0 + 2.0**-1.5 * (matrix[:, own] - matrix[:, following]).T
         rscales = np.ones(order_h)
         scale = 4.0 / order_h
         degrees_of_freedom = order_h - 1
