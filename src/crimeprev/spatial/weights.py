@@ -206,25 +206,39 @@ def hex_contiguity(q: Any, r: Any) -> Weights:
 def _lattice(
     a: np.ndarray, b: np.ndarray, offsets: Sequence[tuple[int, int]], kind: str
 ) -> Weights:
+    """Binary weights between lattice positions that differ by one of ``offsets`` (or its
+    negation), assembled straight into CSR: one search per offset, no COO sort."""
     n = a.size
     if n == 0:
         return Weights(sparse.csr_matrix((0, 0)), kind)
-    shift_a, shift_b = a - a.min() + 2, b - b.min() + 2
-    width = int(shift_a.max()) + 3
-    keys = shift_b * width + shift_a
-    order = np.argsort(keys)
-    sorted_keys = keys[order]
-    firsts, seconds = [], []
-    for da, db in offsets:
-        target = keys + db * width + da
-        position = np.clip(np.searchsorted(sorted_keys, target), 0, n - 1)
-        found = sorted_keys[position] == target
-        firsts.append(np.flatnonzero(found))
-        seconds.append(order[position[found]])
-    if not firsts:
+    both = list(offsets) + [(-da, -db) for da, db in offsets]
+    if not offsets:
         return Weights(sparse.csr_matrix((n, n)), kind, {})
-    weights = from_pairs(np.concatenate(firsts), np.concatenate(seconds), n)
-    return Weights(weights.matrix, kind, {})
+    reach = max(max(abs(da), abs(db)) for da, db in both)
+    shift_a, shift_b = a - a.min() + reach, b - b.min() + reach
+    width = int(shift_a.max()) + 2 * reach + 1
+    keys = shift_b * width + shift_a
+    space = (int(shift_b.max()) + 2 * reach + 1) * width
+    neighbours = np.empty((n, len(both)), dtype=np.int64)
+    if space <= 64 * n + 1_000_000:
+        # Dense table from key to cell: one gather per offset.
+        table = np.full(space, -1, dtype=np.int64)
+        table[keys] = np.arange(n)
+        for column, (da, db) in enumerate(both):
+            neighbours[:, column] = table[keys + (db * width + da)]
+    else:
+        order = np.argsort(keys, kind="stable")
+        sorted_keys = keys[order]
+        for column, (da, db) in enumerate(both):
+            target = keys + db * width + da
+            position = np.minimum(np.searchsorted(sorted_keys, target), n - 1)
+            found = sorted_keys[position] == target
+            neighbours[:, column] = np.where(found, order[position], -1)
+    present = neighbours >= 0
+    indices = neighbours[present]
+    indptr = np.concatenate([[0], np.cumsum(present.sum(axis=1))])
+    matrix = sparse.csr_matrix((np.ones(indices.size), indices, indptr), shape=(n, n))
+    return Weights(matrix, kind, {})
 
 
 def polygon_contiguity(
