@@ -114,8 +114,8 @@ def create_case(
     """
     require(principal, CASE_WRITERS, "opening a case")
     reference = check_reference(reference, "case reference")
-    if not title.strip():
-        raise InvalidInputError("a case needs a title", field="title")
+    if not title.strip() or len(title.strip()) > 200:
+        raise InvalidInputError("a case needs a title of 1-200 characters", field="title")
     if agency_code and principal.is_admin:
         agency = get_agency(session, agency_code)
     elif principal.agency_id is not None:
@@ -224,8 +224,8 @@ def update_case(
     check_version("case", case.version, expected_version)
     before = case_snapshot(case)
     if title is not None:
-        if not title.strip():
-            raise InvalidInputError("a case needs a title", field="title")
+        if not title.strip() or len(title.strip()) > 200:
+            raise InvalidInputError("a case needs a title of 1-200 characters", field="title")
         case.title = title.strip()
     if description is not None:
         case.description = description.strip()

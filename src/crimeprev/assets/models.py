@@ -248,3 +248,39 @@ class LedgerPosting(Base):
     account: Mapped[str] = mapped_column(String(40), index=True)
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
+
+
+class CooperationRequest(Base):
+    """An incoming or outgoing international request (MLA) about a case's assets."""
+
+    __tablename__ = "asset_cooperation_request"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("asset_case.id"), index=True)
+    direction: Mapped[str] = mapped_column(String(8))
+    kind: Mapped[str] = mapped_column(String(32))
+    counterpart_state: Mapped[str] = mapped_column(String(3), doc="ISO 3166-1 alpha-3")
+    reference: Mapped[str] = mapped_column(String(100))
+    legal_basis: Mapped[str] = mapped_column(String(300), default="")
+    sent_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(24))
+    answered_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+    version: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (UniqueConstraint("case_id", "reference"),)
+    __mapper_args__ = {"version_id_col": version}
+
+
+class SharingAgreement(Base):
+    """An asset-sharing agreement with another State for a case (UNTOC 14(3)(b))."""
+
+    __tablename__ = "asset_sharing_agreement"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("asset_case.id"), index=True)
+    counterpart_state: Mapped[str] = mapped_column(String(3))
+    reference: Mapped[str] = mapped_column(String(100))
+    share_percent: Mapped[str] = mapped_column(String(16), doc="exact decimal text, 0-100")
+    signed_on: Mapped[date] = mapped_column(Date)
+    legal_basis: Mapped[str] = mapped_column(String(300), default="")

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from crimeprev.assets import cases, ledger, planning, rates, registry, transparency
+from crimeprev.assets import cases, cooperation, ledger, planning, rates, registry, transparency
 from crimeprev.assets.lifecycle import parse_state
 from crimeprev.assets.money import Money
 from crimeprev.cli.db import open_database
@@ -270,6 +270,95 @@ def cost(
             description=description,
         )
         console.print(f"cost {amount} {currency.upper()} ({kind}) recorded")
+
+
+@app.command("request")
+def request(
+    case_id: int = typer.Argument(...),
+    reference: str = typer.Option(...),
+    direction: str = typer.Option(..., help="incoming or outgoing"),
+    kind: str = typer.Option(..., help=", ".join(cooperation.REQUEST_KINDS)),
+    state: str = typer.Option(..., help="Other State, ISO 3166-1 alpha-3"),
+    sent_on: str = typer.Option(..., help="YYYY-MM-DD"),
+    legal_basis: str = typer.Option(""),
+    as_user: str | None = AS_USER,
+) -> None:
+    """Record an international cooperation request in a case."""
+    with acting(as_user) as (session, principal):
+        item = cooperation.add_request(
+            session,
+            principal,
+            case_id,
+            direction=direction,
+            kind=kind,
+            counterpart_state=state,
+            reference=reference,
+            sent_on=_date(sent_on, "sent_on"),
+            legal_basis=legal_basis,
+        )
+        console.print(f"request {item.reference} ({item.direction}, {item.kind}) id {item.id}")
+
+
+@app.command("answer")
+def answer(
+    request_id: int = typer.Argument(...),
+    status: str = typer.Option(..., help=", ".join(cooperation.ANSWERS)),
+    on: str = typer.Option(..., "--on"),
+    as_user: str | None = AS_USER,
+) -> None:
+    """Record the answer to a pending request."""
+    with acting(as_user) as (session, principal):
+        item = cooperation.answer_request(
+            session, principal, request_id, status=status, answered_on=_date(on, "on")
+        )
+        console.print(f"request {item.reference} is {item.status}")
+
+
+@app.command("agreement")
+def agreement(
+    case_id: int = typer.Argument(...),
+    reference: str = typer.Option(...),
+    state: str = typer.Option(..., help="Other State, ISO 3166-1 alpha-3"),
+    share: str = typer.Option(..., help="Their share of the proceeds, percent"),
+    signed_on: str = typer.Option(..., help="YYYY-MM-DD"),
+    legal_basis: str = typer.Option(""),
+    as_user: str | None = AS_USER,
+) -> None:
+    """Record an asset-sharing agreement with another State."""
+    with acting(as_user) as (session, principal):
+        item = cooperation.add_agreement(
+            session,
+            principal,
+            case_id,
+            counterpart_state=state,
+            reference=reference,
+            share_percent=share,
+            signed_on=_date(signed_on, "signed_on"),
+            legal_basis=legal_basis,
+        )
+        console.print(
+            f"agreement {item.reference}: {item.share_percent}% to {state} (id {item.id})"
+        )
+
+
+@app.command("return")
+def return_share(
+    agreement_id: int = typer.Argument(...),
+    amount: str = typer.Option(...),
+    currency: str = typer.Option("EUR"),
+    on: str = typer.Option(..., "--on"),
+    as_user: str | None = AS_USER,
+) -> None:
+    """Pay the other State its share under an agreement (from the fund)."""
+    with acting(as_user) as (session, principal):
+        entry = cooperation.record_return(
+            session,
+            principal,
+            agreement_id,
+            amount=Money.of(amount, currency),
+            posted_on=_date(on, "on"),
+        )
+        console.print(f"entry {entry.id}: {entry.description}")
 
 
 @app.command("fund")

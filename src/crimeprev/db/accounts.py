@@ -168,8 +168,8 @@ def create_agency(
         raise InvalidInputError(
             f"country {country!r} is not an ISO 3166-1 alpha-3 code (e.g. 'ITA', 'KEN')"
         )
-    if not name.strip():
-        raise InvalidInputError("agency name must not be empty")
+    if not name.strip() or len(name.strip()) > 200:
+        raise InvalidInputError("agency name must have 1-200 characters")
     if session.execute(select(Agency.id).where(Agency.code == code)).first():
         raise ConflictError(f"agency {code!r} already exists", code=code)
     agency = Agency(code=code, name=name.strip(), country=country, created_at=utcnow())
@@ -240,6 +240,8 @@ def create_user(
             "'_' or '-', starting with a letter or digit"
         )
     check_password_strength(password)
+    if len(full_name.strip()) > 200 or len(email.strip()) > 254:
+        raise InvalidInputError("full_name is limited to 200 characters and email to 254")
     role_set = parse_roles(roles)
     if not role_set:
         raise InvalidInputError("a user needs at least one role")

@@ -14,9 +14,17 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
-from crimeprev.assets import cases, ledger, planning, rates, registry, transparency
+from crimeprev.assets import (
+    cases,
+    cooperation,
+    ledger,
+    planning,
+    rates,
+    registry,
+    transparency,
+)
 from crimeprev.assets.access import SEE_ALL, require
 from crimeprev.assets.lifecycle import State, allowed_next, parse_state
 from crimeprev.assets.models import Asset, Case
@@ -41,9 +49,12 @@ class MoneyIn(BaseModel):
 
 
 def case_json(case: Case, *, full: bool = False) -> dict[str, Any]:
-    """A case as JSON (with assets and orders when `full`)."""
+    """A case as JSON (with assets, orders, cooperation requests and agreements when `full`)."""
     body = cases.case_snapshot(case)
     if full:
+        session = object_session(case)
+        if session is not None:
+            body |= cooperation.case_cooperation(session, case.id)
         body["assets"] = [asset_json(asset) for asset in case.assets]
         body["orders"] = [
             {
@@ -254,6 +265,98 @@ def add_order(
     with session.begin():
         cases.add_court_order(session, principal, case_id, **body.model_dump())
         return case_json(cases.get_case(session, principal, case_id), full=True)
+
+
+class RequestIn(BaseModel):
+    """An incoming or outgoing international cooperation request."""
+
+    direction: str = Field(max_length=8, examples=list(cooperation.DIRECTIONS))
+    kind: str = Field(max_length=32, examples=list(cooperation.REQUEST_KINDS))
+    counterpart_state: str = Field(min_length=3, max_length=3)
+    reference: str = Field(min_length=1, max_length=100)
+    sent_on: date
+    legal_basis: str = Field(default="", max_length=300)
+    note: str = Field(default="", max_length=2000)
+
+
+@router.post("/cases/{case_id}/requests", status_code=201)
+def add_request(
+    case_id: int,
+    body: RequestIn,
+    principal: Principal = Depends(current_principal),
+    session: Session = Depends(db_session),
+) -> dict[str, Any]:
+    """Record a cooperation request in the case (it starts pending)."""
+    with session.begin():
+        item = cooperation.add_request(session, principal, case_id, **body.model_dump())
+        return cooperation.request_json(item)
+
+
+class AnswerIn(BaseModel):
+    """The answer to a pending request."""
+
+    status: str = Field(max_length=20, examples=list(cooperation.ANSWERS))
+    answered_on: date
+    expected_version: int | None = None
+    note: str = Field(default="", max_length=2000)
+
+
+@router.post("/requests/{request_id}/answer")
+def answer_request(
+    request_id: int,
+    body: AnswerIn,
+    principal: Principal = Depends(current_principal),
+    session: Session = Depends(db_session),
+) -> dict[str, Any]:
+    """Record the answer to a request (409 if it was already answered)."""
+    with session.begin():
+        item = cooperation.answer_request(session, principal, request_id, **body.model_dump())
+        return cooperation.request_json(item)
+
+
+class AgreementIn(BaseModel):
+    """An asset-sharing agreement with another State."""
+
+    counterpart_state: str = Field(min_length=3, max_length=3)
+    reference: str = Field(min_length=1, max_length=100)
+    share_percent: str = Field(max_length=16, examples=["50"])
+    signed_on: date
+    legal_basis: str = Field(default="", max_length=300)
+
+
+@router.post("/cases/{case_id}/agreements", status_code=201)
+def add_agreement(
+    case_id: int,
+    body: AgreementIn,
+    principal: Principal = Depends(current_principal),
+    session: Session = Depends(db_session),
+) -> dict[str, Any]:
+    """Record a sharing agreement in the case."""
+    with session.begin():
+        item = cooperation.add_agreement(session, principal, case_id, **body.model_dump())
+        return cooperation.agreement_json(item)
+
+
+class ReturnIn(BaseModel):
+    """A payment to the counterpart State under an agreement."""
+
+    amount: MoneyIn
+    posted_on: date
+
+
+@router.post("/agreements/{agreement_id}/returns", status_code=201)
+def add_return(
+    agreement_id: int,
+    body: ReturnIn,
+    principal: Principal = Depends(current_principal),
+    session: Session = Depends(db_session),
+) -> dict[str, Any]:
+    """Pay a share to the counterpart State from the fund (409 beyond the agreed share)."""
+    with session.begin():
+        entry = cooperation.record_return(
+            session, principal, agreement_id, amount=body.amount.money(), posted_on=body.posted_on
+        )
+        return ledger.entry_json(entry)
 
 
 class NewAsset(BaseModel):

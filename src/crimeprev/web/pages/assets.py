@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from crimeprev.assets import cases, ledger, planning, registry, transparency
+from crimeprev.assets import cases, cooperation, ledger, planning, registry, transparency
 from crimeprev.assets.lifecycle import ConfiscationType, Disposal, State, parse_state
 from crimeprev.assets.money import Money
 from crimeprev.config import Settings
@@ -171,7 +171,14 @@ def _case_page(
     return render(
         request,
         "assets/case.html",
-        _context(request, principal, case=case, error=error, order_kinds=cases.ORDER_KINDS),
+        _context(
+            request,
+            principal,
+            case=case,
+            error=error,
+            order_kinds=cases.ORDER_KINDS,
+            request_kinds=cooperation.REQUEST_KINDS,
+        ),
         status_code=status_code,
     )
 
@@ -252,6 +259,44 @@ def case_add_order(
             kind=kind,
             authority=authority,
             issued_on=_optional_date(issued_on, "issued_on"),
+            legal_basis=legal_basis,
+        )
+        return f"/assets/cases/{case_id}"
+
+    return _act(
+        session,
+        action,
+        lambda message, status: _case_page(
+            request, session, principal, case_id, error=message, status_code=status
+        ),
+    )
+
+
+@router.post("/cases/{case_id}/requests")
+def case_add_request(
+    request: Request,
+    case_id: int,
+    reference: str = Form(..., max_length=100),
+    direction: str = Form(..., max_length=8),
+    kind: str = Form(..., max_length=32),
+    counterpart_state: str = Form(..., max_length=3),
+    sent_on: str = Form(..., max_length=10),
+    legal_basis: str = Form("", max_length=300),
+    principal: Principal = Depends(page_principal),
+    session: Session = Depends(db_session),
+) -> Response:
+    """Record an international cooperation request in the case."""
+
+    def action() -> str:
+        cooperation.add_request(
+            session,
+            principal,
+            case_id,
+            direction=direction,
+            kind=kind,
+            counterpart_state=counterpart_state,
+            reference=reference,
+            sent_on=_optional_date(sent_on, "sent_on"),
             legal_basis=legal_basis,
         )
         return f"/assets/cases/{case_id}"
