@@ -230,3 +230,29 @@ def test_cli_rate_hot_spots_by_community_area(tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert "per 100,000" in result.output and "AUSTIN" in result.output
+
+
+def test_cli_hex_hot_spots_write_lonlat_geojson(tmp_path):
+    burglary = REAL / "chicago_near_repeat_2016" / "chicago_residential_burglary_2016.csv"
+    cells = tmp_path / "hex.geojson"
+    result = runner.invoke(
+        cli_app,
+        [
+            "hotspots",
+            str(burglary),
+            "--hex",
+            "--cell-size",
+            "400",
+            "--epsg",
+            "26971",
+            "--geojson",
+            str(cells),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    body = json.loads(cells.read_text())
+    rows = len(pd.read_csv(burglary))
+    assert sum(f["properties"]["count"] for f in body["features"]) == rows
+    lon, lat = body["features"][0]["geometry"]["coordinates"][0][0]
+    assert -88.1 < lon < -87.4 and 41.6 < lat < 42.1
+    assert len(body["features"][0]["geometry"]["coordinates"][0]) == 7  # closed hexagon

@@ -194,6 +194,11 @@ def _write_grid(grid, columns, geojson: Path | None, geoparquet: Path | None) ->
     if geojson is not None:
         write_geojson(geojson, grid_features(grid, columns))
         console.print(f"wrote {geojson}")
+        if grid.epsg is None:
+            console.print(
+                "note: the GeoJSON is in the input's x/y units (no --epsg was given for them), "
+                "not in longitude/latitude"
+            )
     if geoparquet is not None:
         write_geoparquet(geoparquet, grid, columns)
         console.print(f"wrote {geoparquet}")
@@ -205,7 +210,11 @@ def hotspots(
     y: str | None = typer.Option(None, help="Column of y in metres."),
     lon: str | None = typer.Option(None, help="Column of longitude."),
     lat: str | None = typer.Option(None, help="Column of latitude."),
-    epsg: int | None = typer.Option(None, help="Metric EPSG code (default: the UTM zone)."),
+    epsg: int | None = typer.Option(
+        None,
+        help="lon/lat input: metric EPSG code to project to (default: the UTM zone); "
+        "x/y input: the data's EPSG code, so that GeoJSON can be written in lon/lat.",
+    ),
     cell_size: float | None = typer.Option(None, help="Grid cell size in metres (default: auto)."),
     distance_band: float | None = typer.Option(
         None, help="Gi* distance band in metres (default: incremental autocorrelation)."
@@ -215,6 +224,9 @@ def hotspots(
     ),
     population_field: str = typer.Option("POP2010", help="Area property with the population."),
     name_field: str | None = typer.Option(None, help="Area property with the name."),
+    hexagons: bool = typer.Option(
+        False, "--hex", help="Hexagonal cells with their six neighbours (contiguity weights)."
+    ),
     permutations: int = typer.Option(0, help="Conditional permutations (0 = analytical only)."),
     seed: int | None = typer.Option(None, help="Random seed."),
     geojson: Path | None = typer.Option(None, help="Write cells with z and class as GeoJSON."),
@@ -269,35 +281,55 @@ def hotspots(
             console.print(table)
             console.print(f"{counted.outside:,} incidents fell in no area.")
             return
-        from crimeprev.spatial.hotspots import optimized_hot_spots
+        if hexagons:
+            from crimeprev.spatial.getis_ord import local_g
+            from crimeprev.spatial.grids import hex_grid
 
-        spots = optimized_hot_spots(
-            xs,
-            ys,
-            cell_size=cell_size,
-            distance_band=distance_band,
-            permutations=permutations,
-            rng=seed,
-            epsg=code,
-            source=events.source,
-        )
+            grid = hex_grid(xs, ys, cell_size=cell_size, epsg=code)
+            result = local_g(
+                grid.counts,
+                grid.contiguity(),
+                permutations=permutations,
+                rng=seed,
+                fdr=True,
+                source=events.source,
+            )
+            choices = [
+                f"hexagons {grid.cell_size:g} m across ({grid.size_rule}); {grid.cells:,} cells",
+                "Gi* with the six neighbouring hexagons; classes corrected by the false "
+                "discovery rate",
+            ]
+        else:
+            from crimeprev.spatial.hotspots import optimized_hot_spots
+
+            spots = optimized_hot_spots(
+                xs,
+                ys,
+                cell_size=cell_size,
+                distance_band=distance_band,
+                permutations=permutations,
+                rng=seed,
+                epsg=code,
+                source=events.source,
+            )
+            grid, result, choices = spots.grid, spots.result, spots.choices
     except CrimeprevError as error:
         _fail(error)
         return
     console.print(f"Gi* hot spots: {events.rows:,} incidents from {events.source}")
-    for choice in spots.choices:
+    for choice in choices:
         console.print(f"  - {choice}")
     table = Table(title="Cells by class")
     table.add_column("class")
     table.add_column("cells", justify="right")
-    classes, counts = np.unique(spots.result.classes, return_counts=True)
+    classes, counts = np.unique(result.classes, return_counts=True)
     for value, count in zip(classes[::-1], counts[::-1], strict=True):
         table.add_row(CLASS_LABELS[int(value)], f"{count:,}")
     console.print(table)
-    columns = {"z": spots.result.z, "class": spots.result.classes, "p": spots.result.p_values}
-    if spots.result.p_sim is not None:
-        columns["p_sim"] = spots.result.p_sim
-    _write_grid(spots.grid, columns, geojson, geoparquet)
+    columns = {"z": result.z, "class": result.classes, "p": result.p_values}
+    if result.p_sim is not None:
+        columns["p_sim"] = result.p_sim
+    _write_grid(grid, columns, geojson, geoparquet)
 
 
 def kde(
@@ -306,7 +338,11 @@ def kde(
     y: str | None = typer.Option(None, help="Column of y in metres."),
     lon: str | None = typer.Option(None, help="Column of longitude."),
     lat: str | None = typer.Option(None, help="Column of latitude."),
-    epsg: int | None = typer.Option(None, help="Metric EPSG code (default: the UTM zone)."),
+    epsg: int | None = typer.Option(
+        None,
+        help="lon/lat input: metric EPSG code to project to (default: the UTM zone); "
+        "x/y input: the data's EPSG code, so that GeoJSON can be written in lon/lat.",
+    ),
     bandwidth: float | None = typer.Option(None, help="Bandwidth in metres (default: rule)."),
     kernel: str = typer.Option("quartic", help="quartic or gaussian."),
     cell_size: float | None = typer.Option(None, help="Output grid cell size in metres."),
@@ -387,7 +423,11 @@ def forecast_accuracy_command(
     lon: str | None = typer.Option(None, help="Column of longitude."),
     lat: str | None = typer.Option(None, help="Column of latitude."),
     date: str | None = typer.Option(None, help="Column of the date."),
-    epsg: int | None = typer.Option(None, help="Metric EPSG code (default: the UTM zone)."),
+    epsg: int | None = typer.Option(
+        None,
+        help="lon/lat input: metric EPSG code to project to (default: the UTM zone); "
+        "x/y input: the data's EPSG code, so that GeoJSON can be written in lon/lat.",
+    ),
     cell_size: float | None = typer.Option(None, help="Grid cell size in metres (default: auto)."),
     method: str = typer.Option("counts", help="Forecast: counts (before the split) or kde."),
     bandwidth: float | None = typer.Option(None, help="KDE bandwidth in metres (method kde)."),
