@@ -115,3 +115,28 @@ def test_counts_by_day_refused_for_month_precision(loaded_warehouse):
 
     with pytest.raises(InvalidInputError, match="records dates to the month"):
         count_incidents(loaded_warehouse, CountQuery("lancashire_asb_2022", period="day"))
+
+
+def test_quality_report_of_vancouver(loaded_warehouse):
+    from crimeprev.indicators.quality import quality_report
+
+    report = quality_report(loaded_warehouse, "vancouver_2020")
+    raw = pd.read_parquet(BUNDLED_DATA_DIR / "vancouver_crime_2020" / "incidents.parquet")
+    located = ((raw["X"] != 0) & raw["X"].notna()).sum()
+    # Privacy zeros are withheld locations: geocoded share is what is left.
+    assert_allclose(report.geocoded_share, (located - 2) / 37_510, rtol=1e-9)
+    assert report.geocoding_ok  # 90% >= the 85% minimum
+    assert report.iccs_mapped_share == 1.0
+    assert report.months_without_data == []
+
+
+def test_seasonal_profile_adds_up(loaded_warehouse):
+    from crimeprev.indicators.trends import seasonal_profile
+
+    profile = seasonal_profile(loaded_warehouse, "chicago_assaults")
+    assert profile["count"].sum() == 148_636
+    raw = pd.read_parquet(CHICAGO)
+    hours = pd.to_datetime(raw["date"]).dt.hour.value_counts()
+    assert profile.groupby("hour")["count"].sum().to_dict() == {
+        h: float(n) for h, n in hours.items()
+    }

@@ -215,6 +215,139 @@ def log(source: str | None = typer.Argument(None, help="Source name (default: al
     console.print(table)
 
 
+@app.command("trends")
+def trends(
+    source: str = typer.Argument(..., help="Source name"),
+    iccs_code: str | None = typer.Option(None, "--iccs", help="Only this code and below"),
+    window: int = typer.Option(3, help="Moving-average window (years)"),
+) -> None:
+    """Yearly counts, change with an exact two-count test, and a moving average."""
+    import pandas as pd
+
+    from crimeprev.indicators.counts import CountQuery, count_incidents
+    from crimeprev.indicators.trends import moving_average, period_changes
+
+    try:
+        with _warehouse() as warehouse:
+            counts = count_incidents(
+                warehouse, CountQuery(source=source, period="year", iccs_code=iccs_code)
+            )
+    except CrimeprevError as error:
+        raise fail(error) from error
+    yearly = counts.groupby(pd.to_datetime(counts["period"]).dt.year)["count"].sum()
+    years = [str(y) for y in yearly.index]
+    changes = {c.period_to: c for c in period_changes(years, yearly.tolist())}
+    averages = moving_average(yearly.tolist(), window=window)
+    table = Table(title=f"trend: {source}")
+    for column in ("year", "count", "change %", "rate ratio (95% CI)", "p", f"MA({window})"):
+        table.add_column(column)
+    for year, count, average in zip(years, yearly.tolist(), averages, strict=True):
+        change = changes.get(year)
+        table.add_row(
+            year,
+            f"{count:,.0f}",
+            f"{change.percent_change:+.1f}" if change else "",
+            f"{change.rate_ratio:.3f} ({change.ci_low:.3f}-{change.ci_high:.3f})" if change else "",
+            f"{change.p_value:.3g}" if change else "",
+            "" if average is None else f"{average:,.1f}",
+        )
+    console.print(table)
+
+
+@app.command("quality")
+def quality(source: str = typer.Argument(..., help="Source name")) -> None:
+    """Data-quality report: geocoding, ICCS mapping, gaps, empty areas, outliers, quarantine."""
+    from crimeprev.indicators.quality import GEOCODING_THRESHOLD, quality_report
+
+    try:
+        with _warehouse() as warehouse:
+            report = quality_report(warehouse, source)
+    except CrimeprevError as error:
+        raise fail(error) from error
+    verdict = "ok" if report.geocoding_ok else f"below the {GEOCODING_THRESHOLD:.0%} minimum"
+    console.print(
+        f"{source}: read {report.rows_read:,}, accepted {report.rows_accepted:,}, "
+        f"quarantined {report.rows_quarantined:,}"
+    )
+    console.print(f"geocoded: {report.geocoded_share:.1%} ({verdict})")
+    console.print(f"with an area: {report.area_assigned_share:.1%}")
+    console.print(f"mapped to ICCS: {report.iccs_mapped_share:.1%}")
+    console.print(f"months without data: {', '.join(report.months_without_data) or 'none'}")
+    console.print(f"areas without incidents: {', '.join(report.areas_without_incidents) or 'none'}")
+    for item in report.outlier_areas:
+        console.print(
+            f"outlier area {item['name']} ({item['area_id']}): rate {item['rate']:,.1f}, "
+            f"robust z {item['z']:.1f}"
+        )
+
+
+@app.command("indicators")
+def indicators(
+    year: int = typer.Option(..., help="Year"),
+    area: list[str] = typer.Option([], help="ISO3 code(s) (default: all)"),
+    output: Path | None = typer.Option(None, help="Write CSV here instead of printing"),
+) -> None:
+    """SDG 16.1.1: intentional homicide victims per 100,000, with numerator and denominator."""
+    from crimeprev.indicators.sdg import homicide_16_1_1
+
+    try:
+        with _warehouse() as warehouse:
+            result = homicide_16_1_1(warehouse)
+    except CrimeprevError as error:
+        raise fail(error) from error
+    frame = result.frame[result.frame["year"] == year]
+    if area:
+        frame = frame[frame["area_id"].isin(area)]
+    console.print(f"SDG {result.indicator}: {result.name} ({result.unit})")
+    _emit(frame, output, title=f"SDG {result.indicator}, {year}")
+
+
+@app.command("export")
+def export(
+    source: str = typer.Argument(..., help="Source name"),
+    output: Path = typer.Option(..., help="File to write"),
+    file_format: str = typer.Option("csv", "--format", help="csv, parquet, xlsx or sdmx-csv"),
+    level: int | None = typer.Option(None, min=1, max=4, help="ICCS level"),
+    period: str = typer.Option("year", help="year, quarter, month, ..."),
+    by_area: bool = typer.Option(True, help="Break down by area"),
+) -> None:
+    """Export counts (small counts suppressed) as CSV, Parquet, Excel or SDMX-CSV."""
+    from crimeprev.indicators.counts import CountQuery, count_incidents
+    from crimeprev.indicators.disclosure import suppress_small
+    from crimeprev.indicators.sdmx import to_sdmx_frame, write_sdmx_csv
+
+    settings = get_settings()
+    try:
+        with _warehouse() as warehouse:
+            frame = count_incidents(
+                warehouse,
+                CountQuery(source=source, level=level, period=period, by_area=by_area),
+            )
+    except CrimeprevError as error:
+        raise fail(error) from error
+    threshold = settings.small_count_threshold
+    if file_format == "sdmx-csv":
+        output.write_text(write_sdmx_csv(to_sdmx_frame(frame, threshold=threshold)))
+    else:
+        shown = suppress_small(frame["count"].tolist(), threshold=threshold)
+        frame["count"] = shown.values
+        frame["suppressed"] = shown.suppressed
+        frame = frame.drop(columns=["records"])
+        if file_format == "csv":
+            frame.to_csv(output, index=False)
+        elif file_format == "parquet":
+            frame.to_parquet(output, index=False)
+        elif file_format == "xlsx":
+            frame.to_excel(output, index=False)
+        else:
+            console.print(
+                f"[red]error:[/red] unknown format {file_format!r}; "
+                "expected csv, parquet, xlsx or sdmx-csv"
+            )
+            raise typer.Exit(code=2)
+    console.print(f"wrote {len(frame):,} rows to {output} (counts below {threshold} suppressed)")
+
+
 def _emit(frame, output: Path | None, *, title: str) -> None:  # type: ignore[no-untyped-def]
     if output is not None:
         frame.to_csv(output, index=False)

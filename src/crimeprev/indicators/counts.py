@@ -120,8 +120,9 @@ def count_expression(warehouse: Warehouse, query: CountQuery) -> ibis.Table:
 
 def _source_precision(warehouse: Warehouse, source: str) -> str | None:
     incident = warehouse.table("incident")
+    # A profile gives one precision per source: one row answers (no full scan).
     rows = warehouse.to_arrow(
-        incident.filter(incident.source == source).select("occurred_precision").distinct()
+        incident.filter(incident.source == source).select("occurred_precision").limit(1)
     )
     values = [v for v in rows.column(0).to_pylist() if v]
     if not values:

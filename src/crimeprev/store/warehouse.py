@@ -298,6 +298,9 @@ def _connect(url: str) -> BaseBackend:
             con = ibis.duckdb.connect()
         # DuckDB draws a progress bar on stdout for long queries; faces draw their own.
         con.raw_sql("SET enable_progress_bar = false")
+        # Row order inside a table carries no meaning here (rows keep source_row),
+        # so inserts may run in parallel.
+        con.raw_sql("SET preserve_insertion_order = false")
         return con
     if url.startswith(("postgres://", "postgresql://", "postgresql+psycopg://")):
         plain = "postgres://" + url.split("://", 1)[1]
