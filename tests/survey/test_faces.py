@@ -166,3 +166,34 @@ def test_cli_dark_figure_counts_the_warehouse(tmp_path, monkeypatch):
     missing = runner.invoke(cli, ["survey", "dark-figure"])
     assert missing.exit_code == 2
     assert "give --police FILE" in missing.output
+
+
+def test_cli_estimate_with_a_user_profile_and_sav_labels(tmp_path):
+    import pandas as pd
+    import pyreadstat
+
+    frame = pd.DataFrame(
+        {
+            "wgt": [10.0, 10.0, 20.0, 20.0, 15.0, 15.0],
+            "stratum": [1.0, 1.0, 2.0, 2.0, 3.0, 3.0],
+            "safe": [1.0, 2.0, 1.0, 1.0, 2.0, 1.0],
+        }
+    )
+    pyreadstat.write_sav(
+        frame,
+        str(tmp_path / "survey.sav"),
+        variable_value_labels={"safe": {1.0: "Safe", 2.0: "Unsafe"}},
+    )
+    (tmp_path / "profile.toml").write_text(
+        '[survey]\nname = "Test survey"\nfile = "survey.sav"\n'
+        '[design]\nweights = "wgt"\nstrata = "stratum"\n'
+    )
+    arguments = ["survey", "estimate", "safe", "--design", str(tmp_path / "profile.toml")]
+    result = runner.invoke(cli, [*arguments, "--statistic", "proportion", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    rows = {row["category"]: row for row in json.loads(result.output)}
+    assert rows["Safe"]["suppressed"] and rows["Safe"]["estimate"] is None  # n = 6 < 10
+    arguments += ["--statistic", "proportion", "--suppress-n", "2", "--format", "json"]
+    rows = {row["category"]: row for row in json.loads(runner.invoke(cli, arguments).output)}
+    assert rows["Safe"]["estimate"] == pytest.approx((10 + 40 + 15) / 90)
+    assert rows["Safe"]["flags"] == ["small_n"]
