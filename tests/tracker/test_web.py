@@ -328,6 +328,14 @@ def test_signed_in_focal_point_uses_the_forms(tracker_client):
     assert (
         "status <strong>submitted</strong>" in tracker_client.get(created.headers["location"]).text
     )
+    edit = tracker_client.get(created.headers["location"] + "/edit")
+    assert edit.status_code == 200 and 'value="Night buses (fictional)"' in edit.text
+    refused = tracker_client.post(
+        created.headers["location"] + "/edit",
+        data={"csrf_token": token, "title": "Night buses", "summary": "x", "state": "KEN"},
+        follow_redirects=False,
+    )
+    assert refused.status_code == 409  # under review: the secretariat must return it first
 
 
 @SQLITE_ONLY

@@ -389,6 +389,7 @@ def new_practice(request: Request, actor: TrackerActor = Depends(tracker_actor))
         _context(
             request,
             actor,
+            practice=None,
             states=member_states(),
             default_state=sorted(actor.states)[0] if actor.states else "",
             paragraphs=_paragraph_choices(),
@@ -403,13 +404,58 @@ async def create_practice(
     actor: TrackerActor = Depends(tracker_actor),
 ) -> Response:
     """Record the practice as a draft and show it."""
-    form = await request.form()
+    data = _practice_input(await request.form())
+    with session.begin():
+        found = service.create_practice(session, actor, data)
+        target = f"/tracker/practices/{found.id}"
+    return RedirectResponse(target, status_code=303)
+
+
+@router.get("/practices/{practice_id}/edit", response_class=HTMLResponse)
+def edit_practice(
+    request: Request,
+    practice_id: int,
+    session: Session = Depends(tracker_session),
+    actor: TrackerActor = Depends(tracker_actor),
+) -> HTMLResponse:
+    """The practice form, filled with the practice's current values."""
+    with session.begin():
+        found = service.get_practice(session, actor, practice_id)
+        return render(
+            request,
+            "tracker/practice_form.html",
+            _context(
+                request,
+                actor,
+                practice=found,
+                states=member_states(),
+                default_state=found.state_iso3,
+                paragraphs=_paragraph_choices(),
+            ),
+        )
+
+
+@router.post("/practices/{practice_id}/edit")
+async def update_practice(
+    request: Request,
+    practice_id: int,
+    session: Session = Depends(tracker_session),
+    actor: TrackerActor = Depends(tracker_actor),
+) -> Response:
+    """Save the changed practice (a focal point's change to a published one makes a draft)."""
+    data = _practice_input(await request.form())
+    with session.begin():
+        service.update_practice(session, actor, practice_id, data)
+    return RedirectResponse(f"/tracker/practices/{practice_id}", status_code=303)
+
+
+def _practice_input(form: Any) -> service.PracticeInput:
     year_text = str(form.get("year", "")).strip()
     try:
         year = int(year_text) if year_text else None
     except ValueError:
         raise InvalidInputError(f"year must be a number, got {year_text!r}", field="year") from None
-    data = service.PracticeInput(
+    return service.PracticeInput(
         title=str(form.get("title", "")),
         summary=str(form.get("summary", "")),
         state=str(form.get("state", "")),
@@ -430,10 +476,6 @@ async def create_practice(
         sdg=tuple(s.strip() for s in str(form.get("sdg", "")).split(",") if s.strip()),
         population_groups=tuple(dict.fromkeys(str(v) for v in form.getlist("groups"))),
     )
-    with session.begin():
-        found = service.create_practice(session, actor, data)
-        target = f"/tracker/practices/{found.id}"
-    return RedirectResponse(target, status_code=303)
 
 
 @router.get("/practices/{practice_id}", response_class=HTMLResponse)
