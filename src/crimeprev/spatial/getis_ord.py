@@ -10,7 +10,8 @@ Why hand-written rather than esda.G_Local: esda needs libpysal ``W`` objects
 (slow to build at a million cells) and numba compilation in every new process;
 here the analytical statistic is one sparse matrix-vector product, and for
 binary weights each permutation costs O(n) through prefix sums of one random
-draw shared by all locations (the same sharing esda uses), not O(n x k).
+draw shared by all locations (the same sharing esda uses), not O(n x k), in a
+compiled loop whose compilation numba caches on disk (``_permutation_kernel``).
 
 References
 ----------
@@ -104,6 +105,14 @@ def _permuted_sums(
     total_squares = np.zeros(n)
     position = np.empty(n, dtype=np.int64)
     index = np.arange(n)
+    if row_constant and permutations:
+        from crimeprev.spatial._permutation_kernel import permutation_tails
+
+        width = min(k_max + 1, n)
+        draws = np.empty((permutations, width), dtype=np.int64)
+        for p in range(permutations):
+            draws[p] = generator.choice(n, size=width, replace=False)
+        return permutation_tails(values, draws, counts.astype(np.int64), row_weight, observed)
     if not row_constant:
         # General weights: weights of each row padded to k_max columns.
         padded = np.zeros((n, max(k_max, 1)))
