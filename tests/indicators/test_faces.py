@@ -51,6 +51,9 @@ def test_pages_and_json_twins(stats_client):
     ]
     counts = stats_client.get("/api/stats/sf_2012/counts", params={"level": 2}).json()
     assert sum(row["count"] for row in counts["counts"]) == 10_140
+    quality = stats_client.get("/api/stats/vancouver_2020/quality").json()
+    assert quality["geocoding_ok"] and quality["iccs_mapped_share"] == 1.0
+    assert "Data quality" in profile.text
     quarantine = stats_client.get("/api/stats/sf_2012/quarantine", params={"limit": 5}).json()
     assert len(quarantine["rows"]) == 5
 

@@ -141,6 +141,16 @@ def quarantine(
     }
 
 
+@router.get("/{source}/quality")
+def quality(source: str, warehouse: Warehouse = Depends(get_warehouse)) -> dict[str, Any]:
+    """Data-quality report: geocoding rate, ICCS mapping, gaps, empty areas, outliers."""
+    from crimeprev.indicators.quality import GEOCODING_THRESHOLD, quality_report
+
+    report = asdict(quality_report(warehouse, source))
+    report["geocoding_threshold"] = GEOCODING_THRESHOLD
+    return report
+
+
 @router.get("/{source}/coverage")
 def concordance_coverage(
     source: str, warehouse: Warehouse = Depends(get_warehouse)

@@ -45,8 +45,20 @@ def profile(
         },
     }
     examples = quarantined(warehouse, source, limit=10)
+    quality = None
+    if data["source"]["kind"] == "incident":
+        from crimeprev.indicators.quality import quality_report
+
+        quality = quality_report(warehouse, source)
     return render(
         request,
         "stats/profile.html",
-        {"p": data, "chart": chart, "level": level, "examples": examples, "source": source},
+        {
+            "p": data,
+            "chart": chart,
+            "level": level,
+            "examples": examples,
+            "source": source,
+            "quality": quality,
+        },
     )
