@@ -60,8 +60,9 @@ class Estimate:
         Degrees of freedom of the interval.
     n : int
         Unweighted respondents with non-zero weight behind the estimate: in
-        the domain, with a value, and for a ratio a non-zero denominator
-        (victims behind a concentration, victimisations behind a reporting rate).
+        the domain, with a value; for a total, a non-zero value (the cases
+        counted), and for a ratio a non-zero denominator (victims behind a
+        concentration, victimisations behind a reporting rate).
     population : float
         Weighted number of respondents (sum of weights) behind the estimate.
     """
@@ -312,7 +313,7 @@ def _ratio_core(
         if denominators is None:
             theta = numerator_total
             residual = y
-            n[:, column] = respondents
+            n[:, column] = count(counted & (y != 0))
         else:
             x = np.ones(0) if matrix is None else matrix[:, column]
             unit = matrix is None or bool((x == 1.0).all())
