@@ -249,7 +249,9 @@ def replicate_design(
     mse : bool, default=False
         Centre the squared deviations on the full-sample estimate.
     degrees_of_freedom : int, optional
-        Design degrees of freedom; default: number of replicates minus 1.
+        Design degrees of freedom; default, as R's ``degf``: the rank of the
+        replicate weights minus 1 (for more than 2e8 cells, R - 1 without
+        the rank computation).
 
     Returns
     -------
@@ -412,10 +414,18 @@ def _from_matrix(
         scale=default_scale(replicate_type, replicates, fay_rho) if scale is None else scale,
         rscales=scales,
         mse=mse,
-        degrees_of_freedom=degrees_of_freedom or replicates - 1,
+        degrees_of_freedom=degrees_of_freedom or _rank_degrees(matrix),
         replicate_weights=np.ascontiguousarray(matrix),
         names=names,
     )
+
+
+def _rank_degrees(matrix: np.ndarray) -> int:
+    """Rank of the replicate weights minus 1 (R's ``degf``), or R - 1 for big matrices."""
+    rows, replicates = matrix.shape
+    if rows * replicates * replicates > 2e8:
+        return max(replicates - 1, 1)
+    return max(int(np.linalg.matrix_rank(matrix, tol=1e-5 * np.abs(matrix).max())) - 1, 1)
 
 
 def hadamard(order: int) -> np.ndarray:
