@@ -12,13 +12,23 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from crimeprev.assets import cases, cooperation, ledger, planning, rates, registry, transparency
+from crimeprev.assets import (
+    cases,
+    cooperation,
+    ledger,
+    planning,
+    rates,
+    registry,
+    reports,
+    transparency,
+)
 from crimeprev.assets.lifecycle import parse_state
 from crimeprev.assets.money import Money
 from crimeprev.cli.db import open_database
@@ -464,6 +474,40 @@ def plan(
         )
     console.print(table)
     console.print(result.reason)
+
+
+@app.command("report")
+def report(
+    base_currency: str | None = typer.Option(None, help="Convert values to this currency"),
+    csv_path: Path | None = typer.Option(None, "--csv", help="Write the report as CSV here"),
+    as_user: str | None = AS_USER,
+) -> None:
+    """Assets per year, agency, category and stage with values; self-funding ratio."""
+    with acting(as_user) as (session, principal):
+        rows = reports.annual_report(session, principal, base_currency=base_currency)
+        funding = reports.self_funding(session, principal)
+    if csv_path is not None:
+        csv_path.write_text(reports.to_csv(rows), encoding="utf-8")
+        console.print(f"{len(rows)} rows written to {csv_path}")
+        return
+    table = Table(title="assets per year, agency, category and stage")
+    for column in ("year", "agency", "category", "stage", "count", "value"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            str(row.year),
+            row.agency,
+            row.category,
+            row.stage,
+            str(row.count),
+            ", ".join(str(m) for m in row.value),
+        )
+    console.print(table)
+    for item in funding:
+        ratio = "no costs" if item.ratio is None else str(item.ratio)
+        console.print(
+            f"{item.currency}: proceeds {item.proceeds}, costs {item.costs}, ratio {ratio}"
+        )
 
 
 @app.command("transparency")

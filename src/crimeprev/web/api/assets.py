@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session, object_session
 
@@ -23,6 +24,7 @@ from crimeprev.assets import (
     planning,
     rates,
     registry,
+    reports,
     transparency,
 )
 from crimeprev.assets.access import SEE_ALL, require
@@ -801,6 +803,48 @@ def public_view(
                 transparency.cell_json(c) for c in transparency.fund_allocations(session, threshold)
             ],
         }
+
+
+@router.get("/reports/annual", response_model=None)
+def annual_report(
+    base_currency: str | None = Query(None, min_length=3, max_length=3),
+    format: str = Query("json", pattern="^(json|csv)$"),  # noqa: A002 - the query name
+    principal: Principal = Depends(current_principal),
+    session: Session = Depends(db_session),
+) -> dict[str, Any] | Response:
+    """Assets frozen, seized, confiscated and disposed per year, agency and category, with
+    values (in `base_currency` at each event's rate when given); `format=csv` downloads it."""
+    with session.begin():
+        rows = reports.annual_report(session, principal, base_currency=base_currency)
+        funding = reports.self_funding(session, principal)
+    if format == "csv":
+        return Response(
+            reports.to_csv(rows),
+            media_type="text/csv",
+            headers={"Content-Disposition": 'attachment; filename="asset-report.csv"'},
+        )
+    return {
+        "rows": [
+            {
+                "year": r.year,
+                "agency": r.agency,
+                "category": r.category,
+                "stage": r.stage,
+                "count": r.count,
+                "value": [m.to_json() for m in r.value],
+            }
+            for r in rows
+        ],
+        "self_funding": [
+            {
+                "currency": f.currency,
+                "costs": f.costs.to_json(),
+                "proceeds": f.proceeds.to_json(),
+                "ratio": str(f.ratio) if f.ratio is not None else None,
+            }
+            for f in funding
+        ],
+    }
 
 
 @router.get("/audit/verify")
