@@ -7,9 +7,10 @@ import log; check concordances, report their coverage and suggest ICCS codes.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -67,9 +68,7 @@ def import_command(
                         warehouse,
                         loaded,
                         path,
-                        progress=lambda stage, t=task, b=bar, p=path: b.update(
-                            t, description=f"{p.name}: {stage}"
-                        ),
+                        progress=_progress(bar, task, path.name),
                     )
                 if result.skipped:
                     console.print(
@@ -348,7 +347,14 @@ def export(
     console.print(f"wrote {len(frame):,} rows to {output} (counts below {threshold} suppressed)")
 
 
-def _emit(frame, output: Path | None, *, title: str) -> None:  # type: ignore[no-untyped-def]
+def _progress(bar: Progress, task: Any, name: str) -> Callable[[str], None]:
+    def update(stage: str) -> None:
+        bar.update(task, description=f"{name}: {stage}")
+
+    return update
+
+
+def _emit(frame, output: Path | None, *, title: str) -> None:
     if output is not None:
         frame.to_csv(output, index=False)
         console.print(f"wrote {len(frame):,} rows to {output}")

@@ -208,10 +208,8 @@ def area_rates(
     )
     counts["year"] = pd.to_datetime(counts["period"]).dt.year
     unassigned = float(counts.loc[counts["area_id"].isna(), "count"].sum())
-    counts = (
-        counts.dropna(subset=["area_id"])
-        .groupby(["area_id", "year"], as_index=False)["count"]
-        .sum()
+    per_area = (
+        counts.dropna(subset=["area_id"]).groupby(["area_id", "year"])["count"].sum().reset_index()
     )
     population = warehouse.table("population")
     pop = warehouse.to_arrow(
@@ -227,7 +225,7 @@ def area_rates(
     names = warehouse.to_arrow(
         area.filter(area.area_set == area_set).select("area_id", "name")
     ).to_pandas()
-    wanted_years = years or sorted(counts["year"].unique().tolist())
+    wanted_years = years or sorted(per_area["year"].unique().tolist())
     # Areas with boundaries define the grid (incidents can only fall in those);
     # without boundaries, the areas with a population do.
     source_ids = names["area_id"] if not names.empty else pop["area_id"]
@@ -235,7 +233,7 @@ def area_rates(
     grid = pd.MultiIndex.from_product([area_ids, wanted_years], names=["area_id", "year"]).to_frame(
         index=False
     )
-    table = grid.merge(counts, on=["area_id", "year"], how="left")
+    table = grid.merge(per_area, on=["area_id", "year"], how="left")
     table["count"] = table["count"].fillna(0.0)
     census_years = np.array(sorted(pop["year"].unique()))
     chosen = {

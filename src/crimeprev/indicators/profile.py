@@ -147,7 +147,10 @@ def crime_profile(
                 }
             )
         totals = counts.groupby("year")["count"].sum()
-        by_year = [{"year": int(y), "count": float(c)} for y, c in totals.items()]
+        by_year = [
+            {"year": int(y), "count": float(c)}
+            for y, c in zip(totals.index.tolist(), totals.tolist(), strict=True)
+        ]
         try:
             table = area_rates(warehouse, source, per=per)
         except NotFoundError as error:

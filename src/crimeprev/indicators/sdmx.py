@@ -80,7 +80,7 @@ def read_sdmx_csv(text: str, *, file: str = "<sdmx-csv>") -> pd.DataFrame:
     values = pd.to_numeric(frame["OBS_VALUE"].replace("", None), errors="coerce")
     bad = values.isna() & (frame["OBS_VALUE"] != "")
     if bad.any():
-        row = int(bad.idxmax())
+        row = int(bad.to_numpy().argmax())
         raise DataFileError(
             "OBS_VALUE is not a number",
             file=file,

@@ -192,8 +192,10 @@ class Profile:
             add(name)
         add(self.iccs_column)
         if self.location is not None:
-            for name in (self.location.lon, self.location.lat, self.location.x, self.location.y):
-                add(name)
+            for coordinate in (
+                self.location.lon, self.location.lat, self.location.x, self.location.y,
+            ):  # fmt: skip
+                add(coordinate)
         if self.area is not None:
             add(self.area.column)
         for name in self.tags.values():
@@ -202,8 +204,8 @@ class Profile:
             add(name)
         if self.aggregate is not None:
             spec = self.aggregate
-            for name in (spec.area, spec.year, spec.value, spec.area_name, spec.sex, spec.age):
-                add(name)
+            for optional in (spec.area, spec.year, spec.value, spec.area_name, spec.sex, spec.age):
+                add(optional)
             add(spec.unit)
         return columns
 

@@ -183,7 +183,7 @@ def open_source(warehouse: Warehouse, profile: Profile, path: Path) -> RawSource
             raise DataFileError("the file has no data rows", file=str(path), expected="data rows")
         if warehouse.backend == "duckdb":
             with ibis_duckdb_compat():
-                scanned = warehouse.con.read_parquet(path, file_row_number=True)  # type: ignore[attr-defined]
+                scanned = warehouse.con.read_parquet(path, file_row_number=True)
             table = scanned.mutate(**{ROW: scanned.file_row_number + 1}).drop("file_row_number")
             return RawSource(table, int(metadata.num_rows), tuple(columns))
         arrow = _with_row_numbers(pq.read_table(path, columns=profile.required_columns()))
@@ -194,7 +194,7 @@ def open_source(warehouse: Warehouse, profile: Profile, path: Path) -> RawSource
     if warehouse.backend == "duckdb":
         # Registered with DuckDB directly: an Ibis memtable would be copied.
         name = f"_source_{uuid.uuid4().hex}"
-        warehouse.con.con.register(name, arrow)  # type: ignore[attr-defined]
+        warehouse.con.con.register(name, arrow)
         with ibis_duckdb_compat():
             return RawSource(warehouse.con.table(name), arrow.num_rows, tuple(columns))
     return RawSource(ibis.memtable(arrow), arrow.num_rows, tuple(columns))

@@ -290,10 +290,10 @@ def _occurred(profile: Profile, stages: _Stages, now: datetime) -> list[Rule]:
     if profile.timezone and spec.precision in ("hour", "minute", "second"):
         first_year = profile.earliest.year if profile.earliest else 1990
         gap = ibis.literal(False)
-        for start, end in dst_gaps(profile.timezone, first_year, now.year):
+        for gap_start, gap_end in dst_gaps(profile.timezone, first_year, now.year):
             gap = gap | t._k_occurred_at.between(
-                ibis.literal(start, type=dt.timestamp),
-                ibis.literal(end - timedelta(microseconds=1), type=dt.timestamp),
+                ibis.literal(gap_start, type=dt.timestamp),
+                ibis.literal(gap_end - timedelta(microseconds=1), type=dt.timestamp),
             )
         flags["date_nonexistent"] = gap
         zone = profile.timezone
@@ -423,20 +423,20 @@ def _tags(profile: Profile, stages: _Stages) -> list[Rule]:
             bad = (malformed | (age < 0) | (age > profile.max_age)).fill_null(False)
             columns[f"_bad_{field}_invalid"] = bad
             columns[f"_k_{field}"] = bad.ifelse(ibis.null("int64"), age)
-            rules.append(
-                Rule(
-                    f"{field}_invalid",
-                    lambda t, c=source_column: (
-                        _shown(t, [c]) + f": age must be a whole number from 0 to {profile.max_age}"
-                    ),
-                )
-            )
+            rules.append(Rule(f"{field}_invalid", _age_reason(source_column, profile.max_age)))
         elif field == "attempted":
             columns[f"_k_{field}"] = text.lower().isin(["1", "true", "yes", "y", "attempted", "a"])
         else:
             columns[f"_k_{field}"] = text
     stages.add(**columns)
     return rules
+
+
+def _age_reason(column: str, maximum: int) -> Reason:
+    def reason(t: ibis.Table) -> ir.StringValue:
+        return _shown(t, [column]) + f": age must be a whole number from 0 to {maximum}"
+
+    return reason
 
 
 def _duplicates(profile: Profile, stages: _Stages) -> list[Rule]:

@@ -180,7 +180,7 @@ class Warehouse:
 
     def execute_sql(self, sql: str) -> None:
         """Run one SQL statement that returns nothing (DDL, transaction control)."""
-        result = self.con.raw_sql(sql)  # type: ignore[attr-defined]
+        result = self.con.raw_sql(sql)
         self._release(result)
 
     def _release(self, cursor: Any) -> None:
@@ -196,7 +196,7 @@ class Warehouse:
         ``list_tables`` calls a cursor method DuckDB 2 removed.
         """
         schema = "current_schema()"
-        cursor = self.con.raw_sql(  # type: ignore[attr-defined]
+        cursor = self.con.raw_sql(
             f"SELECT table_name FROM information_schema.tables WHERE table_schema = {schema}"
         )
         try:
@@ -259,16 +259,16 @@ class Warehouse:
 
     def _sql(self, expr: ibis.Expr) -> str:
         """Compile `expr` for this backend, registering its in-memory tables."""
-        self.con._run_pre_execute_hooks(expr)  # type: ignore[attr-defined]
-        return str(self.con.compile(expr))  # type: ignore[attr-defined]
+        self.con._run_pre_execute_hooks(expr)
+        return str(self.con.compile(expr))
 
     def to_arrow(self, expr: ibis.Table) -> pa.Table:
         """Execute `expr` and return the result as an Arrow table."""
         if self.backend == "duckdb":
             sql = self._sql(expr)
-            result = self.con.con.sql(sql).to_arrow_table()  # type: ignore[attr-defined]
+            result = self.con.con.sql(sql).to_arrow_table()
             return result.rename_columns(list(expr.columns))
-        return self.con.to_pyarrow(expr)  # type: ignore[no-any-return]
+        return self.con.to_pyarrow(expr)
 
     def scalar(self, expr: ibis.Scalar) -> Any:
         """Execute a scalar expression and return its Python value."""

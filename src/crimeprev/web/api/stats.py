@@ -35,7 +35,7 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     out = []
     for row in frame.to_dict(orient="records"):
         clean: dict[str, Any] = {}
-        for key, value in row.items():
+        for key, value in ((str(k), v) for k, v in row.items()):
             if hasattr(value, "isoformat"):
                 clean[key] = value.isoformat()
             elif isinstance(value, float) and value != value:
