@@ -6,6 +6,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 CHROMIUM ?= /usr/bin/chromium
+# Some environments set PYTHONDONTWRITEBYTECODE; every server and CLI subprocess the
+# tests start would then recompile the whole dependency tree (tens of seconds each).
+unexport PYTHONDONTWRITEBYTECODE
+export UV_COMPILE_BYTECODE := 1
 
 .PHONY: help uv install install-dev run test test-setup browser lint format bench clean
 

@@ -83,7 +83,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180
         while True:
             if process.poll() is not None:
                 pytest.fail(f"server exited: {(data_dir / 'server.log').read_text()}")
@@ -93,7 +93,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
-                pytest.fail("server did not answer /api/health within 60 s")
+                pytest.fail("server did not answer /api/health within 180 s")
             time.sleep(0.2)
         yield url
     finally:
