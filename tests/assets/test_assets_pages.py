@@ -156,6 +156,7 @@ def test_dashboard_fund_planning_and_lists(admin_client):
         ("/assets/cases", "Open a case"),
         ("/assets/items", "Assets"),
         ("/assets/fund", "reconciles"),
+        ("/assets/reports", "Self-funding"),
         (
             "/assets/planning?value=10000&monthly_cost=100&annual_depreciation=0.2"
             "&months_to_judgment=24&sale_cost_rate=0.1&dissipation_risk=0.3",

@@ -17,7 +17,15 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from crimeprev.assets import cases, cooperation, ledger, planning, registry, transparency
+from crimeprev.assets import (
+    cases,
+    cooperation,
+    ledger,
+    planning,
+    registry,
+    reports,
+    transparency,
+)
 from crimeprev.assets.lifecycle import ConfiscationType, Disposal, State, parse_state
 from crimeprev.assets.money import Money
 from crimeprev.config import Settings
@@ -580,6 +588,29 @@ def fund_allocation(
             request, session, principal, error=message, status_code=status
         ),
     )
+
+
+@router.get("/reports", response_class=HTMLResponse)
+def reports_page(
+    request: Request,
+    base_currency: str = Query("", max_length=3),
+    principal: Principal = Depends(page_principal),
+    session: Session = Depends(db_session),
+) -> HTMLResponse:
+    """Assets per year, agency, category and stage, with values and the self-funding ratio."""
+    error, status_code, rows, funding = "", 200, [], []
+    with session.begin():
+        try:
+            rows = reports.annual_report(
+                session, principal, base_currency=base_currency.strip() or None
+            )
+            funding = reports.self_funding(session, principal)
+        except CrimeprevError as problem:
+            error, status_code = problem.message, problem.status
+    context = _context(
+        request, principal, rows=rows, funding=funding, base_currency=base_currency, error=error
+    )
+    return render(request, "assets/reports.html", context, status_code=status_code)
 
 
 @router.get("/planning", response_class=HTMLResponse)
