@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -66,7 +65,7 @@ def make_data(rows: int, folder: Path, seed: int = 7) -> Path:
             )
             if writer is None:
                 writer = pq.ParquetWriter(path, table.schema, compression="zstd")
-            writer.write_table(table)
+            writer.write_table(table, row_group_size=131_072)
         assert writer is not None
         writer.close()
     level4 = [c.code for c in iccs.codes() if len(c.code) >= 5][:60]
@@ -85,7 +84,7 @@ name = "bench"
 title = "Synthetic incidents"
 kind = "incident"
 format = "parquet"
-concordance = "{(folder / 'bench_scheme.csv').as_posix()}"
+concordance = "{(folder / "bench_scheme.csv").as_posix()}"
 earliest = "2015-01-01"
 
 [occurred]
@@ -119,9 +118,7 @@ def run_crimeprev(path: Path, folder: Path) -> int:
 
     warehouse = open_warehouse("duckdb://")
     import_file(warehouse, load_profile(folder / "bench.toml"), path)
-    counts = count_incidents(
-        warehouse, CountQuery("bench", level=3, period="month", by_area=True)
-    )
+    counts = count_incidents(warehouse, CountQuery("bench", level=3, period="month", by_area=True))
     population = pd.read_parquet(folder / "population.parquet")
     table = counts.merge(population, left_on="area_id", right_on="area", how="left")
     table["rate"], table["low"], table["high"] = rates_with_intervals(
@@ -209,13 +206,12 @@ def child(name: str, path: str, folder: str) -> None:
     """Run one pipeline once; print seconds and result rows as JSON."""
     # Import everything before the clock starts: imports are not the pipeline.
     import duckdb  # noqa: F401
+    import ibis
     import pandas  # noqa: F401
 
     import crimeprev.indicators.counts  # noqa: F401
     import crimeprev.indicators.poisson  # noqa: F401
     import crimeprev.store.ingest  # noqa: F401
-
-    import ibis
 
     # Load the SQL dialect modules (lazy imports) with a trivial compile.
     ibis.to_sql(ibis.table({"a": "int64"}, name="t").a.sum(), dialect="duckdb")
@@ -256,7 +252,8 @@ def main() -> None:
     folder = args.folder or Path(tempfile.mkdtemp(prefix="bench_warehouse_"))
     folder.mkdir(parents=True, exist_ok=True)
     names = args.pipelines.split(",")
-    print(f"{'rows':>12} {'pipeline':<11} {'median s':>9} {'peak GiB':>9} {'x duckdb-sql':>13} {'result rows':>12}")
+    header = ("rows", "pipeline", "median s", "peak GiB", "x duckdb-sql", "result rows")
+    print("{:>12} {:<11} {:>9} {:>9} {:>13} {:>12}".format(*header))
     for size in args.sizes:
         path = make_data(size, folder)
         medians: dict[str, tuple[float, float, int]] = {}
@@ -269,7 +266,8 @@ def main() -> None:
             )
         floor = medians.get("duckdb-sql", (float("nan"),))[0]
         for name, (seconds, peak, rows) in medians.items():
-            print(f"{size:>12,} {name:<11} {seconds:>9.2f} {peak:>9.2f} {seconds / floor:>13.2f} {rows:>12,}")
+            ratio = seconds / floor
+            print(f"{size:>12,} {name:<11} {seconds:>9.2f} {peak:>9.2f} {ratio:>13.2f} {rows:>12,}")
         sys.stdout.flush()
 
 
