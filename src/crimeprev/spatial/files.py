@@ -158,9 +158,8 @@ def read_events(
         if all(parts.values()):
             # Separate YEAR/MONTH/DAY columns (e.g. Vancouver police data) make the date.
             frame = frame.copy()
-            frame["date"] = pd.to_datetime(
-                {name: frame[column] for name, column in parts.items()}, errors="coerce"
-            )
+            pieces = pd.DataFrame({name: frame[column] for name, column in parts.items()})
+            frame["date"] = pd.to_datetime(pieces, errors="coerce")
             date_column = "date"
     if need_date and (date_column is None or date_column not in frame.columns):
         raise DataFileError(

@@ -133,8 +133,8 @@ def kernel_density(
         else:
             values = np.exp(-0.5 * u * u) / (2 * np.pi)
         values *= weight[distances["j"]]
-        density = np.bincount(distances["i"], weights=values, minlength=px.size)
-        density = density / bandwidth**2 * 1e6
+        summed = np.bincount(distances["i"], weights=values, minlength=px.size)
+        density = summed.astype(float) / bandwidth**2 * 1e6
     return DensitySurface(
         x=px,
         y=py,

@@ -186,7 +186,7 @@ def chicago_layers(year: int, permutations: int = 0, seed: int = 1) -> dict[str,
                     "rate_z": round(float(by_rate.result.z[k]), 3),
                     "rate_class": int(by_rate.result.classes[k]),
                     "lisa": QUADRANTS.get(int(lisa.cluster[k]), "not significant"),
-                    "lisa_p": round(float(lisa.p_sim[k]), 4),
+                    "lisa_p": None if lisa.p_sim is None else round(float(lisa.p_sim[k]), 4),
                 },
             }
         )
