@@ -14,7 +14,7 @@ import pandas as pd
 
 from crimeprev.errors import CrimeprevError, NotFoundError
 from crimeprev.indicators.counts import CountQuery, area_rates, count_incidents
-from crimeprev.indicators.disclosure import suppress_small
+from crimeprev.indicators.disclosure import suppress_small, suppress_table
 from crimeprev.standards import iccs
 from crimeprev.store.ingest import import_log
 from crimeprev.store.profiles import Profile, load_profile, profile_names
@@ -133,17 +133,25 @@ def crime_profile(
         pivot = counts.pivot_table(
             index="iccs_code", columns="year", values="count", aggfunc="sum", fill_value=0
         )
-        for code, row in pivot.iterrows():
+        # Row totals and yearly totals are published too: secondary suppression
+        # keeps a hidden cell from being recovered by subtraction.
+        matrix = suppress_table(pivot.to_numpy(dtype=float), threshold=small_count_threshold)
+        year_list = [int(y) for y in pivot.columns]
+        for index, code in enumerate(pivot.index):
             label = iccs.get(str(code)).label if iccs.is_valid(str(code)) else "not mapped to ICCS"
-            values = {int(y): float(row[y]) for y in pivot.columns}
-            shown = suppress_small(list(values.values()), threshold=small_count_threshold)
+            mask = matrix.primary[index] | matrix.secondary[index]
+            values = pivot.iloc[index].to_numpy(dtype=float)
             by_category.append(
                 {
                     "iccs_code": code,
                     "label": label,
-                    "counts": dict(zip(values, shown.values, strict=True)),
-                    "suppressed": [y for y, s in zip(values, shown.suppressed, strict=True) if s],
-                    "total": float(sum(values.values())),
+                    "counts": {
+                        year: None if masked else float(value)
+                        for year, value, masked in zip(year_list, values, mask, strict=True)
+                    },
+                    "suppressed": [y for y, m in zip(year_list, mask, strict=True) if m],
+                    # A one-column row's total would equal its hidden cell.
+                    "total": None if (mask.any() and len(year_list) == 1) else float(values.sum()),
                 }
             )
         totals = counts.groupby("year")["count"].sum()
