@@ -236,3 +236,12 @@ def test_audit_verify_is_for_auditors(registry_client, tokens, seized):
     )
     body = registry_client.get("/api/assets/audit/verify", headers=tokens["auditor"]).json()
     assert body["valid"] is True and body["records"] > 0
+
+
+def test_full_json_export_is_scoped(registry_client, tokens, seized):
+    body = registry_client.get("/api/assets/export", headers=tokens["auditor"]).json()
+    assert body["format"] == "crimeprev-assets-export/1"
+    assert [a["reference"] for c in body["cases"] for a in c["assets"]] == ["A-7"]
+    assert body["cases"][0]["assets"][0]["timeline"][1]["court_order"] == "GIP 4/2025"
+    other = registry_client.get("/api/assets/export", headers=tokens["other"]).json()
+    assert other["cases"] == [] and other["fund_entries"] == []

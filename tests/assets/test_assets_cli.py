@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from typer.testing import CliRunner
 
@@ -23,7 +25,7 @@ def run(*args: str):
     return result
 
 
-def test_case_to_sale_from_the_command_line(env):
+def test_case_to_sale_from_the_command_line(env, tmp_path):
     made = run(
         "open-case",
         "AR-3",
@@ -83,6 +85,13 @@ def test_case_to_sale_from_the_command_line(env):
     fund = run("fund", "--as", "manager")
     assert fund.exit_code == 0 and "reconciles" in fund.text and "250000.00 EUR" in fund.text
     assert "A-3" in run("list", "--state", "disposed", "--as", "auditor").output
+    target = tmp_path / "export.json"
+    exported = run("export", str(target), "--as", "auditor")
+    assert exported.exit_code == 0 and "1 cases exported" in exported.text
+    body = json.loads(target.read_text(encoding="utf-8"))
+    timeline = body["cases"][0]["assets"][0]["timeline"]
+    assert [e["to_state"] for e in timeline][-1] == "disposed"
+    assert body["fund_entries"][0]["postings"][0]["amount"] == "250000.00"
     verified = run("audit-verify")
     assert verified.exit_code == 0 and "audit chain valid" in verified.output
 

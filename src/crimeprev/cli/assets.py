@@ -510,6 +510,20 @@ def report(
         )
 
 
+@app.command("export")
+def export(
+    output: Path = typer.Argument(..., help="JSON file to write"),
+    as_user: str | None = AS_USER,
+) -> None:
+    """Write a full JSON export (cases, assets with timelines, fund entries)."""
+    from crimeprev.web.api.assets import export_json
+
+    with acting(as_user) as (session, principal):
+        body = export_json(session, principal)
+    output.write_text(json.dumps(body, indent=2, ensure_ascii=False), encoding="utf-8")
+    console.print(f"{len(body['cases'])} cases exported to {output}")
+
+
 @app.command("transparency")
 def public_view() -> None:
     """The public aggregates (small counts suppressed)."""

@@ -847,6 +847,34 @@ def annual_report(
     }
 
 
+def export_json(session: Session, principal: Principal) -> dict[str, Any]:
+    """Every case the principal may see, with its assets in full, and the fund's entries."""
+    everything = cases.list_cases(session, principal, limit=1_000_000)
+    exported = []
+    for case in everything:
+        body = case_json(case, full=True)
+        body["assets"] = [asset_json(asset, full=True) for asset in case.assets]
+        exported.append(body)
+    fund_entries: list[dict[str, Any]] = []
+    if principal.has_any(*ledger.FUND_WRITERS, *SEE_ALL):
+        fund_entries = [ledger.entry_json(e) for e in ledger.list_entries(session, limit=1_000_000)]
+    return {
+        "format": "crimeprev-assets-export/1",
+        "exported_by": principal.username,
+        "cases": exported,
+        "fund_entries": fund_entries,
+    }
+
+
+@router.get("/export")
+def export(
+    principal: Principal = Depends(current_principal), session: Session = Depends(db_session)
+) -> dict[str, Any]:
+    """Full JSON export of what you may see: cases, assets with timelines, fund entries."""
+    with session.begin():
+        return export_json(session, principal)
+
+
 @router.get("/audit/verify")
 def audit_verify(
     principal: Principal = Depends(current_principal), session: Session = Depends(db_session)
