@@ -16,8 +16,8 @@ from crimeprev.cli import assets as assets_cli
 from crimeprev.cli import db as db_cli
 from crimeprev.cli import iccs as iccs_cli
 from crimeprev.cli import kyoto as kyoto_cli
-from crimeprev.cli import stats as stats_cli
 from crimeprev.cli import spatial as spatial_cli
+from crimeprev.cli import stats as stats_cli
 from crimeprev.cli import survey as survey_cli
 from crimeprev.cli import tracker as tracker_cli
 from crimeprev.config import describe_settings, get_settings

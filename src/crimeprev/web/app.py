@@ -24,14 +24,24 @@ from crimeprev.web.errors import install_error_handlers
 STATIC_DIR = Path(__file__).parent / "static"
 
 #: Domains whose ``api`` and ``pages`` modules are mounted, in navigation order.
-DOMAINS: tuple[str, ...] = ("home", "iccs", "kyoto", "tracker", "stats", "auth", "assets", "spatial", "survey")
+DOMAINS: tuple[str, ...] = (
+    "home",
+    "iccs",
+    "kyoto",
+    "stats",
+    "tracker",
+    "auth",
+    "assets",
+    "spatial",
+    "survey",
+)
 
 #: (label, path) pairs of the top navigation bar.
 NAVIGATION: tuple[tuple[str, str], ...] = (
     ("ICCS", "/iccs"),
     ("Kyoto Declaration", "/kyoto"),
-    ("Kyoto follow-up", "/tracker"),
     ("Crime statistics", "/stats"),
+    ("Kyoto follow-up", "/tracker"),
     ("Where and when", "/spatial"),
     ("Surveys", "/survey"),
     ("Asset recovery", "/assets"),
