@@ -19,6 +19,9 @@ from fastapi.testclient import TestClient
 from crimeprev.config import Settings
 from crimeprev.web.app import create_app
 
+#: Registry fixtures (`database`, `registry_settings`, `registry_client`) for every domain.
+pytest_plugins = ("registry_fixtures",)
+
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 CHROMIUM = os.environ.get("CRIMEPREV_CHROMIUM", "/usr/bin/chromium")

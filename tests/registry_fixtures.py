@@ -1,4 +1,5 @@
-"""Registry fixtures: every test that takes `database` runs on SQLite and on PostgreSQL.
+"""Registry fixtures, shared by every domain: a test that takes `database` runs on SQLite and on
+PostgreSQL (loaded as a pytest plugin by tests/conftest.py).
 
 SQLite: a migrated template file is made once per session and copied for each
 test. PostgreSQL: one uniquely named schema per session (dropped at the end),
