@@ -2,7 +2,7 @@
 
 Source: ISO 4217 list one (current currency and funds), as published by the
 maintenance agency (SIX). Codes and minor units are facts, kept exactly;
-precious metals and testing codes (XAU, XTS, XXX...) are left out because
+precious metals, the testing code XTS and the no-currency code are left out because
 registries do not book amounts in them.
 """
 
