@@ -305,46 +305,68 @@ def indicators(
 def export(
     source: str = typer.Argument(..., help="Source name"),
     output: Path = typer.Option(..., help="File to write"),
-    file_format: str = typer.Option("csv", "--format", help="csv, parquet, xlsx or sdmx-csv"),
+    file_format: str = typer.Option(
+        "csv", "--format", help="csv, parquet, xlsx, sdmx-csv or sdmx-ml"
+    ),
     level: int | None = typer.Option(None, min=1, max=4, help="ICCS level"),
     period: str = typer.Option("year", help="year, quarter, month, ..."),
     by_area: bool = typer.Option(True, help="Break down by area"),
 ) -> None:
-    """Export counts (small counts suppressed) as CSV, Parquet, Excel or SDMX-CSV."""
+    """Export counts (small counts suppressed) as CSV, Parquet, Excel, SDMX-CSV or SDMX-ML.
+
+    SDMX-ML is written with its data structure definition beside it
+    (``<output>.structure.xml``), which a recipient needs to read the data.
+    """
     from crimeprev.indicators.counts import CountQuery, count_incidents
-    from crimeprev.indicators.disclosure import suppress_small
-    from crimeprev.indicators.sdmx import to_sdmx_frame, write_sdmx_csv
+    from crimeprev.indicators.export import export_counts
+    from crimeprev.indicators.sdmx import structure_xml
 
     settings = get_settings()
+    threshold = settings.small_count_threshold
     try:
         with _warehouse() as warehouse:
             frame = count_incidents(
                 warehouse,
-                CountQuery(source=source, level=level, period=period, by_area=by_area),
+                CountQuery(
+                    source=source,
+                    level=level,
+                    period=None if period == "all" else period,
+                    by_area=by_area,
+                ),
             )
+        data = export_counts(
+            frame, file_format, threshold=threshold, period_kind=None if period == "all" else period
+        )
     except CrimeprevError as error:
         raise fail(error) from error
-    threshold = settings.small_count_threshold
-    if file_format == "sdmx-csv":
-        output.write_text(write_sdmx_csv(to_sdmx_frame(frame, threshold=threshold)))
-    else:
-        shown = suppress_small(frame["count"].tolist(), threshold=threshold)
-        frame["count"] = shown.values
-        frame["suppressed"] = shown.suppressed
-        frame = frame.drop(columns=["records"])
-        if file_format == "csv":
-            frame.to_csv(output, index=False)
-        elif file_format == "parquet":
-            frame.to_parquet(output, index=False)
-        elif file_format == "xlsx":
-            frame.to_excel(output, index=False)
-        else:
-            console.print(
-                f"[red]error:[/red] unknown format {file_format!r}; "
-                "expected csv, parquet, xlsx or sdmx-csv"
-            )
-            raise typer.Exit(code=2)
+    output.write_bytes(data)
     console.print(f"wrote {len(frame):,} rows to {output} (counts below {threshold} suppressed)")
+    if file_format == "sdmx-ml":
+        structure = output.with_suffix(".structure.xml")
+        structure.write_bytes(structure_xml())
+        console.print(f"wrote the data structure definition to {structure}")
+
+
+@app.command("read-sdmx")
+def read_sdmx_command(
+    path: Path = typer.Argument(..., help="SDMX-CSV or SDMX-ML file written by crimeprev"),
+    output: Path | None = typer.Option(None, help="Write the observations as CSV here"),
+) -> None:
+    """Read an SDMX-CSV or SDMX-ML file back, checking its structure and values."""
+    from crimeprev.errors import DataFileError
+    from crimeprev.indicators.export import read_sdmx
+
+    try:
+        if not path.is_file():
+            raise DataFileError("no such file", file=str(path), expected="an SDMX file")
+        frame = read_sdmx(path.read_bytes(), file=str(path))
+    except CrimeprevError as error:
+        raise fail(error) from error
+    confidential = int((frame["OBS_STATUS"] == "C").sum())
+    console.print(
+        f"{path.name}: {len(frame):,} observations, {confidential:,} confidential (suppressed)"
+    )
+    _emit(frame, output, title=f"SDMX: {path.name}")
 
 
 def _progress(bar: Progress, task: Any, name: str) -> Callable[[str], None]:

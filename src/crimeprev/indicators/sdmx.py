@@ -1,24 +1,49 @@
-"""SDMX-CSV exchange of ICCS counts and indicators.
+"""SDMX exchange of ICCS counts and indicators: SDMX-CSV and SDMX-ML.
 
 SDMX-CSV (version 1.0 of the format): one row per observation, the first
 column ``DATAFLOW`` names the dataflow (agency:id(version)), then one column
 per dimension, ``OBS_VALUE`` and the ``OBS_STATUS`` attribute (``A`` normal,
 ``C`` confidential: suppressed, value left empty). Our data structure has the
 dimensions REF_AREA, TIME_PERIOD, ICCS, SEX, AGE and UNIT_MEASURE.
+
+SDMX-ML (version 2.1, structure-specific data) carries the same observations
+as XML; the ``sdmx1`` library writes and reads it. Structure-specific data can
+only be read with its data structure definition (DSD), so
+:func:`structure_xml` writes ours as an SDMX-ML structure message to send
+beside the data, and :func:`read_sdmx_ml` reads with it. Suppressed cells are
+written as ``NaN`` (the SDMX convention for a missing value) with status ``C``.
 """
 
 from __future__ import annotations
 
 import io
+import math
+from typing import Any
 
 import pandas as pd
 
-from crimeprev.errors import DataFileError
+from crimeprev.errors import DataFileError, InvalidInputError
 from crimeprev.indicators.disclosure import suppress_small
 
-DATAFLOW = "CRIMEPREV:ICCS_COUNTS(1.0)"
+AGENCY = "CRIMEPREV"
+STRUCTURE_ID = "ICCS_COUNTS"
+STRUCTURE_VERSION = "1.0"
+DATAFLOW = f"{AGENCY}:{STRUCTURE_ID}({STRUCTURE_VERSION})"
 DIMENSIONS = ("REF_AREA", "TIME_PERIOD", "ICCS", "SEX", "AGE", "UNIT_MEASURE")
 COLUMNS = ("DATAFLOW", *DIMENSIONS, "OBS_VALUE", "OBS_STATUS")
+#: Names of the concepts behind the dimensions, the measure and the attribute.
+CONCEPTS = {
+    "REF_AREA": "Reference area",
+    "TIME_PERIOD": "Time period",
+    "ICCS": "Offence (International Classification of Crime for Statistical Purposes)",
+    "SEX": "Sex",
+    "AGE": "Age",
+    "UNIT_MEASURE": "Unit of measure",
+    "OBS_VALUE": "Observation value",
+    "OBS_STATUS": "Observation status (A normal, C confidential: suppressed)",
+}
+#: How a period start date is written as an SDMX TIME_PERIOD, by period kind.
+_PERIOD_FORMATS = {"year": "%Y", "month": "%Y-%m", "day": "%Y-%m-%d", "week": "%G-W%V"}
 
 
 def to_sdmx_frame(
@@ -31,8 +56,14 @@ def to_sdmx_frame(
     unit: str = "NUMBER",
     threshold: int = 0,
     dataflow: str = DATAFLOW,
+    period_kind: str | None = None,
 ) -> pd.DataFrame:
     """Map a counts frame to SDMX-CSV columns, suppressing counts below `threshold`.
+
+    `period_kind` (``year``, ``quarter``, ``month``, ``week``, ``day``) writes
+    period start dates the SDMX way (``2019``, ``2019-Q1``, ``2019-01``,
+    ``2019-W01``, ``2019-01-31``); without it the first ten characters of the
+    period are kept.
 
     Examples
     --------
@@ -46,7 +77,7 @@ def to_sdmx_frame(
         {
             "DATAFLOW": dataflow,
             "REF_AREA": frame[area].fillna("_Z").astype(str) if area in frame else "_T",
-            "TIME_PERIOD": frame[period].astype(str).str[:10] if period in frame else "_Z",
+            "TIME_PERIOD": _time_period(frame[period], period_kind) if period in frame else "_Z",
             "ICCS": frame[code].fillna("_U").astype(str),
             "SEX": frame["sex"].astype(str) if "sex" in frame else "_T",
             "AGE": frame["age"].astype(str) if "age" in frame else "_T",
@@ -91,3 +122,196 @@ def read_sdmx_csv(text: str, *, file: str = "<sdmx-csv>") -> pd.DataFrame:
         )
     frame["OBS_VALUE"] = values
     return frame
+
+
+def _time_period(values: pd.Series, kind: str | None) -> pd.Series:
+    """Period start dates as SDMX TIME_PERIOD text."""
+    if kind is None:
+        return values.astype(str).str[:10]
+    dates = pd.to_datetime(values)
+    if kind == "quarter":
+        return dates.dt.year.astype(str) + "-Q" + dates.dt.quarter.astype(str)
+    if kind not in _PERIOD_FORMATS:
+        raise InvalidInputError(
+            f"period kind must be one of year, quarter, month, week, day; got {kind!r}"
+        )
+    return dates.dt.strftime(_PERIOD_FORMATS[kind])
+
+
+def data_structure() -> Any:
+    """Our SDMX data structure definition (DSD) as an ``sdmx1`` object.
+
+    Dimensions REF_AREA, ICCS, SEX, AGE, UNIT_MEASURE and the time dimension
+    TIME_PERIOD; the primary measure OBS_VALUE; the observation attribute
+    OBS_STATUS. Each component names its concept in a concept scheme.
+    """
+    from sdmx.model import common
+    from sdmx.model import v21 as model
+
+    agency = common.Agency(id=AGENCY)
+    scheme = model.ConceptScheme(id="CRIMEPREV_CONCEPTS", maintainer=agency, version="1.0")
+    for concept_id, name in CONCEPTS.items():
+        scheme.append(model.Concept(id=concept_id, name={"en": name}))
+    dsd = model.DataStructureDefinition(
+        id=STRUCTURE_ID,
+        maintainer=agency,
+        version=STRUCTURE_VERSION,
+        name={"en": "ICCS offence counts and indicators"},
+    )
+    order = [d for d in DIMENSIONS if d != "TIME_PERIOD"]
+    for position, dimension_id in enumerate(order):
+        dsd.dimensions.append(
+            model.Dimension(id=dimension_id, order=position, concept_identity=scheme[dimension_id])
+        )
+    dsd.dimensions.append(
+        model.TimeDimension(
+            id="TIME_PERIOD", order=len(order), concept_identity=scheme["TIME_PERIOD"]
+        )
+    )
+    dsd.measures.append(model.PrimaryMeasure(id="OBS_VALUE", concept_identity=scheme["OBS_VALUE"]))
+    dsd.attributes.append(
+        model.DataAttribute(
+            id="OBS_STATUS",
+            concept_identity=scheme["OBS_STATUS"],
+            related_to=model.PrimaryMeasureRelationship(),
+        )
+    )
+    return dsd, scheme
+
+
+def structure_xml() -> bytes:
+    """Our DSD and its concept scheme as an SDMX-ML 2.1 structure message."""
+    import sdmx
+    from sdmx import message
+    from sdmx.model import common
+
+    dsd, scheme = data_structure()
+    structure = message.StructureMessage(
+        header=message.Header(id="CRIMEPREV_DSD", sender=common.Agency(id=AGENCY))
+    )
+    structure.add(scheme)
+    structure.add(dsd)
+    return bytes(sdmx.to_xml(structure, pretty_print=True))
+
+
+def write_sdmx_ml(frame: pd.DataFrame) -> bytes:
+    """SDMX-ML 2.1 structure-specific data of a frame made by :func:`to_sdmx_frame`.
+
+    Every observation carries its full key (no series grouping), so the file
+    reads back row for row.
+    """
+    import sdmx
+    from sdmx import message
+    from sdmx.model import common
+    from sdmx.model import v21 as model
+
+    dsd, _ = data_structure()
+    measure = dsd.measures.get("OBS_VALUE")
+    status = dsd.attributes.get("OBS_STATUS")
+    observations: list[Any] = []
+    for values in frame[[*DIMENSIONS, "OBS_VALUE", "OBS_STATUS"]].to_dict(orient="records"):
+        key = dsd.make_key(model.Key, {d: str(values[d]) for d in DIMENSIONS})
+        value = values["OBS_VALUE"]
+        observations.append(
+            model.Observation(
+                dimension=key,
+                value=float("nan") if value is None or pd.isna(value) else float(value),
+                value_for=measure,
+                attached_attribute={
+                    "OBS_STATUS": model.AttributeValue(
+                        value=str(values["OBS_STATUS"]), value_for=status
+                    )
+                },
+            )
+        )
+    data_set = model.StructureSpecificDataSet(structured_by=dsd, obs=observations)
+    data = message.DataMessage(
+        data=[data_set],
+        header=message.Header(id="CRIMEPREV_DATA", sender=common.Agency(id=AGENCY)),
+    )
+    return bytes(sdmx.to_xml(data, pretty_print=True))
+
+
+def read_sdmx_ml(data: bytes, *, file: str = "<sdmx-ml>") -> pd.DataFrame:
+    """Read SDMX-ML structure-specific data written with our DSD back into SDMX-CSV columns.
+
+    Raises
+    ------
+    DataFileError
+        If the file is not SDMX-ML data, is structured by another DSD, or an
+        observation lacks a dimension, its value or its status.
+    """
+    import sdmx
+
+    dsd, _ = data_structure()
+    try:
+        message = sdmx.read_sdmx(io.BytesIO(data), structure=dsd)
+    except Exception as error:  # the XML parser and sdmx1 raise many kinds
+        raise DataFileError(
+            f"not readable as SDMX-ML data: {error}",
+            file=file,
+            expected=f"SDMX-ML 2.1 structure-specific data structured by {DATAFLOW}",
+        ) from error
+    data_sets = getattr(message, "data", None)
+    if not data_sets:
+        raise DataFileError(
+            "the message holds no data set", file=file, expected="one SDMX-ML data set"
+        )
+    rows: list[dict[str, Any]] = []
+    for data_set in data_sets:
+        structure = getattr(data_set.structured_by, "id", None)
+        if structure not in (None, STRUCTURE_ID):
+            raise DataFileError(
+                "data set structured by another DSD",
+                file=file,
+                field="structureRef",
+                value=structure,
+                expected=STRUCTURE_ID,
+            )
+        for number, observation in enumerate(data_set.obs, start=1):
+            rows.append(_observation_row(observation, number, file))
+    frame = pd.DataFrame(rows, columns=list(COLUMNS))
+    frame["OBS_VALUE"] = frame["OBS_VALUE"].astype(float)
+    return frame
+
+
+def _observation_row(observation: Any, number: int, file: str) -> dict[str, Any]:
+    key = {kv.id: str(kv.value) for kv in observation.key.values.values()}
+    missing = [d for d in DIMENSIONS if d not in key]
+    if missing:
+        raise DataFileError(
+            "observation lacks dimension(s)",
+            file=file,
+            row=number,
+            field=", ".join(missing),
+            expected=", ".join(DIMENSIONS),
+        )
+    raw = observation.value
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        raise DataFileError(
+            "OBS_VALUE is not a number",
+            file=file,
+            row=number,
+            field="OBS_VALUE",
+            value=raw,
+            expected="a number or NaN (confidential)",
+        ) from None
+    attribute = observation.attached_attribute.get("OBS_STATUS")
+    status = str(attribute.value) if attribute is not None else ""
+    if status not in ("A", "C"):
+        raise DataFileError(
+            "OBS_STATUS missing or unknown",
+            file=file,
+            row=number,
+            field="OBS_STATUS",
+            value=status,
+            expected="A (normal) or C (confidential)",
+        )
+    return {
+        "DATAFLOW": DATAFLOW,
+        **{d: key[d] for d in DIMENSIONS},
+        "OBS_VALUE": None if math.isnan(value) else value,
+        "OBS_STATUS": status,
+    }

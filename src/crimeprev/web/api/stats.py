@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
 
 from crimeprev.config import Settings
 from crimeprev.indicators.counts import CountQuery, area_rates, count_incidents
@@ -46,6 +47,18 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
                 clean[key] = value
         out.append(clean)
     return out
+
+
+@router.get("/sdmx/structure")
+def sdmx_structure() -> Response:
+    """Our SDMX data structure definition (SDMX-ML 2.1 structure message)."""
+    from crimeprev.indicators.sdmx import structure_xml
+
+    return Response(
+        structure_xml(),
+        media_type="application/vnd.sdmx.structure+xml;version=2.1",
+        headers={"Content-Disposition": 'attachment; filename="crimeprev_iccs_counts_dsd.xml"'},
+    )
 
 
 @router.get("")
@@ -162,3 +175,34 @@ def concordance_coverage(
         "share_records": report.share_records,
         "share_codes": report.share_codes,
     }
+
+
+@router.get("/{source}/export")
+def export(
+    source: str,
+    file_format: str = Query(
+        "csv", alias="format", description="csv, parquet, xlsx, sdmx-csv or sdmx-ml"
+    ),
+    level: int | None = Query(None, ge=1, le=4),
+    period: str = Query("year", description="year, quarter, month, week, day or all"),
+    by_area: bool = Query(True),
+    warehouse: Warehouse = Depends(get_warehouse),
+    settings: Settings = Depends(get_app_settings),
+) -> Response:
+    """Counts as a file, small counts suppressed (the download of the profile page)."""
+    from crimeprev.indicators.export import FORMATS, export_counts
+
+    kind = None if period == "all" else period
+    frame = count_incidents(
+        warehouse, CountQuery(source=source, level=level, period=kind, by_area=by_area)
+    )
+    data = export_counts(
+        frame, file_format, threshold=settings.small_count_threshold, period_kind=kind
+    )
+    suffix, media_type = FORMATS[file_format]
+    name = f"{source}_counts{'_sdmx' if file_format.startswith('sdmx') else ''}{suffix}"
+    return Response(
+        data,
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

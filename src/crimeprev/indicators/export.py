@@ -1,0 +1,104 @@
+"""Published tables as files: CSV, Parquet, Excel, SDMX-CSV and SDMX-ML.
+
+The CLI's ``export`` command and the web download call the same function, so
+a file downloaded from the page equals the one the command writes. Small
+counts are suppressed before anything is written, and every format marks
+what was suppressed (a ``suppressed`` column, or SDMX status ``C``).
+"""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+
+from crimeprev.errors import DataFileError, InvalidInputError
+from crimeprev.indicators.disclosure import suppress_small
+from crimeprev.indicators.sdmx import (
+    read_sdmx_csv,
+    read_sdmx_ml,
+    to_sdmx_frame,
+    write_sdmx_csv,
+    write_sdmx_ml,
+)
+
+#: Export format -> (file suffix, media type).
+FORMATS: dict[str, tuple[str, str]] = {
+    "csv": (".csv", "text/csv"),
+    "parquet": (".parquet", "application/vnd.apache.parquet"),
+    "xlsx": (".xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    "sdmx-csv": (".csv", "text/csv"),
+    "sdmx-ml": (".xml", "application/vnd.sdmx.structurespecificdata+xml;version=2.1"),
+}
+
+
+def export_counts(
+    frame: pd.DataFrame,
+    file_format: str,
+    *,
+    threshold: int,
+    period_kind: str | None = None,
+    unit: str = "NUMBER",
+    value: str = "count",
+) -> bytes:
+    """The bytes of a counts (or indicator) table in `file_format`, small counts suppressed.
+
+    Raises
+    ------
+    InvalidInputError
+        If the format is not one of :data:`FORMATS`.
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"period": ["2019-01-01"], "iccs_code": ["0501"], "count": [3.0]})
+    >>> print(export_counts(table, "csv", threshold=5).decode().strip())
+    period,iccs_code,count,suppressed
+    2019-01-01,0501,,True
+    """
+    if file_format not in FORMATS:
+        raise InvalidInputError(
+            f"unknown format {file_format!r}; expected one of {', '.join(FORMATS)}"
+        )
+    if file_format in ("sdmx-csv", "sdmx-ml"):
+        sdmx = to_sdmx_frame(
+            frame, threshold=threshold, period_kind=period_kind, unit=unit, value=value
+        )
+        if file_format == "sdmx-csv":
+            return write_sdmx_csv(sdmx).encode("utf-8")
+        return write_sdmx_ml(sdmx)
+    shown = suppress_small(frame[value].tolist(), threshold=threshold)
+    table = frame.drop(columns=[c for c in ("records",) if c in frame.columns]).copy()
+    table[value] = shown.values
+    table["suppressed"] = shown.suppressed
+    buffer = io.BytesIO()
+    if file_format == "csv":
+        return table.to_csv(index=False).encode("utf-8")
+    if file_format == "parquet":
+        table.to_parquet(buffer, index=False)
+    else:
+        table.to_excel(buffer, index=False)
+    return buffer.getvalue()
+
+
+def read_sdmx(data: bytes, *, file: str = "<sdmx>") -> pd.DataFrame:
+    """Read an SDMX-CSV or SDMX-ML file (told apart by its first character) into SDMX columns.
+
+    Raises
+    ------
+    DataFileError
+        If the file is empty or not valid SDMX of our data structure.
+    """
+    text_start = data.lstrip()[:1]
+    if not text_start:
+        raise DataFileError("the file is empty", file=file, expected="SDMX-CSV or SDMX-ML")
+    if text_start == b"<":
+        return read_sdmx_ml(data, file=file)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise DataFileError(
+            f"not UTF-8 text ({error.reason} at byte {error.start})",
+            file=file,
+            expected="SDMX-CSV in UTF-8 or SDMX-ML",
+        ) from error
+    return read_sdmx_csv(text, file=file)
