@@ -34,6 +34,8 @@ MATRIX: dict[str, list[object]] = {
     "verify audit":      [403, 403, 403, 403, "ok", "ok", 403],
     "public view":       ["ok"] * 7,
     "planning":          ["ok"] * 7,
+    "import template":   ["ok"] * 7,
+    "bulk import":       [403, "ok", "ok", "ok", 403, "ok", "ok"],
 }  # fmt: skip
 
 
@@ -177,6 +179,17 @@ def _request(client, endpoint, headers, case_id, new_asset, role_index):
                 "monthly_cost": {"amount": "1", "currency": "EUR"},
                 "months_to_judgment": 12,
             },
+        )
+    if endpoint == "import template":
+        return client.get("/api/assets/import/template?format=csv", headers=headers)
+    if endpoint == "bulk import":
+        agency = "AMO" if ROLES[role_index] == "admin" else ""  # the administrator has none
+        body = (
+            "reference,title,jurisdiction,opened_on,agency\n"
+            f"AR-IMP{role_index},Fictional,ITA,2025-01-01,{agency}\n"
+        )
+        return client.post(
+            "/api/assets/import", headers=headers, files={"file": ("c.csv", body, "text/csv")}
         )
     raise AssertionError(endpoint)
 

@@ -20,6 +20,7 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from crimeprev.assets import (
+    bulk_import,
     cases,
     cooperation,
     ledger,
@@ -522,6 +523,50 @@ def export(
         body = export_json(session, principal)
     output.write_text(json.dumps(body, indent=2, ensure_ascii=False), encoding="utf-8")
     console.print(f"{len(body['cases'])} cases exported to {output}")
+
+
+@app.command("import-template")
+def import_template(
+    output: Path = typer.Argument(..., help="File to write: .xlsx (both tables) or .csv"),
+    table: str = typer.Option("cases", help="For CSV: cases or assets"),
+) -> None:
+    """Write the bulk-import template (XLSX with cases and assets sheets, or one CSV table)."""
+    try:
+        if output.suffix.lower() == ".csv":
+            output.write_text(bulk_import.template_csv(table), encoding="utf-8")
+        else:
+            output.write_bytes(bulk_import.template_xlsx())
+    except CrimeprevError as error:
+        console.print(f"[red]error:[/red] {error.message}")
+        raise typer.Exit(2) from error
+    console.print(f"template written to {output}")
+
+
+@app.command("import")
+def import_file(
+    path: Path = typer.Argument(..., help="CSV or XLSX made from the import template"),
+    as_user: str | None = AS_USER,
+) -> None:
+    """Import cases and assets, all or nothing; every bad row is listed and nothing is written."""
+    if not path.is_file():
+        console.print(f"[red]error:[/red] no file {path}")
+        raise typer.Exit(2)
+    with acting(as_user) as (session, principal):
+        try:
+            result = bulk_import.import_file(session, principal, path.name, path.read_bytes())
+        except bulk_import.ImportRowsError as error:
+            table = Table(title=f"{len(error.issues)} problems in {path.name}; nothing imported")
+            for column in ("sheet", "row", "column", "value", "expected"):
+                table.add_column(column)
+            for issue in error.issues:
+                table.add_row(
+                    issue.sheet, str(issue.row), issue.column, issue.value, issue.expected
+                )
+            console.print(table)
+            raise
+    console.print(
+        f"imported {len(result.cases)} cases and {len(result.assets)} assets from {path.name}"
+    )
 
 
 @app.command("transparency")

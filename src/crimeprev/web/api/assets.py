@@ -12,12 +12,13 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, File, Query, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session, object_session
 
 from crimeprev.assets import (
+    bulk_import,
     cases,
     cooperation,
     ledger,
@@ -845,6 +846,43 @@ def annual_report(
             for f in funding
         ],
     }
+
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@router.get("/import/template", response_model=None)
+def import_template(
+    format: str = Query("xlsx", pattern="^(xlsx|csv)$"),  # noqa: A002 - the query name
+    table: str = Query("cases", pattern="^(cases|assets)$", description="CSV only"),
+    principal: Principal = Depends(current_principal),
+) -> Response:
+    """The bulk-import template: an XLSX workbook (cases and assets sheets) or one CSV table."""
+    del principal
+    if format == "csv":
+        return Response(
+            bulk_import.template_csv(table),
+            media_type="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="{table}-import.csv"'},
+        )
+    return Response(
+        bulk_import.template_xlsx(),
+        media_type=XLSX_TYPE,
+        headers={"Content-Disposition": 'attachment; filename="assets-import.xlsx"'},
+    )
+
+
+@router.post("/import", status_code=201)
+def import_upload(
+    file: UploadFile = File(..., description="CSV or XLSX made from the import template"),
+    principal: Principal = Depends(current_principal),
+    session: Session = Depends(db_session),
+) -> dict[str, Any]:
+    """Import cases and assets, all or nothing: 422 lists every bad row, column and value."""
+    content = file.file.read(bulk_import.MAX_BYTES + 1)
+    with session.begin():
+        result = bulk_import.import_file(session, principal, file.filename or "upload", content)
+        return result.as_dict()
 
 
 def export_json(session: Session, principal: Principal) -> dict[str, Any]:

@@ -13,11 +13,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from crimeprev.assets import (
+    bulk_import,
     cases,
     cooperation,
     ledger,
@@ -315,6 +316,62 @@ def case_add_request(
         lambda message, status: _case_page(
             request, session, principal, case_id, error=message, status_code=status
         ),
+    )
+
+
+def _import_page(
+    request: Request,
+    principal: Principal,
+    *,
+    issues: list[dict[str, Any]] | None = None,
+    message: str = "",
+    error: str = "",
+    status_code: int = 200,
+) -> HTMLResponse:
+    context = _context(
+        request,
+        principal,
+        columns=bulk_import.COLUMNS,
+        issues=issues or [],
+        message=message,
+        error=error,
+    )
+    return render(request, "assets/import.html", context, status_code=status_code)
+
+
+@router.get("/import", response_class=HTMLResponse)
+def import_page(request: Request, principal: Principal = Depends(page_principal)) -> HTMLResponse:
+    """Bulk import of cases and assets: the templates to download and the upload form."""
+    return _import_page(request, principal)
+
+
+@router.post("/import", response_class=HTMLResponse)
+def import_upload(
+    request: Request,
+    file: UploadFile = File(...),
+    principal: Principal = Depends(page_principal),
+    session: Session = Depends(db_session),
+) -> Response:
+    """Import a file all or nothing; on problems, list every one next to the form."""
+    content = file.file.read(bulk_import.MAX_BYTES + 1)
+    name = file.filename or "upload"
+    try:
+        with session.begin():
+            result = bulk_import.import_file(session, principal, name, content)
+    except bulk_import.ImportRowsError as problem:
+        return _import_page(
+            request,
+            principal,
+            issues=[issue.as_dict() for issue in problem.issues],
+            error=f"{name}: {len(problem.issues)} problem(s); nothing was imported.",
+            status_code=problem.status,
+        )
+    except CrimeprevError as problem:
+        return _import_page(request, principal, error=problem.message, status_code=problem.status)
+    return _import_page(
+        request,
+        principal,
+        message=f"Imported {len(result.cases)} cases and {len(result.assets)} assets from {name}.",
     )
 
 
