@@ -35,6 +35,7 @@ MATRIX: dict[str, list[object]] = {
     "public view":       ["ok"] * 7,
     "planning":          ["ok"] * 7,
     "import template":   ["ok"] * 7,
+    "json export":       ["ok"] * 7,
     "bulk import":       [403, "ok", "ok", "ok", 403, "ok", "ok"],
 }  # fmt: skip
 
@@ -180,6 +181,8 @@ def _request(client, endpoint, headers, case_id, new_asset, role_index):
                 "months_to_judgment": 12,
             },
         )
+    if endpoint == "json export":
+        return client.get("/api/assets/export", headers=headers)
     if endpoint == "import template":
         return client.get("/api/assets/import/template?format=csv", headers=headers)
     if endpoint == "bulk import":
