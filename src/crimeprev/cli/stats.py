@@ -282,23 +282,73 @@ def quality(source: str = typer.Argument(..., help="Source name")) -> None:
 
 @app.command("indicators")
 def indicators(
-    year: int = typer.Option(..., help="Year"),
-    area: list[str] = typer.Option([], help="ISO3 code(s) (default: all)"),
-    output: Path | None = typer.Option(None, help="Write CSV here instead of printing"),
+    indicator: str = typer.Option("16.1.1", help="SDG indicator: 16.1.1 or 16.2.2"),
+    source: str = typer.Option("wdi_homicide", help="Source to compute it from"),
+    year: list[int] = typer.Option([], help="Year(s) to show (default: all)"),
+    area: list[str] = typer.Option([], help="Area code(s), e.g. ISO3 (default: all)"),
+    show_list: bool = typer.Option(
+        False, "--list", help="List every SDG indicator: computable from which sources, or why not"
+    ),
+    file_format: str = typer.Option("csv", "--format", help="csv, sdmx-csv or sdmx-ml"),
+    output: Path | None = typer.Option(None, help="Write the table here instead of printing"),
 ) -> None:
-    """SDG 16.1.1: intentional homicide victims per 100,000, with numerator and denominator."""
-    from crimeprev.indicators.sdg import homicide_16_1_1
+    """SDG indicators with numerator, denominator and metadata (16.1.1 by sex and age, 16.2.2)."""
+    from crimeprev.indicators.sdg import availability, compute_indicator
 
+    settings = get_settings()
     try:
         with _warehouse() as warehouse:
-            result = homicide_16_1_1(warehouse)
+            if show_list:
+                _print_availability(availability(warehouse))
+                return
+            result = compute_indicator(warehouse, indicator, source)
     except CrimeprevError as error:
         raise fail(error) from error
-    frame = result.frame[result.frame["year"] == year]
+    frame = result.frame
+    if year:
+        frame = frame[frame["year"].isin(year)]
     if area:
         frame = frame[frame["area_id"].isin(area)]
-    console.print(f"SDG {result.indicator}: {result.name} ({result.unit})")
-    _emit(frame, output, title=f"SDG {result.indicator}, {year}")
+    console.print(f"SDG {result.indicator}: {result.name} ({result.unit}), from {result.source}")
+    console.print(f"numerator: {result.numerator_definition}")
+    console.print(f"denominator: {result.denominator_definition}")
+    for note in result.notes:
+        console.print(f"note: {note}")
+    if file_format in ("sdmx-csv", "sdmx-ml"):
+        from crimeprev.indicators.sdmx import indicator_sdmx_frame, write_sdmx_csv, write_sdmx_ml
+
+        if output is None:
+            console.print("[red]error:[/red] --output is needed for SDMX")
+            raise typer.Exit(code=2)
+        sdmx = indicator_sdmx_frame(
+            frame, iccs_code=result.iccs_code, threshold=settings.small_count_threshold
+        )
+        if file_format == "sdmx-csv":
+            output.write_text(write_sdmx_csv(sdmx), encoding="utf-8")
+        else:
+            output.write_bytes(write_sdmx_ml(sdmx))
+        console.print(f"wrote {len(sdmx):,} observations to {output}")
+        return
+    if file_format != "csv":
+        console.print(
+            f"[red]error:[/red] unknown format {file_format!r}; expected csv, sdmx-csv or sdmx-ml"
+        )
+        raise typer.Exit(code=2)
+    _emit(frame, output, title=f"SDG {result.indicator}")
+
+
+def _print_availability(statuses: list[Any]) -> None:
+    table = Table(title="SDG indicators and the warehouse")
+    for column in ("indicator", "computable", "ICCS", "sources or reason"):
+        table.add_column(column, overflow="fold")
+    for item in statuses:
+        table.add_row(
+            item.indicator,
+            "yes" if item.computable else "no",
+            ", ".join(item.iccs_codes),
+            item.reason,
+        )
+    console.print(table)
 
 
 @app.command("export")

@@ -315,3 +315,74 @@ def _observation_row(observation: Any, number: int, file: str) -> dict[str, Any]
         "OBS_VALUE": None if math.isnan(value) else value,
         "OBS_STATUS": status,
     }
+
+
+#: SDMX codes (the global SEX code list) of our canonical sex labels.
+SEX_CODES = {"Male": "M", "Female": "F", "Total": "_T", "Unknown": "_U"}
+
+
+def age_code(band: str) -> str:
+    """SDMX AGE code of an age band label (``15-29`` -> ``Y15T29``, ``60+`` -> ``Y_GE60``).
+
+    Examples
+    --------
+    >>> [age_code(b) for b in ["0-14", "60+", "Total", "Unknown"]]
+    ['Y0T14', 'Y_GE60', '_T', '_U']
+    """
+    if band == "Total":
+        return "_T"
+    if band.endswith("+"):
+        return f"Y_GE{band[:-1]}"
+    if "-" in band:
+        low, high = band.split("-", 1)
+        return f"Y{low}T{high}"
+    return "_U"
+
+
+def indicator_sdmx_frame(
+    frame: pd.DataFrame, *, iccs_code: str, threshold: int = 0, dataflow: str = DATAFLOW
+) -> pd.DataFrame:
+    """SDMX observations of an SDG indicator table: the numerator and the rate per 100,000.
+
+    Each row of the indicator gives two observations, UNIT_MEASURE ``NUMBER``
+    (victims) and ``PER_100000`` (the rate). A numerator below `threshold`
+    is confidential, and so is its rate (the rate and the published
+    population would give it back). Rows without a denominator give the
+    numerator only.
+    """
+    hidden = suppress_small(frame["numerator"].tolist(), threshold=threshold).suppressed
+    # 16.2.2's form of exploitation is an ICCS code below the indicator's.
+    codes = (
+        [f if f not in ("Total", "Unknown") else iccs_code for f in frame["form"]]
+        if "form" in frame
+        else iccs_code
+    )
+    base = pd.DataFrame(
+        {
+            "DATAFLOW": dataflow,
+            "REF_AREA": frame["area_id"].astype(str),
+            "TIME_PERIOD": frame["year"].astype(int).astype(str),
+            "ICCS": codes,
+            "SEX": frame["sex"].map(SEX_CODES).fillna("_U") if "sex" in frame else "_T",
+            "AGE": frame["age"].map(age_code) if "age" in frame else "_T",
+        }
+    )
+    status = ["C" if h else "A" for h in hidden]
+    numbers = base.assign(
+        UNIT_MEASURE="NUMBER",
+        OBS_VALUE=_shown(frame["numerator"].to_numpy(dtype=float), hidden),
+        OBS_STATUS=status,
+    )
+    has_rate = frame["value"].notna().to_numpy()
+    rates = base.assign(
+        UNIT_MEASURE="PER_100000",
+        OBS_VALUE=_shown(frame["value"].to_numpy(dtype=float), hidden),
+        OBS_STATUS=status,
+    )[has_rate]
+    out = pd.concat([numbers, rates], ignore_index=True)
+    return out[list(COLUMNS)]
+
+
+def _shown(values: Any, hidden: list[bool]) -> pd.Series:
+    """The values with the hidden ones set to missing (NaN)."""
+    return pd.Series(values, dtype=float).where(~pd.Series(hidden, dtype=bool))

@@ -61,6 +61,84 @@ def sdmx_structure() -> Response:
     )
 
 
+def indicator_json(
+    warehouse: Warehouse, indicator: str, source: str, years: list[int], areas: list[str]
+) -> dict[str, Any]:
+    """An SDG indicator table with its metadata, filtered to years and areas, as JSON."""
+    from crimeprev.indicators.sdg import compute_indicator
+
+    result = compute_indicator(warehouse, indicator, source)
+    frame = result.frame
+    if years:
+        frame = frame[frame["year"].isin(years)]
+    if areas:
+        frame = frame[frame["area_id"].isin(areas)]
+    return {
+        "indicator": result.indicator,
+        "name": result.name,
+        "unit": result.unit,
+        "iccs_code": result.iccs_code,
+        "numerator_definition": result.numerator_definition,
+        "denominator_definition": result.denominator_definition,
+        "source": result.source,
+        "notes": list(result.notes),
+        "years": sorted(int(y) for y in result.frame["year"].unique()),
+        "rows": records(frame),
+    }
+
+
+@router.get("/indicators")
+def sdg_indicators(warehouse: Warehouse = Depends(get_warehouse)) -> dict[str, Any]:
+    """Every SDG indicator in the standards: computable from which sources, or why not."""
+    from crimeprev.indicators.sdg import availability
+
+    return {"indicators": [asdict(item) for item in availability(warehouse)]}
+
+
+@router.get("/indicators/{indicator}", response_model=None)
+def sdg_indicator(
+    indicator: str,
+    source: str = Query("wdi_homicide", description="Source to compute the indicator from"),
+    year: list[int] = Query([]),
+    area: list[str] = Query([], description="Area codes (ISO3 for countries)"),
+    file_format: str = Query("json", alias="format", description="json, sdmx-csv or sdmx-ml"),
+    warehouse: Warehouse = Depends(get_warehouse),
+    settings: Settings = Depends(get_app_settings),
+) -> dict[str, Any] | Response:
+    """SDG 16.1.1 or 16.2.2 with numerator, denominator, exact intervals and metadata."""
+    from crimeprev.errors import InvalidInputError
+    from crimeprev.indicators.sdg import compute_indicator
+    from crimeprev.indicators.sdmx import indicator_sdmx_frame, write_sdmx_csv, write_sdmx_ml
+
+    if file_format == "json":
+        return indicator_json(warehouse, indicator, source, year, area)
+    if file_format not in ("sdmx-csv", "sdmx-ml"):
+        raise InvalidInputError(
+            f"unknown format {file_format!r}; expected json, sdmx-csv or sdmx-ml"
+        )
+    result = compute_indicator(warehouse, indicator, source)
+    frame = result.frame
+    if year:
+        frame = frame[frame["year"].isin(year)]
+    if area:
+        frame = frame[frame["area_id"].isin(area)]
+    sdmx = indicator_sdmx_frame(
+        frame, iccs_code=result.iccs_code, threshold=settings.small_count_threshold
+    )
+    name = f"sdg_{indicator.replace('.', '_')}_{source}"
+    if file_format == "sdmx-csv":
+        return Response(
+            write_sdmx_csv(sdmx),
+            media_type="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+        )
+    return Response(
+        write_sdmx_ml(sdmx),
+        media_type="application/vnd.sdmx.structurespecificdata+xml;version=2.1",
+        headers={"Content-Disposition": f'attachment; filename="{name}.xml"'},
+    )
+
+
 @router.get("")
 def sources(warehouse: Warehouse = Depends(get_warehouse)) -> dict[str, Any]:
     """Every source: bundled profiles and imported sources with row counts."""

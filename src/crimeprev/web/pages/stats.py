@@ -9,7 +9,7 @@ from crimeprev.config import Settings
 from crimeprev.indicators.profile import list_sources
 from crimeprev.store.ingest import quarantined
 from crimeprev.store.warehouse import Warehouse
-from crimeprev.web.api.stats import get_warehouse, profile_json
+from crimeprev.web.api.stats import get_warehouse, indicator_json, profile_json
 from crimeprev.web.deps import get_app_settings
 from crimeprev.web.templating import render
 
@@ -20,6 +20,42 @@ router = APIRouter(prefix="/stats", include_in_schema=False)
 def sources(request: Request, warehouse: Warehouse = Depends(get_warehouse)) -> HTMLResponse:
     """The sources in the warehouse and the bundled profiles."""
     return render(request, "stats/sources.html", {"sources": list_sources(warehouse)})
+
+
+@router.get("/indicators", response_class=HTMLResponse)
+def indicators(
+    request: Request,
+    indicator: str = Query("16.1.1"),
+    source: str = Query("wdi_homicide"),
+    year: int | None = Query(None),
+    warehouse: Warehouse = Depends(get_warehouse),
+) -> HTMLResponse:
+    """SDG indicators: which the warehouse can compute, and one indicator's table."""
+    from crimeprev.errors import CrimeprevError
+    from crimeprev.indicators.sdg import availability
+
+    statuses = availability(warehouse)
+    table = None
+    problem = ""
+    try:
+        table = indicator_json(warehouse, indicator, source, [], [])
+    except CrimeprevError as error:
+        problem = error.message
+    if table is not None:
+        shown_year = year if year is not None else (max(table["years"]) if table["years"] else None)
+        table["rows"] = [r for r in table["rows"] if r["year"] == shown_year]
+        table["shown_year"] = shown_year
+    return render(
+        request,
+        "stats/indicators.html",
+        {
+            "statuses": statuses,
+            "table": table,
+            "problem": problem,
+            "indicator": indicator,
+            "source": source,
+        },
+    )
 
 
 @router.get("/{source}", response_class=HTMLResponse)
