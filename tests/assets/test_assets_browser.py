@@ -118,5 +118,8 @@ def test_sign_in_and_seize_an_asset_in_the_browser(registry_server, browser, tmp
         assert "GIP 77/2025" in page.locator(".assets-timeline").inner_text()
         page.screenshot(path=str(tmp_path / "asset.png"), full_page=True)
         assert (tmp_path / "asset.png").stat().st_size > 1000
+        page.goto(f"{url}/assets/reports")  # the seizure now shows in the report's chart
+        page.wait_for_selector("#assets-chart-1 canvas, #assets-chart-1 svg", timeout=30_000)
+        assert "seized" in page.locator("table").first.inner_text()
     finally:
         page.close()

@@ -131,3 +131,52 @@ def test_csv_export_through_the_api(registry_client, database, history):
         "value": "28000.00",
         "currency": "EUR",
     }
+
+
+def test_xlsx_export_api_cli_and_charts_on_the_page(
+    registry_client, database, history, monkeypatch, tmp_path
+):
+    from openpyxl import load_workbook
+    from typer.testing import CliRunner
+
+    from crimeprev.cli.main import app
+
+    with database.transaction() as session:
+        token = acc.create_api_token(session, acc.SYSTEM, "auditor", name="t").secret
+    response = registry_client.get(
+        "/api/assets/reports/annual",
+        params={"format": "xlsx", "base_currency": "EUR"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 200, response.text
+    assert "spreadsheetml" in response.headers["content-type"]
+    book = load_workbook(io.BytesIO(response.content))
+    annual = [[c.value for c in row] for row in book["annual"].iter_rows()]
+    assert annual[0] == ["year", "agency", "category", "stage", "count", "value", "currency"]
+    assert [2024, "AMO", "vehicle", "seized", 2, 28000, "EUR"] in annual  # 10,000 + 20,000 x 0.9
+    assert [2025, "AMO", "vehicle", "disposed", 1, 9000, "EUR"] in annual
+    funding = [[c.value for c in row] for row in book["self-funding"].iter_rows()]
+    assert funding[1] == ["EUR", 9000, 2000, 4.5]  # 9,000 realised / 2,000 storage
+    monkeypatch.setenv("CRIMEPREV_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("CRIMEPREV_DATABASE_URL", database.url)
+    path = tmp_path / "report.xlsx"
+    made = CliRunner().invoke(app, ["assets", "report", "--xlsx", str(path), "--as", "auditor"])
+    assert made.exit_code == 0, made.output
+    rows = [[c.value for c in r] for r in load_workbook(path)["annual"].iter_rows()]
+    assert [2024, "AMO", "vehicle", "seized", 2, 10000, "EUR"] in rows  # no base currency
+    assert [2024, "AMO", "vehicle", "seized", 2, 20000, "USD"] in rows
+    page = registry_client.get("/login")
+    csrf = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+    signed = registry_client.post(
+        "/login",
+        data={"username": "auditor", "password": "correct horse battery", "csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert signed.status_code == 303
+    mixed = registry_client.get("/assets/reports")
+    assert mixed.text.count("data-vega-spec=") == 1  # EUR and USD: counts only
+    assert "choose a base currency" in mixed.text
+    single = registry_client.get("/assets/reports?base_currency=EUR")
+    assert single.text.count("data-vega-spec=") == 2
+    assert "Value entering each stage, per year (EUR)" in single.text
+    assert "format=xlsx&amp;base_currency=EUR" in single.text

@@ -27,6 +27,7 @@ from crimeprev.assets.lifecycle import HELD, State
 from crimeprev.assets.models import Asset, AssetEvent, Case, ManagementCost, Valuation
 from crimeprev.assets.money import Money
 from crimeprev.db.accounts import Principal
+from crimeprev.db.base import utcnow
 from crimeprev.db.models import Agency
 
 STAGES = (State.FROZEN, State.SEIZED, State.CONFISCATED, State.DISPOSED)
@@ -194,3 +195,135 @@ def held_longer_than(
         .order_by(Asset.state_since)
     )
     return list(session.execute(statement).unique().scalars())
+
+
+def to_xlsx(
+    rows: list[ReportRow],
+    funding: list[SelfFunding],
+    *,
+    base_currency: str | None,
+    prepared_for: str,
+) -> bytes:
+    """The report as an XLSX workbook: the annual table, the self-funding table and a notes sheet.
+
+    Amounts are written as numbers (exact decimals) with their currency in the
+    next column, so a spreadsheet can sum them per currency; one line per row
+    and currency, as in :func:`to_csv`.
+
+    Examples
+    --------
+    >>> from openpyxl import load_workbook
+    >>> content = to_xlsx([ReportRow(2025, "AMO", "vehicle", "seized", 2,
+    ...                              (Money.of("30000", "EUR"),))], [],
+    ...                   base_currency=None, prepared_for="ana")
+    >>> book = load_workbook(io.BytesIO(content))
+    >>> book.sheetnames
+    ['annual', 'self-funding', 'notes']
+    >>> [cell.value for cell in book["annual"][2]]
+    [2025, 'AMO', 'vehicle', 'seized', 2, 30000, 'EUR']
+    """
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    annual = book.active
+    assert annual is not None
+    annual.title = "annual"
+    annual.append(["year", "agency", "category", "stage", "count", "value", "currency"])
+    for row in rows:
+        for money in row.value or (None,):
+            annual.append(
+                [
+                    row.year,
+                    row.agency,
+                    row.category,
+                    row.stage,
+                    row.count,
+                    money.amount if money else None,
+                    money.currency if money else None,
+                ]
+            )
+    funding_sheet = book.create_sheet("self-funding")
+    funding_sheet.append(["currency", "proceeds", "management costs", "proceeds / costs"])
+    for item in funding:
+        funding_sheet.append([item.currency, item.proceeds.amount, item.costs.amount, item.ratio])
+    notes = book.create_sheet("notes")
+    for line in (
+        ("report", "assets entering each stage per year, agency and category"),
+        ("prepared for", prepared_for),
+        ("prepared at (UTC)", utcnow().strftime("%Y-%m-%d %H:%M")),
+        ("values", f"in {base_currency} at each event's rate" if base_currency else "as recorded"),
+        ("value of a stage", "latest valuation on or before the event; disposed: amount realised"),
+        ("scope", "cases visible to the user (own agency and shared; auditors see all)"),
+    ):
+        notes.append(list(line))
+    for sheet in (annual, funding_sheet):
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+        for column in sheet.columns:
+            letter = column[0].column_letter
+            sheet.column_dimensions[letter].width = 16
+    for cell in funding_sheet["B"][1:] + funding_sheet["C"][1:]:
+        cell.number_format = "#,##0.00"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def charts(rows: list[ReportRow]) -> list[dict[str, object]]:
+    """Vega-Lite specifications for the reports page: assets per year and stage, and their
+    value when every value is in one currency (ask for a base currency to get it otherwise).
+
+    Examples
+    --------
+    >>> specs = charts([ReportRow(2025, "AMO", "vehicle", "seized", 2, (Money.of("5", "EUR"),))])
+    >>> [spec["title"] for spec in specs]
+    ['Assets entering each stage, per year', 'Value entering each stage, per year (EUR)']
+    >>> specs[0]["data"]["values"]
+    [{'year': '2025', 'stage': 'seized', 'count': 2}]
+    """
+    counts: dict[tuple[int, str], int] = defaultdict(int)
+    values: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
+    currencies = {money.currency for row in rows for money in row.value}
+    for row in rows:
+        counts[(row.year, row.stage)] += row.count
+        for money in row.value:
+            values[(row.year, row.stage)] += money.amount
+    order = [stage.value for stage in STAGES]
+
+    def spec(title: str, field: str, data: list[dict[str, object]]) -> dict[str, object]:
+        return {
+            "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+            "title": title,
+            "width": "container",
+            "height": 220,
+            "data": {"values": data},
+            "mark": {"type": "bar", "tooltip": True},
+            "encoding": {
+                "x": {"field": "year", "type": "ordinal", "title": "year"},
+                "xOffset": {"field": "stage", "sort": order},
+                "y": {"field": field, "type": "quantitative", "title": field},
+                "color": {"field": "stage", "type": "nominal", "sort": order},
+            },
+        }
+
+    result = [
+        spec(
+            "Assets entering each stage, per year",
+            "count",
+            [{"year": str(y), "stage": s, "count": n} for (y, s), n in sorted(counts.items())],
+        )
+    ]
+    if len(currencies) == 1:
+        currency = next(iter(currencies))
+        result.append(
+            spec(
+                f"Value entering each stage, per year ({currency})",
+                "value",
+                [
+                    {"year": str(y), "stage": s, "value": float(v)}
+                    for (y, s), v in sorted(values.items())
+                ],
+            )
+        )
+    return result

@@ -483,12 +483,22 @@ def plan(
 def report(
     base_currency: str | None = typer.Option(None, help="Convert values to this currency"),
     csv_path: Path | None = typer.Option(None, "--csv", help="Write the report as CSV here"),
+    xlsx_path: Path | None = typer.Option(None, "--xlsx", help="Write the report as XLSX here"),
     as_user: str | None = AS_USER,
 ) -> None:
     """Assets per year, agency, category and stage with values; self-funding ratio."""
     with acting(as_user) as (session, principal):
         rows = reports.annual_report(session, principal, base_currency=base_currency)
         funding = reports.self_funding(session, principal)
+    if xlsx_path is not None:
+        xlsx_path.write_bytes(
+            reports.to_xlsx(
+                rows, funding, base_currency=base_currency, prepared_for=principal.username
+            )
+        )
+        console.print(f"{len(rows)} rows written to {xlsx_path}")
+        if csv_path is None:
+            return
     if csv_path is not None:
         csv_path.write_text(reports.to_csv(rows), encoding="utf-8")
         console.print(f"{len(rows)} rows written to {csv_path}")

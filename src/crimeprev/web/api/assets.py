@@ -8,7 +8,6 @@ steps and stale versions answer 409 in the one error shape.
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -37,8 +36,11 @@ from crimeprev.db.accounts import Principal
 from crimeprev.db.audit import verify_audit_chain
 from crimeprev.web.auth import current_principal, db_session
 from crimeprev.web.deps import get_app_settings
+from crimeprev.web.errors import IsoDate, IsoDateQuery
 
 router = APIRouter(prefix="/api/assets", tags=["Asset recovery"])
+#: Media type of the XLSX downloads.
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class MoneyIn(BaseModel):
@@ -142,7 +144,7 @@ class NewCase(BaseModel):
     reference: str = Field(min_length=1, max_length=64)
     title: str = Field(min_length=1, max_length=200)
     jurisdiction: str = Field(min_length=3, max_length=3, description="ISO 3166-1 alpha-3")
-    opened_on: date
+    opened_on: IsoDate
     offences: list[str] = Field(default_factory=list, max_length=50, description="ICCS codes")
     description: str = Field(default="", max_length=5000)
     agency: str | None = Field(default=None, max_length=32, description="administrators only")
@@ -252,7 +254,7 @@ class NewOrder(BaseModel):
     reference: str = Field(min_length=1, max_length=100)
     kind: str = Field(max_length=32, examples=list(cases.ORDER_KINDS))
     authority: str = Field(min_length=1, max_length=200)
-    issued_on: date
+    issued_on: IsoDate
     legal_basis: str = Field(default="", max_length=300)
     foreign_request: bool = False
 
@@ -277,7 +279,7 @@ class RequestIn(BaseModel):
     kind: str = Field(max_length=32, examples=list(cooperation.REQUEST_KINDS))
     counterpart_state: str = Field(min_length=3, max_length=3)
     reference: str = Field(min_length=1, max_length=100)
-    sent_on: date
+    sent_on: IsoDate
     legal_basis: str = Field(default="", max_length=300)
     note: str = Field(default="", max_length=2000)
 
@@ -299,7 +301,7 @@ class AnswerIn(BaseModel):
     """The answer to a pending request."""
 
     status: str = Field(max_length=20, examples=list(cooperation.ANSWERS))
-    answered_on: date
+    answered_on: IsoDate
     expected_version: int | None = None
     note: str = Field(default="", max_length=2000)
 
@@ -323,7 +325,7 @@ class AgreementIn(BaseModel):
     counterpart_state: str = Field(min_length=3, max_length=3)
     reference: str = Field(min_length=1, max_length=100)
     share_percent: str = Field(max_length=16, examples=["50"])
-    signed_on: date
+    signed_on: IsoDate
     legal_basis: str = Field(default="", max_length=300)
 
 
@@ -344,7 +346,7 @@ class ReturnIn(BaseModel):
     """A payment to the counterpart State under an agreement."""
 
     amount: MoneyIn
-    posted_on: date
+    posted_on: IsoDate
 
 
 @router.post("/agreements/{agreement_id}/returns", status_code=201)
@@ -370,7 +372,7 @@ class NewAsset(BaseModel):
     category: str = Field(max_length=32, examples=[c.value for c in registry.Category])
     description: str = Field(min_length=1, max_length=5000)
     country: str = Field(min_length=3, max_length=3)
-    identified_on: date
+    identified_on: IsoDate
     identifier: str = Field(default="", max_length=200)
     identifier_type: str = Field(default="", max_length=64)
     location: str = Field(default="", max_length=200)
@@ -459,7 +461,7 @@ class TransitionIn(BaseModel):
     """A lifecycle step (see GET /api/assets/items/{id} for the allowed next states)."""
 
     to_state: str = Field(max_length=32, examples=[s.value for s in State])
-    occurred_on: date
+    occurred_on: IsoDate
     legal_basis: str = Field(default="", max_length=300)
     court_order: str = Field(default="", max_length=100)
     expected_version: int | None = None
@@ -531,7 +533,7 @@ def add_party(
 class ValuationIn(BaseModel):
     """A valuation on a date."""
 
-    valued_on: date
+    valued_on: IsoDate
     amount: MoneyIn
     method: str = Field(max_length=32, examples=list(registry.VALUATION_METHODS))
     valuer: str = Field(default="", max_length=200)
@@ -563,7 +565,7 @@ def add_valuation(
 class CostIn(BaseModel):
     """A management cost."""
 
-    incurred_on: date
+    incurred_on: IsoDate
     amount: MoneyIn
     kind: str = Field(max_length=32, examples=list(registry.COST_KINDS))
     description: str = Field(default="", max_length=2000)
@@ -616,7 +618,7 @@ class ReceiptIn(BaseModel):
 
     amount: MoneyIn
     source: str = Field(max_length=32, examples=list(ledger.RECEIPTS))
-    posted_on: date
+    posted_on: IsoDate
     description: str = Field(min_length=1, max_length=300)
     asset_id: int | None = None
 
@@ -648,7 +650,7 @@ class AllocationIn(BaseModel):
 
     amount: MoneyIn
     purpose: str = Field(max_length=32, examples=list(ledger.ALLOCATIONS))
-    posted_on: date
+    posted_on: IsoDate
     description: str = Field(min_length=1, max_length=300)
     project: str = Field(default="", max_length=200)
 
@@ -678,7 +680,7 @@ class RateIn(BaseModel):
 
     currency: str = Field(min_length=3, max_length=3)
     base: str = Field(min_length=3, max_length=3)
-    on_date: date
+    on_date: IsoDate
     rate: str = Field(max_length=40, examples=["0.9215"])
     source: str = Field(default="", max_length=200)
 
@@ -723,10 +725,11 @@ def add_rate(
 
 @router.get("/convert")
 def convert(
+    *,
     amount: str = Query(..., max_length=40),
     currency: str = Query(..., min_length=3, max_length=3),
     base: str = Query(..., min_length=3, max_length=3),
-    on_date: date = Query(...),
+    on_date: IsoDateQuery,
     principal: Principal = Depends(current_principal),
     session: Session = Depends(db_session),
 ) -> dict[str, Any]:
@@ -809,15 +812,24 @@ def public_view(
 @router.get("/reports/annual", response_model=None)
 def annual_report(
     base_currency: str | None = Query(None, min_length=3, max_length=3),
-    format: str = Query("json", pattern="^(json|csv)$"),  # noqa: A002 - the query name
+    format: str = Query("json", pattern="^(json|csv|xlsx)$"),  # noqa: A002 - the query name
     principal: Principal = Depends(current_principal),
     session: Session = Depends(db_session),
 ) -> dict[str, Any] | Response:
     """Assets frozen, seized, confiscated and disposed per year, agency and category, with
-    values (in `base_currency` at each event's rate when given); `format=csv` downloads it."""
+    values (in `base_currency` at each event's rate when given); `format=csv` or `xlsx`
+    downloads it (the XLSX adds the self-funding table and notes)."""
     with session.begin():
         rows = reports.annual_report(session, principal, base_currency=base_currency)
         funding = reports.self_funding(session, principal)
+    if format == "xlsx":
+        return Response(
+            reports.to_xlsx(
+                rows, funding, base_currency=base_currency, prepared_for=principal.username
+            ),
+            media_type=XLSX_TYPE,
+            headers={"Content-Disposition": 'attachment; filename="asset-report.xlsx"'},
+        )
     if format == "csv":
         return Response(
             reports.to_csv(rows),
@@ -846,9 +858,6 @@ def annual_report(
             for f in funding
         ],
     }
-
-
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @router.get("/import/template", response_model=None)

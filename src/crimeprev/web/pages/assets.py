@@ -665,7 +665,13 @@ def reports_page(
         except CrimeprevError as problem:
             error, status_code = problem.message, problem.status
     context = _context(
-        request, principal, rows=rows, funding=funding, base_currency=base_currency, error=error
+        request,
+        principal,
+        rows=rows,
+        funding=funding,
+        base_currency=base_currency,
+        error=error,
+        charts=reports.charts(rows) if rows else [],
     )
     return render(request, "assets/reports.html", context, status_code=status_code)
 
