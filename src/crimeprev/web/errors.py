@@ -1,23 +1,54 @@
 """One exception handler and one JSON error shape for the whole web app.
 
 Every error answers ``{"error": {"status", "code", "message", "details"}}``
-under ``/api/`` and an HTML error page elsewhere.
+under ``/api/`` and an HTML error page elsewhere. :data:`IsoDate` is the
+request field type for dates: it refuses what the schema does not promise
+(numbers read as Unix timestamps), so a typo cannot become 1970-01-01.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from datetime import date
+from typing import Annotated, Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BeforeValidator
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from crimeprev.errors import CrimeprevError
 from crimeprev.web.templating import render
 
 logger = logging.getLogger(__name__)
+
+
+def _date_not_number(value: Any) -> Any:
+    """Refuse numbers (and digit-only text) that pydantic would read as Unix timestamps.
+
+    >>> _date_not_number("2024-05-01")
+    '2024-05-01'
+    >>> _date_not_number(0)
+    Traceback (most recent call last):
+    ...
+    ValueError: expected a date written YYYY-MM-DD, got the number 0
+    """
+    if isinstance(value, bool):
+        return value
+    text = value.strip() if isinstance(value, str) else None
+    if isinstance(value, int | float) or (text is not None and text.lstrip("+-").isdigit()):
+        raise ValueError(f"expected a date written YYYY-MM-DD, got the number {value}")
+    return value
+
+
+#: A date in a request body or query: ``YYYY-MM-DD`` only (pydantic alone also takes
+#: ``0`` or ``"86400"`` as days since 1970).
+IsoDate = Annotated[date, BeforeValidator(_date_not_number)]
+#: The same for a required query parameter. FastAPI drops the validator of a parameter
+#: declared ``IsoDate = Query(...)``, so such a parameter is ``on: IsoDateQuery`` (keyword-only).
+IsoDateQuery = Annotated[date, BeforeValidator(_date_not_number), Query(description="YYYY-MM-DD")]
 
 
 def error_body(status: int, code: str, message: str, details: Any = None) -> dict[str, Any]:
@@ -97,6 +128,22 @@ def install_error_handlers(app: FastAPI) -> None:
             "invalid_input",
             f"the request is not valid: {summary}",
             {"problems": problems},
+        )
+
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(DataError)
+    async def _unstorable(request: Request, exc: Exception) -> Response:
+        # A value passed validation but the database cannot hold it (an id beyond a 64-bit
+        # integer on SQLite, beyond the column on PostgreSQL): the request is at fault, so 422.
+        logger.warning("unstorable value on %s: %s", request.url.path, exc)
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0][:200]
+        return _respond(
+            request,
+            422,
+            "invalid_input",
+            f"a value in the request is outside what the registry can store ({reason}); "
+            "ids and whole numbers must lie between 1 and 2147483647",
+            {"reason": reason},
         )
 
     @app.exception_handler(Exception)
