@@ -173,12 +173,30 @@ def naive(database: Database, query: str) -> int:
     return int(total)
 
 
+def loaded(database: Database, count: int, seed: int) -> float | None:
+    """Load `count` documents unless the database already holds exactly them; seconds or None."""
+    with database.engine.connect() as connection:
+        held = connection.execute(text("select count(*) from tracker_search_document")).scalar_one()
+    if held == count:
+        with database.transaction() as session:
+            ensure_search_index(session)
+        return None
+    if held:
+        raise SystemExit(f"the kept database holds {held:,} documents, not {count:,}; drop it")
+    return load(database, count, seed)
+
+
 @contextmanager
-def backend(name: str) -> Iterator[Database]:
-    """A migrated, empty database of the named backend."""
+def backend(name: str, keep: str | None = None) -> Iterator[Database]:
+    """A migrated database of the named backend: new and empty, or kept between runs.
+
+    `keep` names a SQLite file or a PostgreSQL schema that is not deleted at the
+    end, so a second run with the same name and size skips the minutes of loading.
+    """
     if name == "sqlite":
         with tempfile.TemporaryDirectory() as folder:
-            database = Database(f"sqlite:///{(Path(folder) / 'bench.sqlite').as_posix()}")
+            path = Path(keep) if keep else Path(folder) / "bench.sqlite"
+            database = Database(f"sqlite:///{path.as_posix()}")
             database.upgrade()
             try:
                 yield database
@@ -188,6 +206,16 @@ def backend(name: str) -> Iterator[Database]:
     url = os.environ.get("CRIMEPREV_TEST_POSTGRES_URL", DEFAULT_POSTGRES)
     admin = Database(url)
     try:
+        if keep:
+            with admin.engine.begin() as connection:
+                connection.execute(text(f'create schema if not exists "{keep}"'))
+            database = Database(url_with_schema(url, keep))
+            database.upgrade()
+            try:
+                yield database
+            finally:
+                database.dispose()
+            return
         with temporary_schema(admin.engine, prefix="crimeprev_bench") as schema:
             database = Database(url_with_schema(url, schema))
             database.upgrade()
@@ -205,13 +233,21 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--backends", nargs="+", default=["sqlite", "postgres"])
     parser.add_argument("--seed", type=int, default=20211110)
+    parser.add_argument(
+        "--keep-sqlite", metavar="FILE", help="keep (or reuse) the loaded SQLite database here"
+    )
+    parser.add_argument(
+        "--keep-postgres", metavar="SCHEMA", help="keep (or reuse) the loaded PostgreSQL schema"
+    )
     arguments = parser.parse_args()
     queries = query_sets(arguments.seed)
     for count in arguments.documents:
         for name in arguments.backends:
-            with backend(name) as database:
-                seconds = load(database, count, arguments.seed)
-                print(f"\n## {name}, {count:,} documents (loaded and indexed in {seconds:.1f} s)")
+            keep = arguments.keep_sqlite if name == "sqlite" else arguments.keep_postgres
+            with backend(name, keep) as database:
+                seconds = loaded(database, count, arguments.seed)
+                how = "reused" if seconds is None else f"loaded and indexed in {seconds:.1f} s"
+                print(f"\n## {name}, {count:,} documents ({how})")
                 print(
                     "| queries | matches (median) | crimeprev search ms (median, max) "
                     "| naive LIKE ms (median) | naive / crimeprev |"

@@ -229,3 +229,55 @@ def test_reindex_replaces_and_remove_deletes(corpus):
 def test_bad_search_arguments(tracker_db, arguments):
     with tracker_db.transaction() as session, pytest.raises(InvalidInputError):
         search(session, "x", **arguments)
+
+
+def _many(session, count: int) -> None:
+    """`count` documents with the word "common"; every third also "uncommon"; one title hit."""
+    for ref_id in range(1, count + 1):
+        index_document(
+            session,
+            kind="practice",
+            ref_id=ref_id,
+            state_iso3="KEN" if ref_id % 2 else "GHA",
+            published=True,
+            title="Common ground" if ref_id == count - 10 else f"Practice {ref_id}",
+            body="A common approach." + (" An uncommon twist." if ref_id % 3 == 0 else ""),
+            link=f"/tracker/practices/{ref_id}",
+            facets={"country": ["KEN" if ref_id % 2 else "GHA"]},
+        )
+
+
+def test_counts_are_exact_up_to_the_candidate_limit_then_flagged(tracker_db):
+    with tracker_db.transaction() as session:
+        _many(session, 300)
+        few = search(session, "uncommon", candidates=100)
+        many = search(session, "common", candidates=100)
+    # 100 of 300 documents carry "uncommon": all counted, so every figure is exact.
+    assert (few.exact, few.total, few.counted) == (True, 100, 100)
+    assert {item.value: (item.count, item.exact) for item in few.facets["country"]} == {
+        "KEN": (50, True),
+        "GHA": (50, True),
+    }
+    # All 300 carry "common": only the newest 100 are counted; the total is estimated
+    # from the share of the ids they span (a third), facet counts are lower bounds.
+    assert (many.exact, many.counted, many.total) == (False, 100, 300)
+    countries = {item.value: item for item in many.facets["country"]}
+    assert all(not item.exact for item in countries.values())
+    assert countries["KEN"].count + countries["GHA"].count == 100
+    assert countries["KEN"].count <= 150 and countries["GHA"].count <= 150
+    # The title match among the counted documents ranks first; only counted pages turn.
+    assert many.hits[0].ref_id == 290
+    assert many.pages == 5
+
+
+def test_filters_apply_before_the_candidate_limit(tracker_db):
+    with tracker_db.transaction() as session:
+        _many(session, 150)
+        kenya = search(session, "common", filters={"country": ["KEN"]}, candidates=100)
+    assert (kenya.exact, kenya.total) == (True, 75)
+    assert {hit.state_iso3 for hit in kenya.hits} == {"KEN"}
+
+
+def test_bad_candidate_limit(tracker_db):
+    with tracker_db.transaction() as session, pytest.raises(InvalidInputError, match="candidates"):
+        search(session, "x", candidates=5)

@@ -56,7 +56,8 @@ def test_submission_workflow_through_the_api(tracker_client, tokens):
     assert [row["question"] for row in public["answers"]] == [1, 3]
     found = tracker_client.get("/api/tracker/search", params={"q": "laundering"}).json()
     assert found["total"] == 1 and "<mark>" in found["hits"][0]["snippet"]
-    assert found["facets"]["country"] == [{"value": "KEN", "count": 1}]
+    assert found["exact"] and found["counted"] == 1
+    assert found["facets"]["country"] == [{"value": "KEN", "count": 1, "exact": True}]
     page = tracker_client.get(f"/tracker/submissions/{number}")
     assert page.status_code == 200 and "Anti-money-laundering strategy" in page.text
 
@@ -368,3 +369,45 @@ def test_upload_limit_comes_from_the_settings(tracker_db, tokens, tmp_path):
             headers=tokens["kenya"],
         )
         assert accepted.status_code == 201
+
+
+@SQLITE_ONLY
+def test_search_flags_estimates_on_the_api_and_the_page(tracker_db, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from crimeprev.config import Settings
+    from crimeprev.tracker.search import index_document
+    from crimeprev.web.app import create_app
+
+    with tracker_db.transaction() as session:
+        for ref_id in range(1, 131):
+            index_document(
+                session,
+                kind="practice",
+                ref_id=ref_id,
+                state_iso3="KEN",
+                published=True,
+                title=f"Practice {ref_id}",
+                body="Neighbourhood watch" + (" patrols" if ref_id <= 20 else ""),
+                link=f"/tracker/practices/{ref_id}",
+                facets={"country": ["KEN"]},
+            )
+    settings = Settings(
+        data_dir=tmp_path / "estimates",
+        secret_key="k",
+        database_url=tracker_db.url,
+        tracker_search_candidates=100,
+    )
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        broad = client.get("/api/tracker/search", params={"q": "neighbourhood"}).json()
+        narrow = client.get("/api/tracker/search", params={"q": "patrols"}).json()
+        page = client.get("/tracker", params={"q": "neighbourhood"})
+        exact_page = client.get("/tracker", params={"q": "patrols"})
+    assert (broad["exact"], broad["counted"]) == (False, 100)
+    assert broad["total"] >= 101
+    assert broad["facets"]["country"] == [{"value": "KEN", "count": 100, "exact": False}]
+    assert (narrow["exact"], narrow["total"]) == (True, 20)
+    assert page.status_code == 200
+    assert "About 130 results" in page.text and "Estimated: more than 100 texts match" in page.text
+    assert ">100+<" in page.text
+    assert "Estimated" not in exact_page.text and "20 results" in exact_page.text

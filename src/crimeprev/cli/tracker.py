@@ -203,18 +203,26 @@ def search_command(
         payload = {
             "query": found.query,
             "total": found.total,
+            "exact": found.exact,
+            "counted": found.counted,
             "hits": [asdict(hit) for hit in found.hits],
             "facets": {name: [asdict(i) for i in items] for name, items in found.facets.items()},
         }
         console.print_json(json.dumps(payload))
         return
-    table = Table(title=f"{found.total} result(s) for {query!r}")
+    about = "" if found.exact else "about "
+    table = Table(title=f"{about}{found.total:,} result(s) for {query!r}")
     for column in ("kind", "state", "title", "snippet"):
         table.add_column(column, overflow="fold")
     for hit in found.hits:
         snippet = hit.snippet.replace("<mark>", "[bold]").replace("</mark>", "[/bold]")
         table.add_row(hit.kind, hit.state_iso3, hit.title, snippet)
     console.print(table)
+    if not found.exact:
+        console.print(
+            f"Estimated: more than {found.counted:,} texts match; the shown hits are the best "
+            f"of the newest {found.counted:,}. Add words or filters for exact figures."
+        )
 
 
 @app.command("grant")

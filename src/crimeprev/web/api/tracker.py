@@ -71,6 +71,11 @@ def upload_limit(request: Request) -> int:
     return int(request.app.state.settings.tracker_upload_max_bytes)
 
 
+def search_candidates(request: Request) -> int:
+    """How many matches a search counts and ranks at most, from the settings."""
+    return int(request.app.state.settings.tracker_search_candidates)
+
+
 async def read_upload(upload: UploadFile, limit: int) -> bytes:
     """Read an upload, refusing it as soon as it passes `limit` (+1 byte to detect it)."""
     content = await upload.read(limit + 1)
@@ -208,10 +213,16 @@ def practice_json(practice: Practice) -> dict[str, Any]:
 
 
 def search_json(result: SearchResult) -> dict[str, Any]:
-    """A search result as JSON."""
+    """A search result as JSON.
+
+    ``exact`` false means more documents matched than were counted: ``total`` is
+    then an estimate and each facet count (flagged ``exact`` false) a lower bound.
+    """
     return {
         "query": result.query,
         "total": result.total,
+        "exact": result.exact,
+        "counted": result.counted,
         "page": result.page,
         "per_page": result.per_page,
         "pages": result.pages,
@@ -276,6 +287,7 @@ def search_endpoint(
             unpublished=actor.unpublished_scope,
             page=page,
             per_page=per_page,
+            candidates=search_candidates(request),
         )
     return search_json(result)
 

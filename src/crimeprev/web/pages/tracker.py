@@ -25,6 +25,7 @@ from crimeprev.tracker.search import search
 from crimeprev.tracker.tagging import POPULATION_GROUPS, suggest_tags
 from crimeprev.web.api.tracker import (
     read_upload,
+    search_candidates,
     search_filters,
     tracker_actor,
     tracker_session,
@@ -77,6 +78,7 @@ def overview(
             filters=search_filters(request),
             unpublished=actor.unpublished_scope,
             page=max(1, page),
+            candidates=search_candidates(request),
         )
         discussions = (
             session.execute(select(Discussion).order_by(Discussion.number)).scalars().all()
