@@ -220,27 +220,28 @@ def trends(
     iccs_code: str | None = typer.Option(None, "--iccs", help="Only this code and below"),
     window: int = typer.Option(3, help="Moving-average window (years)"),
 ) -> None:
-    """Yearly counts, change with an exact two-count test, and a moving average."""
-    import pandas as pd
-
-    from crimeprev.indicators.counts import CountQuery, count_incidents
-    from crimeprev.indicators.trends import moving_average, period_changes
+    """Yearly counts, change with an exact two-count test, a moving average and series breaks."""
+    from crimeprev.indicators.trends import yearly_trend
 
     try:
         with _warehouse() as warehouse:
-            counts = count_incidents(
-                warehouse, CountQuery(source=source, period="year", iccs_code=iccs_code)
-            )
+            trend = yearly_trend(warehouse, source, iccs_code=iccs_code, window=window)
     except CrimeprevError as error:
         raise fail(error) from error
-    yearly = counts.groupby(pd.to_datetime(counts["period"]).dt.year)["count"].sum()
-    years = [str(y) for y in yearly.index]
-    changes = {c.period_to: c for c in period_changes(years, yearly.tolist())}
-    averages = moving_average(yearly.tolist(), window=window)
+    changes = {c.period_to: c for c in trend.changes}
+    broken = {b.period for b in trend.breaks}
     table = Table(title=f"trend: {source}")
-    for column in ("year", "count", "change %", "rate ratio (95% CI)", "p", f"MA({window})"):
+    for column in (
+        "year",
+        "count",
+        "change %",
+        "rate ratio (95% CI)",
+        "p",
+        f"MA({window})",
+        "break",
+    ):
         table.add_column(column)
-    for year, count, average in zip(years, yearly.tolist(), averages, strict=True):
+    for year, count, average in zip(trend.years, trend.counts, trend.moving_average, strict=True):
         change = changes.get(year)
         table.add_row(
             year,
@@ -249,8 +250,11 @@ def trends(
             f"{change.rate_ratio:.3f} ({change.ci_low:.3f}-{change.ci_high:.3f})" if change else "",
             f"{change.p_value:.3g}" if change else "",
             "" if average is None else f"{average:,.1f}",
+            "yes" if year in broken else "",
         )
     console.print(table)
+    for item in trend.breaks:
+        console.print(f"series break {item.period} ({item.kind}): {item.detail}")
 
 
 @app.command("quality")

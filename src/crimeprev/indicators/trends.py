@@ -86,3 +86,226 @@ def seasonal_profile(warehouse: Warehouse, source: str) -> pd.DataFrame:
     ).aggregate(count=rows.iccs_weight.sum())
     frame = warehouse.to_arrow(grouped).to_pandas()
     return frame.sort_values(["month", "weekday", "hour"]).reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class SeriesBreak:
+    """A point inside a series where counts before and after may not compare.
+
+    ``kind`` is ``concordance`` (a national code's ICCS mapping changes),
+    ``coverage`` (an offence code starts or stops being recorded, or a
+    period inside the series has no record at all) or ``area_set`` (the
+    records are assigned to a different set of areas).
+    """
+
+    period: str
+    kind: str
+    detail: str
+
+
+def _period_label(value: object, period: str) -> str:
+    stamp = pd.Timestamp(value)  # type: ignore[arg-type]
+    if period == "year":
+        return f"{stamp.year}"
+    if period == "quarter":
+        return f"{stamp.year}-Q{stamp.quarter}"
+    if period == "month":
+        return stamp.strftime("%Y-%m")
+    return stamp.strftime("%Y-%m-%d")
+
+
+def series_breaks(
+    warehouse: Warehouse,
+    source: str,
+    *,
+    period: str = "year",
+    scheme: str | None = None,
+    area_id: str | None = None,
+) -> list[SeriesBreak]:
+    """Breaks inside a source's series: concordance, coverage and area-set changes.
+
+    Incident sources are read by `period`; aggregate sources (one value per
+    year) by year, for one area (`area_id`, e.g. a country) or all. `scheme`
+    is the concordance the source is coded with (its profile's). Breaks are
+    reported at the first period of the new state and sorted by period.
+
+    Raises
+    ------
+    NotFoundError
+        If the source has no rows.
+    InvalidInputError
+        If the period is not one of ``year``, ``quarter``, ``month``, ``day``.
+    """
+    from crimeprev.errors import NotFoundError
+
+    if period not in ("year", "quarter", "month", "day"):
+        raise InvalidInputError(f"period must be year, quarter, month or day, got {period!r}")
+    frame = _codes_by_period(warehouse, source, period, area_id)
+    if frame.empty:
+        raise NotFoundError(
+            f"no rows for source {source!r}" + (f" in {area_id}" if area_id else "")
+        )
+    frame["label"] = [_period_label(p, period) for p in frame["period"]]
+    labels = sorted(frame["label"].unique())
+    breaks: list[SeriesBreak] = []
+    breaks += _coverage_breaks(frame, labels, period)
+    breaks += _area_set_breaks(frame, labels)
+    if scheme:
+        breaks += _concordance_breaks(warehouse, scheme, frame, labels, period)
+    return sorted(breaks, key=lambda b: (b.period, b.kind, b.detail))
+
+
+def _codes_by_period(
+    warehouse: Warehouse, source: str, period: str, area_id: str | None
+) -> pd.DataFrame:
+    """Records by period x offence code x area set, counted in the engine."""
+    import ibis
+
+    incident = warehouse.table("incident")
+    rows = incident.filter(incident.source == source)
+    if area_id:
+        rows = rows.filter(rows.area_id == area_id)
+    unit = {"year": "Y", "quarter": "Q", "month": "M", "day": "D"}[period]
+    grouped = rows.group_by(
+        period=rows.occurred_at.truncate(unit).date(),
+        offence_code=rows.offence_code,
+        area_set=rows.area_set,
+    ).aggregate(records=rows.count())
+    frame = warehouse.to_arrow(grouped).to_pandas()
+    if not frame.empty:
+        return frame
+    aggregate = warehouse.table("aggregate")
+    rows = aggregate.filter(aggregate.source == source)
+    if area_id:
+        rows = rows.filter(rows.area_id == area_id)
+    grouped = rows.group_by(
+        period=ibis.date(rows.year, 1, 1),
+        offence_code=rows.offence_code,
+        area_set=rows.area_set,
+    ).aggregate(records=rows.count())
+    return warehouse.to_arrow(grouped).to_pandas()
+
+
+def _coverage_breaks(frame: pd.DataFrame, labels: list[str], period: str) -> list[SeriesBreak]:
+    out = []
+    first, last = labels[0], labels[-1]
+    codes = frame["offence_code"].fillna("").astype(str)
+    spans = frame.assign(offence_code=codes).groupby("offence_code")["label"].agg(["min", "max"])
+    for code, (start, end) in spans.iterrows():
+        name = f"offence code {code!r}" if code else "records without an offence code"
+        if start > first:
+            out.append(SeriesBreak(start, "coverage", f"{name} first recorded in {start}"))
+        if end < last:
+            following = labels[labels.index(end) + 1]
+            out.append(SeriesBreak(following, "coverage", f"{name} last recorded in {end}"))
+    if period in ("year", "month", "quarter"):
+        frequency = {"year": "YS", "month": "MS", "quarter": "QS"}[period]
+        starts = pd.to_datetime(frame["period"])
+        every = pd.date_range(starts.min(), starts.max(), freq=frequency)
+        present = set(frame["label"])
+        for stamp in every:
+            label = _period_label(stamp, period)
+            if label not in present:
+                out.append(SeriesBreak(label, "coverage", f"no records at all in {label}"))
+    return out
+
+
+def _area_set_breaks(frame: pd.DataFrame, labels: list[str]) -> list[SeriesBreak]:
+    sets: dict[str, tuple[str, ...]] = {
+        str(label): tuple(sorted({str(v) for v in group if pd.notna(v)}))
+        for label, group in frame.groupby("label")["area_set"]
+    }
+    out = []
+    previous: tuple[str, ...] | None = None
+    for label in labels:
+        current = sets.get(label, ())
+        if previous is not None and current != previous:
+            before = ", ".join(previous) or "no areas"
+            after = ", ".join(current) or "no areas"
+            out.append(SeriesBreak(label, "area_set", f"area set changes from {before} to {after}"))
+        previous = current
+    return out
+
+
+def _concordance_breaks(
+    warehouse: Warehouse, scheme: str, frame: pd.DataFrame, labels: list[str], period: str
+) -> list[SeriesBreak]:
+    from crimeprev.store.concordance import installed
+
+    rows = warehouse.to_arrow(
+        installed(warehouse, scheme).select(
+            "national_code", "iccs_code", "share", "valid_from", "valid_to"
+        )
+    ).to_pandas()
+    used = set(frame["offence_code"].dropna().astype(str))
+    rows = rows[rows["national_code"].astype(str).isin(used)]
+    out = []
+    first, last = labels[0], labels[-1]
+    for row in rows.itertuples(index=False):
+        for edge, verb in ((row.valid_from, "from"), (row.valid_to, "until")):
+            if edge is None or pd.isna(edge):
+                continue
+            # valid_to is the last day of validity: the change shows the next day.
+            day = pd.Timestamp(edge) + (
+                pd.Timedelta(days=1) if verb == "until" else pd.Timedelta(0)
+            )
+            label = _period_label(day, period)
+            if first < label <= last:
+                out.append(
+                    SeriesBreak(
+                        label,
+                        "concordance",
+                        f"{scheme}: {row.national_code!s} -> ICCS {row.iccs_code} (share "
+                        f"{row.share:g}) valid {verb} {pd.Timestamp(edge).date()}",
+                    )
+                )
+    return out
+
+
+@dataclass(frozen=True)
+class Trend:
+    """A source's yearly series with changes, a moving average and its breaks."""
+
+    source: str
+    iccs_code: str | None
+    years: list[str]
+    counts: list[float]
+    changes: list[Change]
+    moving_average: list[float | None]
+    window: int
+    breaks: list[SeriesBreak]
+
+
+def profile_scheme(source: str) -> str | None:
+    """The concordance scheme a source's profile names (None without a bundled profile)."""
+    from crimeprev.errors import CrimeprevError
+    from crimeprev.store.profiles import load_profile
+
+    try:
+        return load_profile(source).concordance
+    except CrimeprevError:
+        return None
+
+
+def yearly_trend(
+    warehouse: Warehouse, source: str, *, iccs_code: str | None = None, window: int = 3
+) -> Trend:
+    """Yearly counts of an incident source, their changes (exact test) and series breaks."""
+    from crimeprev.indicators.counts import CountQuery, count_incidents
+
+    counts = count_incidents(
+        warehouse, CountQuery(source=source, period="year", iccs_code=iccs_code)
+    )
+    yearly = counts.groupby(pd.to_datetime(counts["period"]).dt.year)["count"].sum()
+    years = [str(y) for y in yearly.index]
+    values = [float(v) for v in yearly.tolist()]
+    return Trend(
+        source=source,
+        iccs_code=iccs_code,
+        years=years,
+        counts=values,
+        changes=period_changes(years, values),
+        moving_average=moving_average(values, window=window),
+        window=window,
+        breaks=series_breaks(warehouse, source, scheme=profile_scheme(source)),
+    )

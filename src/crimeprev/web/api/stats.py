@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import asdict
 from typing import Any
@@ -284,3 +285,49 @@ def export(
         media_type=media_type,
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
+
+
+def trend_json(
+    warehouse: Warehouse, source: str, iccs: str | None = None, window: int = 3
+) -> dict[str, Any]:
+    """A source's yearly trend with changes, moving average and series breaks, as JSON."""
+    from crimeprev.indicators.trends import yearly_trend
+
+    trend = yearly_trend(warehouse, source, iccs_code=iccs, window=window)
+    changes = {c.period_to: _finite(asdict(c)) for c in trend.changes}
+    return {
+        "source": source,
+        "iccs_code": iccs,
+        "window": window,
+        "years": [
+            {
+                "year": year,
+                "count": count,
+                "moving_average": average,
+                "change": changes.get(year),
+            }
+            for year, count, average in zip(
+                trend.years, trend.counts, trend.moving_average, strict=True
+            )
+        ],
+        "breaks": [asdict(item) for item in trend.breaks],
+    }
+
+
+@router.get("/{source}/trends")
+def trends(
+    source: str,
+    iccs: str | None = Query(None, description="Only this ICCS code and its descendants"),
+    window: int = Query(3, ge=1, le=20, description="Moving-average window (years)"),
+    warehouse: Warehouse = Depends(get_warehouse),
+) -> dict[str, Any]:
+    """Yearly counts, change with the exact two-count test, moving average, series breaks."""
+    return trend_json(warehouse, source, iccs, window)
+
+
+def _finite(values: dict[str, Any]) -> dict[str, Any]:
+    """NaN and infinite floats as null (JSON has neither)."""
+    return {
+        key: None if isinstance(value, float) and not math.isfinite(value) else value
+        for key, value in values.items()
+    }

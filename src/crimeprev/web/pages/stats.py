@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
@@ -9,7 +11,7 @@ from crimeprev.config import Settings
 from crimeprev.indicators.profile import list_sources
 from crimeprev.store.ingest import quarantined
 from crimeprev.store.warehouse import Warehouse
-from crimeprev.web.api.stats import get_warehouse, indicator_json, profile_json
+from crimeprev.web.api.stats import get_warehouse, indicator_json, profile_json, trend_json
 from crimeprev.web.deps import get_app_settings
 from crimeprev.web.templating import render
 
@@ -68,18 +70,8 @@ def profile(
 ) -> HTMLResponse:
     """The crime profile of one source."""
     data = profile_json(warehouse, source, settings, level)
-    chart = {
-        "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
-        "description": f"Recorded offences by year: {source}",
-        "width": "container",
-        "height": 220,
-        "data": {"values": data["by_year"]},
-        "mark": {"type": "line", "point": True},
-        "encoding": {
-            "x": {"field": "year", "type": "ordinal", "title": "year"},
-            "y": {"field": "count", "type": "quantitative", "title": "offences"},
-        },
-    }
+    breaks = trend_json(warehouse, source)["breaks"] if data["source"]["kind"] == "incident" else []
+    chart = trend_chart(source, data["by_year"], breaks)
     examples = quarantined(warehouse, source, limit=10)
     quality = None
     if data["source"]["kind"] == "incident":
@@ -96,5 +88,38 @@ def profile(
             "examples": examples,
             "source": source,
             "quality": quality,
+            "breaks": breaks,
         },
     )
+
+
+def trend_chart(
+    source: str, by_year: list[dict[str, Any]], breaks: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Vega-Lite spec of yearly counts, with a dashed rule at each year a series break starts."""
+    years = {str(row["year"]) for row in by_year}
+    marked = sorted({b["period"][:4] for b in breaks if b["period"][:4] in years})
+    line = {
+        "data": {"values": [{**row, "year": str(row["year"])} for row in by_year]},
+        "mark": {"type": "line", "point": True},
+        "encoding": {
+            "x": {"field": "year", "type": "ordinal", "title": "year"},
+            "y": {"field": "count", "type": "quantitative", "title": "offences"},
+        },
+    }
+    layers: list[dict[str, Any]] = [line]
+    if marked:
+        layers.append(
+            {
+                "data": {"values": [{"year": year} for year in marked]},
+                "mark": {"type": "rule", "strokeDash": [4, 4], "color": "#b45309"},
+                "encoding": {"x": {"field": "year", "type": "ordinal"}},
+            }
+        )
+    return {
+        "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+        "description": f"Recorded offences by year: {source} (dashed: series break)",
+        "width": "container",
+        "height": 220,
+        "layer": layers,
+    }
