@@ -17,6 +17,7 @@ from crimeprev.spatial.near_repeat import (
     knox_test,
     knox_test_nrc,
     near_repeat_chains,
+    pair_lists,
 )
 
 DATA = Path(__file__).parents[1] / "data"
@@ -153,8 +154,10 @@ def test_arson_pvalues_match_nrc_classification():
         ([0, 50, 120, 300, INF], [0, 3, 10, INF], False),
         ([10, 50, 120, 300], [1, 3, 10], False),
         ([0, 80, 250, INF], [0, 0.5, 2.25, 9], True),
+        ([0, 25, 50, 75, 100, INF], [0, 0.5, 2.5, 9.5, INF], False),
+        ([0, 1, 100, 300, INF], [0, 7, 30000, INF], "long"),
     ],
-    ids=["open", "closed-with-gaps", "fractional-days"],
+    ids=["open", "closed-with-gaps", "fractional-days", "lattice-fractional-breaks", "long-span"],
 )
 def test_observed_matches_all_pairs(metric, dbreaks, tbreaks, fractional):
     rng = np.random.default_rng(5)
@@ -162,13 +165,55 @@ def test_observed_matches_all_pairs(metric, dbreaks, tbreaks, fractional):
     x = rng.uniform(0, 2000, n).round(0)
     y = rng.uniform(0, 2000, n).round(0)
     days = rng.integers(0, 40, n).astype(float)
-    if fractional:
+    if fractional is True:
         days = days + rng.uniform(0, 1, n)
+    if fractional == "long":
+        # Whole days over more than 32,767 days: the int32 path of the kernel.
+        days[::3] += 35_000
+    if dbreaks[1] == 25:
+        # Half the events on a 25 m lattice: many distances exactly on a break.
+        x[::2] = rng.integers(0, 12, n // 2) * 25.0
+        y[::2] = rng.integers(0, 12, n // 2) * 25.0
     result = knox_test(
         x, y, days, distance_breaks=dbreaks, time_breaks=tbreaks, metric=metric, permutations=9
     )
     expected = brute_force(x, y, days, np.array(dbreaks, float), np.array(tbreaks, float), metric)
     assert result.observed.tolist() == expected.tolist()
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "manhattan"])
+def test_pair_lists_find_every_close_pair_once_with_its_band(metric):
+    rng = np.random.default_rng(9)
+    n = 500
+    x = rng.uniform(-300, 900, n)
+    y = rng.uniform(-300, 900, n)
+    x[::2] = rng.integers(-6, 18, n // 2) * 50.0  # exactly on the radius and the breaks
+    y[::2] = rng.integers(-6, 18, n // 2) * 50.0
+    breaks = np.array([10.0, 50.0, 100.0, 150.0])
+    order, offsets, partner, band = pair_lists(x, y, 150.0, breaks, metric)
+    found = {}
+    for i in range(n):
+        for k in range(offsets[i], offsets[i + 1]):
+            assert partner[k] > i
+            pair = (min(order[i], order[partner[k]]), max(order[i], order[partner[k]]))
+            assert pair not in found
+            found[pair] = int(band[k])
+    i, j = np.triu_indices(n, 1)
+    dx, dy = np.abs(x[i] - x[j]), np.abs(y[i] - y[j])
+    distance = np.hypot(dx, dy) if metric == "euclidean" else dx + dy
+    close = distance < 150.0
+    bands = np.searchsorted(breaks, distance, side="right") - 1
+    bands[bands < 0] = breaks.size - 1
+    expected = {(a, b): int(c) for a, b, c in zip(i[close], j[close], bands[close], strict=True)}
+    assert found == expected
+
+
+def test_pair_lists_refuse_too_many_bands_and_unprojected_spreads():
+    x = np.array([0.0, 1.0])
+    with pytest.raises(InvalidInputError, match="at most 255 distance bands"):
+        pair_lists(x, x, 1.0, np.arange(300.0))
+    with pytest.raises(InvalidInputError, match="projected to metres"):
+        pair_lists(np.array([0.0, 1e300]), x, 1.0, np.array([0.0, 1.0]))
 
 
 def test_permutation_mean_converges_to_exact_expectation():

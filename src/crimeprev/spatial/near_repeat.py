@@ -7,11 +7,12 @@ Ratcliffe's Near Repeat Calculator (NRC) and the R package NearRepeat.
 
 Why this is hand-written rather than taken from pointpats or NearRepeat: those
 compute all n(n-1)/2 pairwise distances (quadratic memory and time; NRC users
-report failures beyond about 10,000 events). Here a KD-tree visits only the
-pairs closer than the largest finite distance break once; every permutation
-then reuses that fixed list of close pairs and only recomputes their time
-differences, and a compiled loop (numba, see ``_knox_kernel``) adds each pair
-to its (distance band x time band) cell through a precomputed look-up table.
+report failures beyond about 10,000 events). Here a cell list visits only the
+pairs closer than the largest finite distance break, once, and keeps them as a
+compact list (partner and distance band, 5 bytes a pair); every permutation
+then reuses that fixed list and only recomputes the time differences, and a
+compiled loop (numba, see ``_knox_kernel``) counts a batch of permutations in
+one pass over the pairs.
 Pairs farther apart than the largest finite distance break are never
 enumerated: their counts per time band follow from the distribution of all
 pairwise time differences, which a permutation of dates does not change
@@ -255,6 +256,188 @@ def _pairs_closer_in_time(sorted_days: np.ndarray, limits: np.ndarray) -> np.nda
     return counts
 
 
+# Columns of permuted times counted together in one pass over the close pairs
+# come in multiples of a 512-bit vector register; a batch takes at most
+# _BATCH_BYTES (besides at least one register's worth per event).
+_VECTOR_BYTES = 64
+_BATCH_BYTES = 128 * 2**20
+# Distance bands are stored as one byte per pair (plus the trash band).
+_MAX_DISTANCE_BANDS = 255
+# Cell indices must stay exact integers in float64 and fit the int64 cell keys.
+_MAX_CELLS = 2.0**52
+
+
+def pair_lists(
+    x: np.ndarray, y: np.ndarray, radius: float, breaks: np.ndarray, metric: Metric = "euclidean"
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Return the pairs closer than ``radius`` as a CSR list by first event, with bands.
+
+    Events are ordered by square cells of side ``radius`` (row by row, stably),
+    so a pair closer than the radius lies in the same or an adjacent cell and
+    only the cell itself, the next one in its row and the three above are
+    searched (each pair once, from its earlier event). Memory is five bytes
+    per close pair plus a few arrays of n.
+
+    Parameters
+    ----------
+    x, y : numpy.ndarray
+        Projected coordinates (metres), in any order.
+    radius : float
+        Pairs at distance < radius are listed; 0 lists none.
+    breaks : numpy.ndarray
+        Distance breaks; a pair's band is the half-open [a, b) holding its
+        distance, or ``len(breaks) - 1`` (a "trash" band) below the first break.
+    metric : {"euclidean", "manhattan"}, default="euclidean"
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(order, offsets, partner, band)``: the cell order of the events;
+        then, in that order, event i's partners are
+        ``partner[offsets[i]:offsets[i + 1]]`` (all > i, int32) with their
+        distance bands ``band[...]`` (uint8).
+
+    Raises
+    ------
+    InvalidInputError
+        On an unknown metric, more than 255 distance bands, or coordinates
+        spread so widely for the radius that the cell grid cannot be indexed.
+
+    Examples
+    --------
+    >>> order, offsets, partner, band = pair_lists(
+    ...     np.array([0.0, 3.0, 10.0]), np.array([0.0, 4.0, 0.0]), 6.0, np.array([0.0, 5.0, 6.0])
+    ... )
+    >>> order.tolist(), offsets.tolist(), partner.tolist(), band.tolist()
+    ([0, 1, 2], [0, 1, 1, 1], [1], [1])
+    """
+    if metric not in ("euclidean", "manhattan"):
+        raise InvalidInputError(f"metric must be 'euclidean' or 'manhattan', got {metric!r}")
+    if breaks.size - 1 > _MAX_DISTANCE_BANDS:
+        raise InvalidInputError(
+            f"at most {_MAX_DISTANCE_BANDS} distance bands are supported, got {breaks.size - 1}"
+        )
+    n = x.size
+    if radius <= 0 or n < 2:
+        return (
+            np.arange(n),
+            np.zeros(n + 1, dtype=np.int64),
+            np.empty(0, np.int32),
+            np.empty(0, np.uint8),
+        )
+    cell_x = np.floor(x / radius)
+    cell_y = np.floor(y / radius)
+    span_x = cell_x.max() - cell_x.min() + 3
+    span_y = cell_y.max() - cell_y.min() + 1
+    if max(np.abs(cell_x).max(), np.abs(cell_y).max()) > _MAX_CELLS or span_x * span_y > (
+        _MAX_CELLS
+    ):
+        raise InvalidInputError(
+            f"coordinates span {np.ptp(x):.3g} x {np.ptp(y):.3g} m, too wide to search for "
+            f"pairs closer than {radius:g} m; are they projected to metres?"
+        )
+    width = int(span_x)
+    key = (cell_y - cell_y.min()).astype(np.int64) * width + (cell_x - cell_x.min() + 1).astype(
+        np.int64
+    )
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    x, y = x[order], y[order]
+    # Per distinct cell: where the cell and its next neighbour in the row end,
+    # and the contiguous range of the three cells above (keys + width - 1 .. + 1).
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    cells = key[starts]
+    same_end = np.searchsorted(key, cells + 2, side="left")
+    next_start = np.searchsorted(key, cells + width - 1, side="left")
+    next_end = np.searchsorted(key, cells + width + 2, side="left")
+    sizes = np.diff(np.r_[starts, n])
+    same_end, next_start, next_end = (
+        np.repeat(values, sizes) for values in (same_end, next_start, next_end)
+    )
+
+    from crimeprev.spatial import _knox_kernel  # numba: imported only when needed
+
+    manhattan = metric == "manhattan"
+    candidates = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(same_end - np.arange(1, n + 1) + next_end - next_start, out=candidates[1:])
+    bounds = _chunk_bounds(candidates)
+    float_breaks = breaks.astype(np.float64)
+    counts = _knox_kernel.count_partners(
+        x, y, same_end, next_start, next_end, radius, manhattan, bounds, np.empty(0)
+    )
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    del counts
+    partner, band = _knox_kernel.fill_partners(
+        x,
+        y,
+        same_end,
+        next_start,
+        next_end,
+        radius,
+        manhattan,
+        bounds,
+        offsets,
+        float_breaks,
+        breaks.size - 1,
+    )
+    return order, offsets, partner, band
+
+
+def _time_columns(days: np.ndarray, breaks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return event times in the narrowest exact type, and the matching time limits.
+
+    Whole days become int16 (or int32) and a limit b becomes ceil(b), since an
+    integer gap g is < b exactly when g < ceil(b); narrower times mean more
+    permutations per vector instruction. Fractional days stay float64. The
+    limits are the finite breaks (the counting kernel counts gaps below each).
+    """
+    finite = breaks[np.isfinite(breaks)]
+    if np.all(days == np.round(days)) and days.max() < 2**30:
+        kind = np.int16 if days.max() < np.iinfo(np.int16).max else np.int32
+        ceiling = np.iinfo(kind).max
+        limits = np.minimum(np.ceil(finite), ceiling).astype(kind)
+        return np.round(days).astype(kind), limits
+    return days.astype(np.float64), finite.astype(np.float64)
+
+
+def _bands_from_cumulative(
+    cumulative: np.ndarray, pairs_per_row: np.ndarray, breaks: np.ndarray
+) -> np.ndarray:
+    """Pairs per (distance row, time band) from the counts below each finite break.
+
+    ``cumulative[row, k]`` counts the pairs with a time gap < the k-th finite
+    break; a band [a, b) holds cumulative(b) - cumulative(a), with
+    cumulative(inf) = all the row's pairs. Pairs outside the breaks are left out.
+    """
+    finite = int(np.isfinite(breaks).sum())
+    below = np.concatenate([cumulative[:, :finite], pairs_per_row[:, None]], axis=1)
+    if finite == breaks.size:
+        below = below[:, :finite]
+    return np.diff(below, axis=1)
+
+
+def _ceil_div(numerator: int, denominator: int) -> int:
+    """Integer division rounded up."""
+    return -(-numerator // denominator)
+
+
+def _chunk_bounds(offsets: np.ndarray) -> np.ndarray:
+    """Event boundaries of chunks with about equal work (for the threads).
+
+    ``offsets`` is the cumulative work (pairs) by event. A chunk also stays
+    below 2**30 pairs, so the kernels' per-chunk int32 tallies cannot overflow.
+    """
+    from numba import get_num_threads
+
+    n = offsets.size - 1
+    chunks = max(1, min(n, max(8 * get_num_threads(), int(offsets[-1] >> 30) + 2)))
+    targets = np.linspace(0, offsets[-1], chunks + 1)
+    bounds = np.searchsorted(offsets, targets, side="left")
+    bounds[0], bounds[-1] = 0, n
+    return np.maximum.accumulate(np.minimum(bounds, n)).astype(np.int64)
+
+
 @dataclass(frozen=True, eq=False)
 class KnoxResult:
     """A Knox table: observed and expected pair counts per (distance band, time band).
@@ -431,81 +614,69 @@ def knox_test(
     open_space = bool(np.isinf(dbreaks[-1]))
     open_time = bool(np.isinf(tbreaks[-1]))
 
-    # Close pairs: those below the largest finite distance break. Events are put
-    # in grid-cell order first so that close pairs have close indices (the
-    # counting loop then reads event times from cache, not from main memory).
+    # Close pairs: those below the largest finite distance break, as a CSR list
+    # by first event (partner index and distance band). Events are put in
+    # grid-cell order first: the pair search walks neighbouring cells, and close
+    # pairs get close indices, so the counting loop reads times from cache.
     radius = float(dbreaks[-2] if open_space else dbreaks[-1])
-    if radius > 0:
-        order = np.lexsort((np.floor(x / radius), np.floor(y / radius)))
-        x, y, days = x[order], y[order], days[order]
-    first, second, distance = close_pairs(x, y, radius, metric)
-    # Band of each close pair; pairs below the first break go to a trash row.
-    space_band = np.searchsorted(dbreaks, distance, side="right") - 1
-    space_band[space_band < 0] = n_space
-    del distance
+    order, offsets, partner, space_band = pair_lists(x, y, radius, dbreaks, metric)
+    x, y, days = x[order], y[order], days[order]
 
     from crimeprev.spatial import _knox_kernel  # numba: imported only when needed
 
-    # Cells: (space bands + trash row) x (time bands + trash column); the trash
-    # row holds close pairs below the first distance break, the trash column
-    # pairs outside the time breaks.
+    # Counts are kept per (space band + trash row) x (time band + trash column);
+    # the trash row holds close pairs below the first distance break, the trash
+    # column pairs outside the time breaks.
     rows = n_space + 1
-    cols = n_time + 1
-    finite_tbreaks = tbreaks[np.isfinite(tbreaks)]
-    integral = bool(
-        np.all(days == np.round(days))
-        and np.all(finite_tbreaks == np.round(finite_tbreaks))
-        and days.max() < 2**30
-    )
     total_pairs = n * (n - 1) // 2
-    if integral:
-        # Whole days: one look-up table maps (space row, clipped signed gap) to a cell.
-        event_times: np.ndarray = np.round(days).astype(np.int32)
-        cap = int(finite_tbreaks[-1])
-        gaps = np.abs(np.arange(-cap, cap + 1))
-        table = np.searchsorted(tbreaks, gaps, side="right") - 1
-        table[(table < 0) | (table >= n_time)] = n_time
-        lookup = (np.arange(rows)[:, None] * cols + table[None, :]).astype(np.int64).ravel()
-        offset = (space_band * (2 * cap + 1) + cap).astype(np.int32)
-
-        def count(batch: np.ndarray) -> np.ndarray:
-            return _knox_kernel.count_integral(
-                batch, first, second, offset, lookup, cap, rows * cols
-            )
-
-    else:
-        event_times = days
-        band_of_pair = space_band.astype(np.int64)
-
-        def count(batch: np.ndarray) -> np.ndarray:
-            return _knox_kernel.count_fractional(
-                batch, first, second, band_of_pair, tbreaks, cols, rows * cols
-            )
+    event_times, limits = _time_columns(days, tbreaks)
+    pairs_per_row = np.bincount(space_band, minlength=rows)
+    bounds = _chunk_bounds(offsets)
 
     # All-pairs counts per time band (invariant under permutation of dates).
     sorted_days = np.sort(days)
     below = _pairs_closer_in_time(sorted_days, tbreaks)
     pairs_per_time_band = np.diff(below)
 
-    def table_from(counts: np.ndarray) -> np.ndarray:
-        result = counts[:n_space, :n_time].copy()
+    def table_from(cumulative: np.ndarray) -> np.ndarray:
+        """Knox table from the close pairs below each time break (one column)."""
+        counts = _bands_from_cumulative(cumulative, pairs_per_row, tbreaks)
+        result = counts[:n_space].copy()
         if open_space:
             # Far row = pairs in that time band minus every close pair (incl. trash row).
-            result[n_space - 1, :] = pairs_per_time_band - counts[:, :n_time].sum(axis=0)
+            result[n_space - 1, :] = pairs_per_time_band - counts.sum(axis=0)
         return result
 
-    observed = table_from(count(event_times[None, :])[0].reshape(rows, cols))
+    # The observed times and the permuted ones, as columns of batches; each
+    # batch is counted in one pass over the close pairs.
+    columns = permutations + 1
+    lanes = _VECTOR_BYTES // event_times.itemsize
+    most = max(lanes, _BATCH_BYTES // (n * event_times.itemsize) // lanes * lanes)
+    batches = _ceil_div(columns, most)
+    width = _ceil_div(_ceil_div(columns, batches), lanes) * lanes
+    observed = np.zeros((n_space, n_time), dtype=np.int64)
     simulated_sum = np.zeros(observed.shape, dtype=np.float64)
     at_least = np.zeros(observed.shape, dtype=np.int64)
-    # Permutations in batches: one row of permuted times each, counted in parallel.
-    batch_size = max(1, min(16, 2**24 // max(n, 1)))
-    for start in range(0, permutations, batch_size):
-        size = min(batch_size, permutations - start)
-        batch = np.stack([event_times[generator.permutation(n)] for _ in range(size)])
-        for counts in count(batch):
-            permuted = table_from(counts.reshape(rows, cols))
-            simulated_sum += permuted
-            at_least += permuted >= observed
+    for start in range(0, columns, width):
+        size = min(width, columns - start)
+        # A whole number of vector registers per row (padding columns are ignored).
+        batch = np.zeros((width, n), dtype=event_times.dtype)
+        for column in range(size):
+            # permutation(array) shuffles a copy: the same draws as array[permutation(n)].
+            batch[column] = (
+                event_times if start + column == 0 else generator.permutation(event_times)
+            )
+        counted = _knox_kernel.count_below(
+            np.ascontiguousarray(batch.T), offsets, partner, space_band, limits, rows, bounds
+        )
+        del batch
+        for column in range(size):
+            table = table_from(counted[:, :, column])
+            if start + column == 0:
+                observed = table
+                continue
+            simulated_sum += table
+            at_least += table >= observed
     if permutations:
         expected = simulated_sum / permutations
         p_values = (1.0 + at_least) / (permutations + 1.0)
@@ -537,7 +708,7 @@ def knox_test(
         permutations=permutations,
         seed=seed,
         events=n,
-        close_pairs=int(first.size),
+        close_pairs=int(partner.size),
         total_pairs=total_pairs,
         single_precision=single_precision,
         source=source,
