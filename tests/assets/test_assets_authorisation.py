@@ -37,6 +37,12 @@ MATRIX: dict[str, list[object]] = {
     "import template":   ["ok"] * 7,
     "json export":       ["ok"] * 7,
     "bulk import":       [403, "ok", "ok", "ok", 403, "ok", "ok"],
+    "admin overview":    [403, 403, 403, 403, 403, "ok", 403],
+    "create agency":     [403, 403, 403, 403, 403, "ok", 403],
+    "create user":       [403, 403, 403, 403, 403, "ok", 403],
+    "deactivate user":   [403, 403, 403, 403, 403, "ok", 403],
+    "issue token":       [403, 403, 403, 403, 403, "ok", 403],
+    "revoke token":      [403, 403, 403, 403, 403, "ok", 403],
 }  # fmt: skip
 
 
@@ -52,6 +58,8 @@ def world(database, people):
             }
             for name in ROLES
         }
+        acc.create_user(session, acc.SYSTEM, username="spare", password="a spare passphrase")
+        spare_token = acc.create_api_token(session, acc.SYSTEM, "spare", name="spare").id
         case = cases.create_case(
             session,
             people["admin"],
@@ -85,6 +93,7 @@ def world(database, people):
                 )
             return {"id": asset.id, "version": asset.version}
 
+    new_asset.spare_token = spare_token  # type: ignore[attr-defined]
     return tokens, case.id, new_asset
 
 
@@ -194,6 +203,27 @@ def _request(client, endpoint, headers, case_id, new_asset, role_index):
         return client.post(
             "/api/assets/import", headers=headers, files={"file": ("c.csv", body, "text/csv")}
         )
+    if endpoint == "admin overview":
+        return client.get("/api/assets/admin", headers=headers)
+    if endpoint == "create agency":
+        body = {"code": f"AG{role_index}", "name": "Fictional", "country": "ITA"}
+        return client.post("/api/assets/admin/agencies", headers=headers, json=body)
+    if endpoint == "create user":
+        body = {
+            "username": f"new{role_index}",
+            "password": "a long passphrase",
+            "roles": ["viewer"],
+        }
+        return client.post("/api/assets/admin/users", headers=headers, json=body)
+    if endpoint == "deactivate user":
+        url = "/api/assets/admin/users/spare/active"
+        return client.post(url, headers=headers, json={"active": False})
+    if endpoint == "issue token":
+        url = "/api/assets/admin/users/spare/tokens"
+        return client.post(url, headers=headers, json={"name": "t", "days": 30})
+    if endpoint == "revoke token":
+        url = f"/api/assets/admin/tokens/{new_asset.spare_token}/revoke"
+        return client.post(url, headers=headers)
     raise AssertionError(endpoint)
 
 

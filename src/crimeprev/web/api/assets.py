@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session, object_session
 
 from crimeprev.assets import (
+    admin,
     bulk_import,
     cases,
     cooperation,
@@ -936,3 +937,110 @@ def audit_verify(
         "first_bad_sequence": result.first_bad_sequence,
         "problem": result.problem,
     }
+
+
+@router.get("/admin")
+def admin_overview(
+    principal: Principal = Depends(current_principal), session: Session = Depends(db_session)
+) -> dict[str, Any]:
+    """Agencies and users with their roles and API tokens (administrators only)."""
+    with session.begin():
+        return admin.overview(session, principal)
+
+
+class AgencyIn(BaseModel):
+    """A new agency."""
+
+    code: str = Field(min_length=1, max_length=32, examples=["AMO-IT"])
+    name: str = Field(min_length=1, max_length=200)
+    country: str = Field(min_length=3, max_length=3, description="ISO 3166-1 alpha-3")
+
+
+@router.post("/admin/agencies", status_code=201)
+def admin_create_agency(
+    body: AgencyIn,
+    principal: Principal = Depends(current_principal),
+    session: Session = Depends(db_session),
+) -> dict[str, Any]:
+    """Create an agency (administrators only; audited)."""
+    with session.begin():
+        return admin.agency_json(admin.create_agency(session, principal, **body.model_dump()))
+
+
+class UserIn(BaseModel):
+    """A new user with roles and an agency."""
+
+    username: str = Field(min_length=2, max_length=64)
+    password: str = Field(min_length=1, max_length=1024)
+    roles: list[str] = Field(min_length=1, max_length=6, examples=[["investigator"]])
+    agency: str = Field(default="", max_length=32)
+    full_name: str = Field(default="", max_length=200)
+    email: str = Field(default="", max_length=254)
+
+
+@router.post("/admin/users", status_code=201)
+def admin_create_user(
+    body: UserIn,
+    principal: Principal = Depends(current_principal),
+    session: Session = Depends(db_session),
+) -> dict[str, Any]:
+    """Create a user (administrators only; audited; the password is stored argon2-hashed)."""
+    with session.begin():
+        user = admin.create_user(session, principal, **body.model_dump())
+        return admin.user_json(session, user)
+
+
+class ActiveIn(BaseModel):
+    """Whether the user may sign in and use tokens."""
+
+    active: bool
+
+
+@router.post("/admin/users/{username}/active")
+def admin_set_active(
+    username: str,
+    body: ActiveIn,
+    principal: Principal = Depends(current_principal),
+    session: Session = Depends(db_session),
+) -> dict[str, Any]:
+    """Deactivate or reactivate a user (administrators only; not yourself)."""
+    with session.begin():
+        user = admin.set_active(session, principal, username, active=body.active)
+        return admin.user_json(session, user)
+
+
+class TokenIn(BaseModel):
+    """A token to issue: what it is for and, optionally, how many days it lasts."""
+
+    name: str = Field(min_length=1, max_length=100)
+    days: int | None = Field(default=None, ge=1, le=admin.MAX_TOKEN_DAYS)
+
+
+@router.post("/admin/users/{username}/tokens", status_code=201)
+def admin_issue_token(
+    username: str,
+    body: TokenIn,
+    principal: Principal = Depends(current_principal),
+    session: Session = Depends(db_session),
+) -> dict[str, Any]:
+    """Issue an API token; the secret is in this answer only (administrators only)."""
+    with session.begin():
+        issued = admin.issue_token(session, principal, username, name=body.name, days=body.days)
+    return {
+        "id": issued.id,
+        "name": issued.name,
+        "secret": issued.secret,
+        "expires_at": issued.expires_at.isoformat() if issued.expires_at else None,
+    }
+
+
+@router.post("/admin/tokens/{token_id}/revoke")
+def admin_revoke_token(
+    token_id: int,
+    principal: Principal = Depends(current_principal),
+    session: Session = Depends(db_session),
+) -> dict[str, Any]:
+    """Revoke an API token (administrators only); requests with it then get 401."""
+    with session.begin():
+        admin.revoke_token(session, principal, token_id)
+    return {"id": token_id, "revoked": True}

@@ -1,7 +1,8 @@
 """Pages of the asset recovery registry: dashboard, cases, assets with their timeline,
 the fund, pre-seizure planning and the public transparency view.
 
-Each page has a JSON twin in :mod:`crimeprev.web.api.assets`. Forms post
+Each page has a JSON twin in :mod:`crimeprev.web.api.assets`; ``/assets/admin``
+(agencies, users, roles, API tokens) is for administrators only. Forms post
 back here with the session's CSRF token; a refused step (409), a missing role
 (403) or bad input (422) re-renders the page with the message.
 """
@@ -18,6 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from crimeprev.assets import (
+    admin,
     bulk_import,
     cases,
     cooperation,
@@ -733,3 +735,142 @@ def transparency_page(
         ]
     context = _context(request, None, flows=flows, allocations=allocations, threshold=threshold)
     return render(request, "assets/transparency.html", context)
+
+
+def _admin_page(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    *,
+    error: str = "",
+    issued: dict[str, Any] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    with session.begin():
+        body = admin.overview(session, principal)
+    context = _context(request, principal, admin=body, error=error, issued=issued)
+    return render(request, "assets/admin.html", context, status_code=status_code)
+
+
+@router.get("/admin", response_class=HTMLResponse)
+def admin_page(
+    request: Request,
+    principal: Principal = Depends(page_principal),
+    session: Session = Depends(db_session),
+) -> HTMLResponse:
+    """Agencies, users, roles and API tokens, with the forms to change them (administrators)."""
+    return _admin_page(request, session, principal)
+
+
+def _admin_error(
+    request: Request, session: Session, principal: Principal
+) -> Callable[[str, int], HTMLResponse]:
+    return lambda message, status: _admin_page(
+        request, session, principal, error=message, status_code=status
+    )
+
+
+@router.post("/admin/agencies")
+def admin_create_agency(
+    request: Request,
+    code: str = Form(..., max_length=32),
+    name: str = Form(..., max_length=200),
+    country: str = Form(..., max_length=3),
+    principal: Principal = Depends(page_principal),
+    session: Session = Depends(db_session),
+) -> Response:
+    """Create an agency."""
+
+    def action() -> str:
+        admin.create_agency(session, principal, code=code, name=name, country=country)
+        return "/assets/admin"
+
+    return _act(session, action, _admin_error(request, session, principal))
+
+
+@router.post("/admin/users")
+def admin_create_user(
+    request: Request,
+    username: str = Form(..., max_length=64),
+    password: str = Form(..., max_length=1024),
+    roles: list[str] = Form([]),
+    agency: str = Form("", max_length=32),
+    full_name: str = Form("", max_length=200),
+    email: str = Form("", max_length=254),
+    principal: Principal = Depends(page_principal),
+    session: Session = Depends(db_session),
+) -> Response:
+    """Create a user with roles and an agency."""
+
+    def action() -> str:
+        admin.create_user(
+            session,
+            principal,
+            username=username,
+            password=password,
+            roles=roles,
+            agency=agency,
+            full_name=full_name,
+            email=email,
+        )
+        return "/assets/admin"
+
+    return _act(session, action, _admin_error(request, session, principal))
+
+
+@router.post("/admin/users/{username}/active")
+def admin_set_active(
+    request: Request,
+    username: str,
+    active: str = Form(..., pattern="^(yes|no)$"),
+    principal: Principal = Depends(page_principal),
+    session: Session = Depends(db_session),
+) -> Response:
+    """Deactivate or reactivate a user."""
+
+    def action() -> str:
+        admin.set_active(session, principal, username, active=active == "yes")
+        return "/assets/admin"
+
+    return _act(session, action, _admin_error(request, session, principal))
+
+
+@router.post("/admin/users/{username}/tokens", response_class=HTMLResponse)
+def admin_issue_token(
+    request: Request,
+    username: str,
+    name: str = Form(..., max_length=100),
+    days: str = Form("", max_length=12),
+    principal: Principal = Depends(page_principal),
+    session: Session = Depends(db_session),
+) -> HTMLResponse:
+    """Issue an API token and show its secret once."""
+    try:
+        with session.begin():
+            if days.strip() and not days.strip().isdigit():
+                raise InvalidInputError(f"days {days!r} is not a whole number of days")
+            issued = admin.issue_token(
+                session, principal, username, name=name, days=int(days) if days.strip() else None
+            )
+    except CrimeprevError as problem:
+        return _admin_page(
+            request, session, principal, error=problem.message, status_code=problem.status
+        )
+    shown = {"username": username, "name": issued.name, "secret": issued.secret}
+    return _admin_page(request, session, principal, issued=shown)
+
+
+@router.post("/admin/tokens/{token_id}/revoke")
+def admin_revoke_token(
+    request: Request,
+    token_id: int,
+    principal: Principal = Depends(page_principal),
+    session: Session = Depends(db_session),
+) -> Response:
+    """Revoke an API token."""
+
+    def action() -> str:
+        admin.revoke_token(session, principal, token_id)
+        return "/assets/admin"
+
+    return _act(session, action, _admin_error(request, session, principal))
