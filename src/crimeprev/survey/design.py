@@ -58,6 +58,11 @@ class Stage:
         Product of the sampling fractions of the stages above (1 at stage 1).
     group_labels : tuple of str
         A readable label of each group, used in error messages.
+    group_parent : numpy.ndarray
+        For each group, the code of the unit of the stage above that holds
+        it (all 0 at stage 1). Under ``lonely_psu="average"`` the variance of
+        the groups of one parent is scaled up for that parent's lonely groups,
+        as R's ``onestage`` does within each cluster of the stage above.
     """
 
     unit: np.ndarray
@@ -66,6 +71,7 @@ class Stage:
     group_fraction: np.ndarray
     group_prior_fraction: np.ndarray
     group_labels: tuple[str, ...]
+    group_parent: np.ndarray
 
 
 @dataclass(frozen=True, eq=False)
@@ -88,6 +94,9 @@ class TaylorDesign:
         Design degrees of freedom: first-stage PSUs minus strata.
     names : dict
         The column names the design was built from (weights, strata, clusters, fpc).
+    memo : dict
+        Domain codes and cells already computed for this design, keyed by the
+        domain columns. The frame is treated as read-only once the design is built.
     """
 
     frame: pd.DataFrame
@@ -96,6 +105,7 @@ class TaylorDesign:
     lonely_psu: str
     degrees_of_freedom: int
     names: dict[str, object] = field(default_factory=dict)
+    memo: dict[object, object] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def size(self) -> int:
@@ -275,7 +285,7 @@ def survey_design(
     frame: pd.DataFrame,
     *,
     weights: str,
-    strata: str | None = None,
+    strata: str | Sequence[str] | None = None,
     clusters: str | Sequence[str] | None = None,
     fpc: str | Sequence[str] | None = None,
     lonely_psu: str = "fail",
@@ -288,8 +298,11 @@ def survey_design(
         One row per respondent, with the design and analysis columns.
     weights : str
         Column of sampling weights (inverse inclusion probabilities); 0 excludes a row.
-    strata : str, optional
-        First-stage strata column. Without it the sample is one stratum.
+    strata : str or list of str, optional
+        Strata columns, one per stage, outermost first (as R's
+        ``strata=~h1+h2``): stage-k strata are read within the stage-(k-1)
+        unit. A single column stratifies the first stage only. Without it
+        the sample is one stratum.
     clusters : str or list of str, optional
         Cluster (PSU, SSU, ...) columns, one per stage, outermost first.
         Without it each row is its own PSU. Codes are read within their stratum.
@@ -342,8 +355,17 @@ def survey_design(
             field="fpc",
         )
     rows = len(frame)
-    if strata is not None:
-        stratum_codes, stratum_values = _codes(_column(frame, strata, "strata"), strata)
+    strata_names = _as_list(strata)
+    if len(strata_names) > max(len(cluster_names), 1):
+        raise InvalidInputError(
+            f"{len(strata_names)} strata columns given for {max(len(cluster_names), 1)} stage(s); "
+            "give at most one strata column per stage",
+            field="strata",
+        )
+    later_strata = [_codes(_column(frame, name, "strata"), name) for name in strata_names[1:]]
+    if strata_names:
+        first_name = strata_names[0]
+        stratum_codes, stratum_values = _codes(_column(frame, first_name, "strata"), first_name)
     else:
         stratum_codes, stratum_values = np.zeros(rows, dtype=np.int64), np.array(["(all)"])
     stage_columns: list[np.ndarray] = []
@@ -355,7 +377,9 @@ def survey_design(
 
     stages: list[Stage] = []
     group = stratum_codes
-    group_labels = tuple(f"{strata or 'stratum'}={value}" for value in stratum_values)
+    stratum_label = strata_names[0] if strata_names else "stratum"
+    group_labels = tuple(f"{stratum_label}={value}" for value in stratum_values)
+    group_parent = np.zeros(int(group.max()) + 1, dtype=np.int64)
     prior_fraction_by_row = np.ones(rows)
     for index, cluster_codes in enumerate(stage_columns):
         stage_number = index + 1
@@ -379,14 +403,30 @@ def survey_design(
                 group_fraction=fraction,
                 group_prior_fraction=group_prior,
                 group_labels=group_labels,
+                group_parent=group_parent,
             )
         )
         prior_fraction_by_row = prior_fraction_by_row * fraction[group]
         if not prior_fraction_by_row.any():
             break  # with replacement at this stage: later stages add nothing
         name = cluster_names[index] if cluster_names else "row"
-        group_labels = tuple(f"{name} unit {code}" for code in range(unit_count))
-        group = unit
+        if index < len(later_strata):
+            # Stage-(k+1) strata within each stage-k unit.
+            inner_codes, inner_values = later_strata[index]
+            group = _combine(unit, inner_codes)
+            group_parent = np.zeros(int(group.max()) + 1, dtype=np.int64)
+            group_parent[group] = unit
+            inner_of_group = np.zeros(group_parent.shape[0], dtype=np.int64)
+            inner_of_group[group] = inner_codes
+            inner_name = strata_names[index + 1]
+            group_labels = tuple(
+                f"{name} unit {parent}, {inner_name}={inner_values[code]}"
+                for parent, code in zip(group_parent.tolist(), inner_of_group.tolist(), strict=True)
+            )
+        else:
+            group_parent = np.arange(unit_count, dtype=np.int64)
+            group_labels = tuple(f"{name} unit {code}" for code in range(unit_count))
+            group = unit
 
     if lonely_psu == "fail":
         for number, stage in enumerate(stages, start=1):
@@ -398,7 +438,9 @@ def survey_design(
                     f"({int(lonely.sum())} such strata); the variance cannot be estimated under "
                     "lonely_psu='fail': choose 'remove', 'certainty', 'adjust' or 'average', "
                     "or collapse strata",
-                    field=strata or "strata",
+                    field=strata_names[min(number, len(strata_names)) - 1]
+                    if strata_names
+                    else "strata",
                     value=stage.group_labels[where],
                     expected="at least two PSUs per stratum",
                 )
@@ -406,7 +448,7 @@ def survey_design(
     degrees_of_freedom = int(first.group_units.sum() - first.group_units.shape[0])
     names: dict[str, object] = {
         "weights": weights,
-        "strata": strata,
+        "strata": (strata_names[0] if len(strata_names) == 1 else strata_names) or None,
         "clusters": cluster_names or None,
         "fpc": fpc_names or None,
     }
@@ -418,6 +460,236 @@ def survey_design(
         degrees_of_freedom=max(degrees_of_freedom, 1),
         names=names,
     )
+
+
+@dataclass(frozen=True, eq=False)
+class StageCells:
+    """The (unit, domain) cells of one stage.
+
+    Attributes
+    ----------
+    of_cell : numpy.ndarray or None
+        For each finest cell, the code of its cell at this stage (None when
+        the stage is the finest one, whose cells are the finest cells).
+    count : int
+        Number of cells at this stage.
+    group_domain : numpy.ndarray
+        For each cell at this stage, ``group * domains + domain``.
+    listed : numpy.ndarray
+        For each (group, domain), the number of cells listed; the group's
+        other units have a zero total in that domain.
+    """
+
+    of_cell: np.ndarray | None
+    count: int
+    group_domain: np.ndarray
+    listed: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class DomainCells:
+    """Rows grouped by (finest-stage unit, domain), coded once per design and domains.
+
+    A domain variance needs only the totals of the scores in each unit and
+    domain, so the estimators sum the rows into these cells with one
+    ``np.bincount`` per variable and do everything else on the cells, whose
+    number is the units times the domains (a few thousand for a typical
+    clustered survey) rather than the respondents.
+
+    Attributes
+    ----------
+    row_cell : numpy.ndarray
+        Cell code of each row (rows outside every domain are given a cell of
+        domain 0; the estimators give them weight 0).
+    count : int
+        Number of cells.
+    cell_domain : numpy.ndarray
+        Domain code of each cell.
+    domains : int
+        Number of domains.
+    stages : tuple of StageCells
+        The cells of each stage, outermost first.
+    """
+
+    row_cell: np.ndarray
+    count: int
+    cell_domain: np.ndarray
+    domains: int
+    stages: tuple[StageCells, ...]
+
+
+def domain_cells(
+    design: TaylorDesign, domain: np.ndarray | None = None, domains: int = 1
+) -> DomainCells:
+    """Code the (unit, domain) cells of every stage of `design`.
+
+    Parameters
+    ----------
+    design : TaylorDesign
+    domain : numpy.ndarray, optional
+        Domain code (0 .. domains-1) of each row; negative codes are in no domain.
+    domains : int, default=1
+
+    Returns
+    -------
+    DomainCells
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"h": [1, 1, 1, 2, 2, 2], "p": [1, 1, 2, 1, 2, 2]}).assign(w=1.0)
+    >>> design = survey_design(frame, weights="w", strata="h", clusters="p")
+    >>> cells = domain_cells(design, np.array([0, 1, 1, 1, 0, 1]), 2)
+    >>> cells.count, cells.row_cell.tolist()
+    (8, [0, 1, 3, 5, 6, 7])
+    """
+    rows = design.size
+    last = design.stages[-1]
+    unit = last.unit
+    units = int(last.unit_group.shape[0])
+    code = np.zeros(rows, dtype=np.int64) if domain is None else np.maximum(domain, 0)
+    if domain is None or domains == 1:
+        domains = 1
+        row_cell, count = unit, units
+        cell_domain = np.zeros(units, dtype=np.int64)
+        cell_unit = np.arange(units, dtype=np.int64)
+    elif units == rows:  # every row is its own unit: its cell is its unit
+        row_cell, count = unit, units
+        cell_domain = np.zeros(units, dtype=np.int64)
+        cell_domain[unit] = code
+        cell_unit = np.arange(units, dtype=np.int64)
+    elif units * domains <= 4 * rows + 4096:  # dense: every unit in every domain
+        row_cell, count = unit * domains + code, units * domains
+        cell_domain = np.tile(np.arange(domains, dtype=np.int64), units)
+        cell_unit = np.repeat(np.arange(units, dtype=np.int64), domains)
+    else:
+        keys, row_cell = np.unique(unit * domains + code, return_inverse=True)
+        count = int(keys.shape[0])
+        cell_domain, cell_unit = keys % domains, keys // domains
+    stages: list[StageCells] = []
+    stage_unit = cell_unit
+    for index in range(len(design.stages) - 1, -1, -1):
+        stage = design.stages[index]
+        of_cell: np.ndarray | None = None
+        stage_count, stage_domain = count, cell_domain
+        if index < len(design.stages) - 1:
+            below = design.stages[index + 1]
+            stage_unit = below.group_parent[below.unit_group[stage_unit]]
+            keys, of_cell = np.unique(stage_unit * domains + cell_domain, return_inverse=True)
+            stage_count = int(keys.shape[0])
+            stage_domain = keys % domains
+            units_of_stage = keys // domains
+        else:
+            units_of_stage = stage_unit
+        groups = int(stage.group_units.shape[0])
+        group_domain = stage.unit_group[units_of_stage] * domains + stage_domain
+        listed = np.bincount(group_domain, minlength=groups * domains)
+        stages.append(StageCells(of_cell, stage_count, group_domain, listed))
+    return DomainCells(
+        row_cell=np.ascontiguousarray(row_cell, dtype=np.intp),
+        count=count,
+        cell_domain=cell_domain,
+        domains=domains,
+        stages=tuple(reversed(stages)),
+    )
+
+
+def _stage_weights(design: TaylorDesign, stage: Stage, number: int) -> tuple[np.ndarray, bool]:
+    """Each group's variance multiplier at one stage, and whether lonely units stay uncentred."""
+    n_units = stage.group_units.astype(float)
+    lonely = n_units == 1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = (1.0 - stage.group_fraction) * np.where(lonely, 1.0, n_units / (n_units - 1))
+    scale = np.where(stage.group_fraction >= 1 - 1e-12, 0.0, scale)
+    lonely = lonely & (scale > 0)
+    uncentred = False
+    if lonely.any():
+        if design.lonely_psu == "fail":
+            where = int(np.flatnonzero(lonely)[0])
+            raise InvalidInputError(
+                f"stratum {stage.group_labels[where]} has only one PSU at stage {number}",
+                expected="at least two PSUs per stratum",
+            )
+        if design.lonely_psu == "adjust":
+            # R's onestrat leaves a lonely PSU uncentred.
+            uncentred = True
+        else:
+            scale = np.where(lonely, 0.0, scale)
+        if design.lonely_psu == "average":
+            # R's onestage: the strata of one parent (the whole sample at stage 1,
+            # a unit of the stage above later) are scaled by strata / non-lonely strata.
+            parents = int(stage.group_parent.max()) + 1
+            strata = np.bincount(stage.group_parent, minlength=parents).astype(float)
+            kept = np.bincount(
+                stage.group_parent, weights=(~lonely).astype(float), minlength=parents
+            )
+            with np.errstate(divide="ignore", invalid="ignore"):
+                factor = strata / kept
+            scale = scale * factor[stage.group_parent]
+    weight = scale * stage.group_prior_fraction
+    return np.where(uncentred & lonely, -weight, weight), uncentred
+
+
+def _sum_by(codes: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
+    """``np.bincount`` of each column of `values` (cells x m) into `size` bins."""
+    out = np.empty((size, values.shape[1]))
+    for column in range(values.shape[1]):
+        out[:, column] = np.bincount(codes, weights=values[:, column], minlength=size)
+    return out
+
+
+def cell_variance(design: TaylorDesign, cells: DomainCells, totals: np.ndarray) -> np.ndarray:
+    """Variance of domain totals from the score totals of the finest cells.
+
+    Parameters
+    ----------
+    design : TaylorDesign
+    cells : DomainCells
+        From :func:`domain_cells`.
+    totals : numpy.ndarray
+        ``cells.count`` x m totals of the weighted scores.
+
+    Returns
+    -------
+    numpy.ndarray
+        domains x m variances.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"w": [1.0] * 4})
+    >>> design = survey_design(frame, weights="w")
+    >>> cells = domain_cells(design)
+    >>> cell_variance(design, cells, np.array([[1.0], [2.0], [3.0], [4.0]]))
+    array([[6.66666667]])
+    """
+    totals = np.asarray(totals, dtype=float).reshape(cells.count, -1)
+    domains = cells.domains
+    result = np.zeros((domains, totals.shape[1]))
+    for number, (stage, stage_cells) in enumerate(
+        zip(design.stages, cells.stages, strict=True), start=1
+    ):
+        weight, uncentred = _stage_weights(design, stage, number)
+        signed = weight
+        weight = np.abs(weight)
+        if not weight.any():
+            continue
+        groups = int(stage.group_units.shape[0])
+        stage_totals = (
+            totals
+            if stage_cells.of_cell is None
+            else _sum_by(stage_cells.of_cell, totals, stage_cells.count)
+        )
+        sums = _sum_by(stage_cells.group_domain, stage_totals, groups * domains)
+        n_units = np.repeat(stage.group_units.astype(float), domains)[:, None]
+        centre = sums / n_units
+        if uncentred:
+            lonely_rows = np.repeat(signed < 0, domains)
+            centre[lonely_rows] = 0.0
+        deviations = stage_totals - centre[stage_cells.group_domain]
+        squares = _sum_by(stage_cells.group_domain, deviations**2, groups * domains)
+        absent = n_units - stage_cells.listed[:, None]
+        squares += absent * centre**2
+        result += np.einsum("g,gdm->dm", weight, squares.reshape(groups, domains, -1))
+    return result
 
 
 def taylor_variance(
@@ -454,57 +726,8 @@ def taylor_variance(
     6.666667
     """
     scores = np.asarray(scores, dtype=float)
-    if domain is None:
-        domains = 1
-    else:
-        keep = domain >= 0
-        if not keep.all():
-            scores = np.where(keep, scores, 0.0)
-            domain = np.where(keep, domain, 0)
-    total = np.zeros(domains)
-    for number, stage in enumerate(design.stages, start=1):
-        if not stage.group_prior_fraction.any():
-            break
-        unit_count = stage.unit_group.shape[0]
-        group_count = stage.group_units.shape[0]
-        key = stage.unit if domains == 1 or domain is None else stage.unit * domains + domain
-        unit_totals = np.bincount(key, weights=scores, minlength=unit_count * domains).reshape(
-            unit_count, domains
-        )
-        group_of_cell = np.repeat(stage.unit_group, domains) * domains + np.tile(
-            np.arange(domains), unit_count
-        )
-        group_sums = np.bincount(
-            group_of_cell, weights=unit_totals.ravel(), minlength=group_count * domains
-        ).reshape(group_count, domains)
-        n_units = stage.group_units.astype(float)
-        means = group_sums / n_units[:, None]
-        lonely = n_units == 1
-        deviations = unit_totals - means[stage.unit_group]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            scale = (1.0 - stage.group_fraction) * np.where(lonely, 1.0, n_units / (n_units - 1))
-        scale = np.where(stage.group_fraction >= 1 - 1e-12, 0.0, scale)
-        lonely = lonely & (scale > 0)
-        excluded = np.zeros(group_count, dtype=bool)
-        if lonely.any():
-            if design.lonely_psu == "adjust":
-                # R's onestrat leaves a lonely PSU uncentred.
-                lonely_units = lonely[stage.unit_group]
-                deviations[lonely_units] = unit_totals[lonely_units]
-            elif design.lonely_psu == "average" and number == 1:
-                excluded = lonely
-                scale = np.where(lonely, 0.0, scale)
-            elif design.lonely_psu == "fail":
-                where = int(np.flatnonzero(lonely)[0])
-                raise InvalidInputError(
-                    f"stratum {stage.group_labels[where]} has only one PSU at stage {number}",
-                    expected="at least two PSUs per stratum",
-                )
-            else:
-                scale = np.where(lonely, 0.0, scale)
-        weight = (scale * stage.group_prior_fraction)[stage.unit_group]
-        contribution = (weight[:, None] * deviations**2).sum(axis=0)
-        if excluded.any():
-            contribution = contribution * group_count / (group_count - int(excluded.sum()))
-        total += contribution
-    return total
+    if domain is not None:
+        scores = np.where(domain >= 0, scores, 0.0)
+    cells = domain_cells(design, domain, domains if domain is not None else 1)
+    totals = np.bincount(cells.row_cell, weights=scores, minlength=cells.count)
+    return cell_variance(design, cells, totals[:, None])[:, 0]

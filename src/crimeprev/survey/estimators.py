@@ -18,7 +18,7 @@ recompute the totals under each replicate.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from crimeprev.errors import InvalidInputError, NotFoundError
-from crimeprev.survey.design import TaylorDesign, taylor_variance
+from crimeprev.survey.design import DomainCells, TaylorDesign, cell_variance, domain_cells
 from crimeprev.survey.intervals import proportion_interval, t_quantile
 from crimeprev.survey.replicates import ReplicateDesign
 
@@ -192,6 +192,13 @@ def _numeric(design: Design, name: str, missing: str) -> tuple[np.ndarray, np.nd
             f"variable {name!r} is not in the data", field=name, expected="a column of the data"
         )
     column = frame[name]
+    if isinstance(column.dtype, np.dtype) and column.dtype.kind in "fiub":
+        # Plain numeric column: read it without a copy when it is already float.
+        values = column.to_numpy(dtype=float)
+        present = np.isfinite(values)
+        if present.all():
+            return values, present
+        return _missing_values(name, values, present, missing)
     if isinstance(column.dtype, pd.CategoricalDtype) or column.dtype == object:
         converted = pd.to_numeric(column, errors="coerce")
         bad = converted.isna() & column.notna()
@@ -207,7 +214,13 @@ def _numeric(design: Design, name: str, missing: str) -> tuple[np.ndarray, np.nd
             )
         column = converted
     values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    present = np.isfinite(values)
+    return _missing_values(name, values, present=np.isfinite(values), missing=missing)
+
+
+def _missing_values(
+    name: str, values: np.ndarray, present: np.ndarray, missing: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Values with missing ones set to 0, or an error naming the first missing row."""
     if not present.all() and missing == "fail":
         row = int(np.flatnonzero(~present)[0])
         raise InvalidInputError(
@@ -237,113 +250,263 @@ class _Parts:
     population: np.ndarray
 
 
+@dataclass(frozen=True)
+class _Sums:
+    """Per-domain sums of one column, shifted by a constant for numerical stability.
+
+    With ``y' = y - c x`` (c the overall ratio), ``top = sum a y'``,
+    ``bottom = sum a x``, ``squares = sum a y'^2``, ``cross = sum a x y'``,
+    ``xsquares = sum a x^2`` and ``weight = sum a``, where ``a`` is the
+    weight of rows in the domain with a value.
+    """
+
+    top: np.ndarray
+    bottom: np.ndarray
+    squares: np.ndarray
+    cross: np.ndarray
+    xsquares: np.ndarray
+    weight: np.ndarray
+
+
+class _Summer:
+    """Sums rows into domains (and, for Taylor designs, into unit x domain cells).
+
+    Built once per design and domain columns (remembered on the design), so
+    the domain code, the weights of rows in a domain and their per-domain
+    totals are computed once for all variables and calls.
+    """
+
+    def __init__(self, design: Design, domain: np.ndarray, domains: int) -> None:
+        self.domains = domains
+        inside = domain >= 0
+        self.all_inside = bool(inside.all())
+        self.single = domains == 1 and self.all_inside
+        self.code = domain if self.all_inside else np.where(inside, domain, 0)
+        self.base = design.weights if self.all_inside else np.where(inside, design.weights, 0.0)
+        self.cells: DomainCells | None = None
+        if isinstance(design, TaylorDesign):
+            self.cells = domain_cells(design, domain, domains)
+        self.base_weight = self.to_domain(self.base)
+        self.base_count = self.count(self.base > 0)
+        self._base_cells: np.ndarray | None = None
+
+    def base_cells(self) -> np.ndarray:
+        """Weights of the rows in a domain, summed in each Taylor cell (computed once)."""
+        if self._base_cells is None:
+            self._base_cells = self.to_cells(self.base)
+        return self._base_cells
+
+    def to_domain(self, values: np.ndarray) -> np.ndarray:
+        """Per-domain sums of a row-level array."""
+        if self.single:
+            return np.array([values.sum()])
+        return np.bincount(self.code, weights=values, minlength=self.domains)
+
+    def count(self, flags: np.ndarray) -> np.ndarray:
+        """Per-domain counts of true flags."""
+        if self.single:
+            return np.array([float(np.count_nonzero(flags))])
+        return np.bincount(self.code, weights=flags.astype(float), minlength=self.domains)
+
+    def dot(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Per-domain sums of ``a * b``."""
+        if self.single:
+            return np.array([float(np.dot(a, b))])
+        return self.to_domain(a * b)
+
+    def to_cells(self, values: np.ndarray) -> np.ndarray:
+        """Sums of a row-level array in each Taylor cell."""
+        assert self.cells is not None
+        return np.bincount(self.cells.row_cell, weights=values, minlength=self.cells.count)
+
+    def cells_to_domain(self, values: np.ndarray) -> np.ndarray:
+        """Per-domain sums of a cell-level array."""
+        assert self.cells is not None
+        if self.domains == 1:
+            return np.array([values.sum()])
+        return np.bincount(self.cells.cell_domain, weights=values, minlength=self.domains)
+
+
+def _cached(design: Design, key: object, make: Callable[[], Any]) -> Any:
+    """`make()`, remembered on the design under `key` (None: not remembered)."""
+    if key is None or (isinstance(key, tuple) and key[-1] is None):
+        return make()
+    if key not in design.memo:
+        if len(design.memo) >= 8:
+            design.memo.clear()
+        design.memo[key] = make()
+    return design.memo[key]
+
+
+Columns = np.ndarray | list[np.ndarray]
+
+
+def _column_list(values: Columns) -> list[np.ndarray]:
+    """The columns of an n x k matrix (or a list of them) as separate arrays."""
+    if isinstance(values, list):
+        return values
+    return [values[:, column] for column in range(values.shape[1])]
+
+
 def _ratio_core(
     design: Design,
-    numerators: np.ndarray,
-    denominators: np.ndarray | str | None,
-    present: np.ndarray,
+    numerators: Columns,
+    denominators: Columns | str | None,
+    present: Columns,
     domain: np.ndarray,
     domains: int,
+    key: object = None,
 ) -> _Parts:
-    """Estimates of sum(w num) / sum(w den) per domain and column (den None: totals)."""
-    weights = design.weights
-    rows, columns = numerators.shape
-    # Column-major: the loop below takes one column at a time.
-    numerators = np.asfortranarray(numerators)
-    present = np.asfortranarray(present)
+    """Estimates of sum(w num) / sum(w den) per domain and column (den None: totals).
+
+    Each column is reduced to a few sums per domain (and, for a Taylor
+    design, per unit and domain cell); the linearised scores of a ratio are
+    linear in those sums, so no n-long score vector is formed. `key` names
+    the domain columns, so the cells are coded once per design.
+    """
+    top_columns = _column_list(numerators)
+    present_columns = _column_list(present)
+    columns = len(top_columns)
     unit_denominator = isinstance(denominators, str)
-    matrix: np.ndarray | None = None
-    if denominators is not None and not isinstance(denominators, str):
-        matrix = np.asfortranarray(denominators)
-    inside = domain >= 0
-    code = np.where(inside, domain, 0)
+    bottom_columns = (
+        None
+        if denominators is None or isinstance(denominators, str)
+        else _column_list(denominators)
+    )
+    summer: _Summer = _cached(design, ("summer", key), lambda: _Summer(design, domain, domains))
     estimate = np.empty((domains, columns))
     variance = np.empty((domains, columns))
     deff = np.empty((domains, columns))
     n = np.empty((domains, columns))
     population = np.empty((domains, columns))
-    mask_all = np.asfortranarray(inside[:, None] & present)
     if isinstance(design, ReplicateDesign):
-        bottom = np.ones_like(numerators) if unit_denominator else matrix
-        stacked = numerators if bottom is None else np.hstack([numerators, bottom])
-        stacked = np.where(np.hstack([mask_all] * (1 if bottom is None else 2)), stacked, 0.0)
-        full, replicate = design.replicate_totals(stacked, np.where(inside, domain, -1), domains)
-        if denominators is None:
-            full_estimate, replicate_estimate = full, replicate
-        else:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                full_estimate = full[:, :columns] / full[:, columns:]
-                replicate_estimate = replicate[:, :, :columns] / replicate[:, :, columns:]
-        estimate[:] = full_estimate
-        variance[:] = design.variance(full_estimate, replicate_estimate)
-    positive = weights > 0
-    # One domain covering every row: plain sums (much faster than bincount on one bin).
-    single = domains == 1 and bool(inside.all())
-
-    def total(values: np.ndarray) -> np.ndarray:
-        if single:
-            return np.array([values.sum()])
-        return np.bincount(code, weights=values, minlength=domains)
-
-    def count(flags: np.ndarray) -> np.ndarray:
-        if single:
-            return np.array([float(np.count_nonzero(flags))])
-        return np.bincount(code, weights=flags.astype(float), minlength=domains)
-
-    def spread(values: np.ndarray) -> np.ndarray:
-        return values[:1] if single else values[code]
-
-    everyone: np.ndarray | None = None  # respondent counts when no row is masked
+        _replicate_estimates(
+            design,
+            np.column_stack(top_columns),
+            None if bottom_columns is None else np.column_stack(bottom_columns),
+            unit_denominator,
+            np.column_stack(present_columns),
+            domain,
+            domains,
+            estimate,
+            variance,
+        )
     for column in range(columns):
-        mask = mask_all[:, column]
+        mask = present_columns[column]
         whole = bool(mask.all())
-        w = weights if whole else np.where(mask, weights, 0.0)
-        y = numerators[:, column]
-        numerator_total = total(w * y)
-        count_weights = total(w)
-        counted = positive if whole else mask & positive
-        if whole and everyone is not None:
-            respondents = everyone
+        a = summer.base if whole else np.where(mask, summer.base, 0.0)
+        y = top_columns[column]
+        x = None if bottom_columns is None else bottom_columns[column]
+        if x is not None and bool((x == 1.0).all()):
+            x = None
+        weight = summer.base_weight if whole else summer.to_domain(a)
+        respondents = summer.base_count if whole else summer.count(a > 0)
+        population[:, column] = weight
+        # Shift y by the overall ratio (or mean) so sums of squares do not cancel.
+        if x is None:
+            grand = float(np.dot(a, y))
+            scale = float(weight.sum())
+            shift = grand / scale if denominators is not None and scale > 0 else 0.0
+            shifted = y - shift if shift else y
+            weighted = a * shifted
+            bottom = weight
+            cross = None
         else:
-            respondents = count(counted)
-            if whole:
-                everyone = respondents
-        population[:, column] = count_weights
-        theta: np.ndarray
+            scale = float(np.dot(a, x))
+            shift = float(np.dot(a, y)) / scale if scale else 0.0
+            shifted = y - shift * x
+            weighted = a * shifted
+            ax = a * x
+            bottom = summer.to_domain(ax)
+            cross = summer.dot(ax, shifted)
+        cells = summer.cells
+        cell_top: np.ndarray | None = None
+        if cells is not None:
+            cell_top = summer.to_cells(weighted)
+            top = summer.cells_to_domain(cell_top)
+        else:
+            top = summer.to_domain(weighted)
+        squares = summer.dot(weighted, shifted)
         if denominators is None:
-            theta = numerator_total
-            residual = y
-            n[:, column] = count(counted & (y != 0))
+            theta = top + shift * weight
+            n[:, column] = summer.count((a > 0) & (y != 0))
+            residual_sum, residual_squares = top, squares
         else:
-            x = np.ones(0) if matrix is None else matrix[:, column]
-            unit = matrix is None or bool((x == 1.0).all())
-            denominator_total = count_weights if unit else total(w * x)
             with np.errstate(divide="ignore", invalid="ignore"):
-                theta = numerator_total / denominator_total
-                inverse = 1.0 / denominator_total
-            if unit:
-                residual = (y - spread(theta)) * spread(inverse)
+                moved = top / bottom
+                theta = moved + shift
+                inverse = 1.0 / bottom
+            if x is None:
                 n[:, column] = respondents
+                residual_sum = np.zeros(domains)
+                residual_squares = (squares - moved * top) * inverse**2
             else:
-                residual = (y - spread(theta) * x) * spread(inverse)
-                n[:, column] = count(counted & (x != 0))
-            if not whole:
-                residual = np.where(mask, residual, 0.0)
-        scores = w * residual
+                n[:, column] = summer.count((a > 0) & (x != 0))
+                xsquares = summer.dot(ax, x)
+                assert cross is not None
+                residual_sum = np.zeros(domains)
+                residual_squares = (squares - 2 * moved * cross + moved**2 * xsquares) * inverse**2
         if isinstance(design, TaylorDesign):
+            assert cells is not None and cell_top is not None
             estimate[:, column] = theta
-            variance[:, column] = taylor_variance(
-                design, scores, code if whole else np.where(mask, code, -1), domains
-            )
+            if denominators is None:
+                scores = cell_top
+            else:
+                if x is not None:
+                    cell_bottom = summer.to_cells(ax)
+                else:
+                    cell_bottom = summer.base_cells() if whole else summer.to_cells(a)
+                d = cells.cell_domain
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    scores = (cell_top - moved[d] * cell_bottom) * inverse[d]
+                scores = np.where(np.isfinite(scores), scores, 0.0)
+            variance[:, column] = cell_variance(design, cells, scores[:, None])[:, 0]
+            variance[~np.isfinite(theta), column] = np.nan
         # Design effect against SRS without replacement of the same size (R's deff=TRUE).
         with np.errstate(divide="ignore", invalid="ignore"):
-            mean_r = total(scores) / count_weights
-            mean_r2 = total(scores * residual) / count_weights
+            mean_r = residual_sum / weight
+            mean_r2 = residual_squares / weight
             nobs = respondents
             dispersion = (mean_r2 - mean_r**2) * nobs / (nobs - 1)
-            srs = dispersion * count_weights**2 * (count_weights - nobs) / (count_weights * nobs)
+            srs = dispersion * weight**2 * (weight - nobs) / (weight * nobs)
             deff[:, column] = variance[:, column] / srs
     return _Parts(estimate, variance, deff, n, population)
+
+
+def _replicate_estimates(
+    design: ReplicateDesign,
+    numerators: np.ndarray,
+    matrix: np.ndarray | None,
+    unit_denominator: bool,
+    present: np.ndarray,
+    domain: np.ndarray,
+    domains: int,
+    estimate: np.ndarray,
+    variance: np.ndarray,
+) -> None:
+    """Fill `estimate` and `variance` from the full-sample and replicate totals."""
+    columns = numerators.shape[1]
+    inside = domain >= 0
+    complete = bool(present.all())
+    top = numerators if complete else np.where(present, numerators, 0.0)
+    if unit_denominator and complete:
+        # Every column has the same denominator: the domain sizes, computed once.
+        stacked = np.hstack([top, np.ones((top.shape[0], 1))])
+    elif unit_denominator:
+        stacked = np.hstack([top, present.astype(float)])
+    elif matrix is not None:
+        stacked = np.hstack([top, np.where(present, matrix, 0.0)])
+    else:
+        stacked = top
+    full, replicate = design.replicate_totals(stacked, np.where(inside, domain, -1), domains)
+    if stacked is top:
+        full_estimate, replicate_estimate = full, replicate
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            full_estimate = full[:, :columns] / full[:, columns:]
+            replicate_estimate = replicate[:, :, :columns] / replicate[:, :, columns:]
+    estimate[:] = full_estimate
+    variance[:] = design.variance(full_estimate, replicate_estimate)
 
 
 def _rows(
@@ -382,8 +545,16 @@ def _rows(
     return rows
 
 
+def _domain_key(by: str | Sequence[str] | None) -> tuple[str, ...]:
+    return tuple(_names(by))
+
+
 def _domains(design: Design, by: str | Sequence[str] | None) -> tuple[np.ndarray, list[str]]:
-    return domain_codes(design.frame, by)
+    """Domain codes and labels, remembered on the design for repeated calls."""
+    result: tuple[np.ndarray, list[str]] = _cached(
+        design, ("domains", _domain_key(by)), lambda: domain_codes(design.frame, by)
+    )
+    return result
 
 
 def estimate_totals(
@@ -425,11 +596,10 @@ def estimate_totals(
     _check_missing(missing)
     names = _names(variables)
     domain, labels = _domains(design, by)
-    values = np.empty((design.size, len(names)), order="F")
-    present = np.empty((design.size, len(names)), dtype=bool, order="F")
-    for column, name in enumerate(names):
-        values[:, column], present[:, column] = _numeric(design, name, missing)
-    parts = _ratio_core(design, values, None, present, domain, len(labels))
+    read = [_numeric(design, name, missing) for name in names]
+    values = [value for value, _ in read]
+    present = [mask for _, mask in read]
+    parts = _ratio_core(design, values, None, present, domain, len(labels), _domain_key(by))
     rows = _rows(design, "total", names, labels, parts, level)
     return EstimateTable(rows=tuple(rows), design=design.describe(), level=level)
 
@@ -461,11 +631,10 @@ def estimate_means(
     _check_missing(missing)
     names = _names(variables)
     domain, labels = _domains(design, by)
-    values = np.empty((design.size, len(names)), order="F")
-    present = np.empty((design.size, len(names)), dtype=bool, order="F")
-    for column, name in enumerate(names):
-        values[:, column], present[:, column] = _numeric(design, name, missing)
-    parts = _ratio_core(design, values, UNIT, present, domain, len(labels))
+    read = [_numeric(design, name, missing) for name in names]
+    values = [value for value, _ in read]
+    present = [mask for _, mask in read]
+    parts = _ratio_core(design, values, UNIT, present, domain, len(labels), _domain_key(by))
     rows = _rows(design, "mean", names, labels, parts, level)
     return EstimateTable(rows=tuple(rows), design=design.describe(), level=level)
 
@@ -510,14 +679,16 @@ def estimate_ratios(
             field="denominators",
         )
     domain, labels = _domains(design, by)
-    y = np.empty((design.size, len(top)))
-    x = np.empty((design.size, len(top)))
-    present = np.empty((design.size, len(top)), dtype=bool)
-    for column, (a, b) in enumerate(zip(top, bottom, strict=True)):
-        y[:, column], has_y = _numeric(design, a, missing)
-        x[:, column], has_x = _numeric(design, b, missing)
-        present[:, column] = has_y & has_x
-    parts = _ratio_core(design, y, x, present, domain, len(labels))
+    y: list[np.ndarray] = []
+    x: list[np.ndarray] = []
+    present: list[np.ndarray] = []
+    for a, b in zip(top, bottom, strict=True):
+        y_values, has_y = _numeric(design, a, missing)
+        x_values, has_x = _numeric(design, b, missing)
+        y.append(y_values)
+        x.append(x_values)
+        present.append(has_y & has_x)
+    parts = _ratio_core(design, y, x, present, domain, len(labels), _domain_key(by))
     names = [f"{a}/{b}" for a, b in zip(top, bottom, strict=True)]
     rows = _rows(design, "ratio", names, labels, parts, level)
     return EstimateTable(rows=tuple(rows), design=design.describe(), level=level)
@@ -587,7 +758,9 @@ def estimate_proportions(
             else np.zeros((design.size, 0))
         )
         present_matrix = np.repeat(present[:, None], len(categories), axis=1)
-        parts = _ratio_core(design, indicators, UNIT, present_matrix, domain, len(domain_labels))
+        parts = _ratio_core(
+            design, indicators, UNIT, present_matrix, domain, len(domain_labels), _domain_key(by)
+        )
         value_labels = (labels or {}).get(name, {})
         shown = [str(value_labels.get(category, _show(category))) for category in categories]
         chunk = _rows(
@@ -708,7 +881,9 @@ def estimate_quantiles(
         below = values[:, None] <= estimates[code]
         indicator = below.astype(float)
         present_matrix = np.repeat(usable[:, None], len(probabilities), axis=1)
-        parts = _ratio_core(design, indicator, UNIT, present_matrix, domain, domains)
+        parts = _ratio_core(
+            design, indicator, UNIT, present_matrix, domain, domains, _domain_key(by)
+        )
         se_share = np.sqrt(np.maximum(parts.variance, 0.0))
         for d in range(domains):
             rows_d = usable & (domain == d)

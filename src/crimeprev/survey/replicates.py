@@ -31,12 +31,13 @@ Wolter, K. (2007). *Introduction to Variance Estimation*, 2nd ed. Springer.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
+from threadpoolctl import ThreadpoolController
 
 from crimeprev.errors import InvalidInputError
 from crimeprev.survey.design import TaylorDesign, check_weights
@@ -74,6 +75,11 @@ class ReplicateDesign:
         For generated replicates, each row's PSU code.
     multipliers : numpy.ndarray or None
         For generated replicates, the PSUs x R weight multipliers.
+    names : dict
+        The column names the design was built from.
+    memo : dict
+        Domain codes already computed for this design, keyed by the domain
+        columns. The frame is treated as read-only once the design is built.
     """
 
     frame: pd.DataFrame
@@ -87,6 +93,7 @@ class ReplicateDesign:
     psu: np.ndarray | None = None
     multipliers: np.ndarray | None = None
     names: dict[str, object] = field(default_factory=dict)
+    memo: dict[object, object] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def size(self) -> int:
@@ -142,37 +149,27 @@ class ReplicateDesign:
             values = values[:, None]
         columns = values.shape[1]
         inside = domain >= 0
-        weighted = values * self.weights[:, None]
+        everyone = bool(inside.all())
+        code = domain if everyone else np.where(inside, domain, 0)
         full = np.empty((domains, columns))
         for column in range(columns):
-            full[:, column] = np.bincount(
-                domain[inside], weights=weighted[inside, column], minlength=domains
-            )
+            weighted = values[:, column] * self.weights
+            if not everyone:
+                weighted[~inside] = 0.0
+            full[:, column] = np.bincount(code, weights=weighted, minlength=domains)
         if self.multipliers is not None and self.psu is not None:
             psus = self.multipliers.shape[0]
-            key = self.psu[inside] * domains + domain[inside]
+            key = self.psu * domains + code
             cells = np.empty((psus * domains, columns))
             for column in range(columns):
-                cells[:, column] = np.bincount(
-                    key, weights=weighted[inside, column], minlength=psus * domains
-                )
+                weighted = values[:, column] * self.weights
+                if not everyone:
+                    weighted[~inside] = 0.0
+                cells[:, column] = np.bincount(key, weights=weighted, minlength=psus * domains)
             replicate = self.multipliers.T @ cells.reshape(psus, domains * columns)
             return full, replicate.reshape(self.replicates, domains, columns)
         assert self.replicate_weights is not None
-        if domains == 1 and inside.all():
-            replicate = (self.replicate_weights.T @ values)[:, None, :]
-            return full, replicate
-        # One sparse row per (domain, column): its values at the domain's rows.
-        # (S W) costs rows x columns x R, whatever the number of domains.
-        rows = np.flatnonzero(inside)
-        cells = (domain[rows][:, None] * columns + np.arange(columns)[None, :]).ravel()
-        selector = sparse.csr_matrix(
-            (values[rows].ravel(), (cells, np.repeat(rows, columns))),
-            shape=(domains * columns, values.shape[0]),
-        )
-        product = np.asarray(selector @ self.replicate_weights)  # (domains*columns) x R
-        replicate = product.T.reshape(self.replicates, domains, columns)
-        return full, replicate
+        return full, _supplied_totals(self.replicate_weights, values, domain, domains)
 
     def variance(self, full_estimates: np.ndarray, replicate_estimates: np.ndarray) -> np.ndarray:
         """Replicate variance of estimates (R on the first axis of `replicate_estimates`)."""
@@ -180,6 +177,70 @@ class ReplicateDesign:
         deviations = replicate_estimates - centre
         rscales = self.rscales.reshape((-1,) + (1,) * (deviations.ndim - 1))
         return self.scale * np.nansum(rscales * deviations**2, axis=0)
+
+
+#: Rows per block when multiplying supplied replicate weights by the values.
+_BLOCK_ROWS = 1 << 14
+
+#: Above this many domain x value columns, domains are multiplied one at a time:
+#: the spread product costs n R columns flops, the gathered one a copy of n x R.
+_SPREAD_COLUMNS = 48
+
+
+def _supplied_totals(
+    matrix: np.ndarray, values: np.ndarray, domain: np.ndarray, domains: int
+) -> np.ndarray:
+    """Replicate totals ``sum_i W[i, r] y[i, k]`` per domain: R x domains x k.
+
+    A block of rows at a time, the values are spread into a dense block with
+    one column per (domain, value) (zero outside the row's domain), and the
+    block of the n x R weights meets it in one matrix product: no sparse
+    selector and no copy of the weights. With very many domains the spread
+    block would be mostly zeros, so each domain's rows are gathered instead.
+
+    The products are thin (k is small), so they are bound by reading the
+    weights, not by arithmetic; BLAS runs them on one thread, because
+    threaded thin products measured 10-20x slower when other processes
+    share the cores (``bench/bench_survey.py``).
+    """
+    with _blas_controller().limit(limits=1, user_api="blas"):
+        return _supplied_products(matrix, values, domain, domains)
+
+
+@functools.cache
+def _blas_controller() -> ThreadpoolController:
+    """The BLAS thread pools, inspected once on first use (not at import)."""
+    return ThreadpoolController()
+
+
+def _supplied_products(
+    matrix: np.ndarray, values: np.ndarray, domain: np.ndarray, domains: int
+) -> np.ndarray:
+    """The products of :func:`_supplied_totals`, on the calling thread's BLAS."""
+    rows, columns = values.shape
+    replicates = matrix.shape[1]
+    if domains == 1 and bool((domain >= 0).all()):
+        return (matrix.T @ values)[:, None, :]
+    wide = domains * columns
+    result = np.zeros((replicates, wide))
+    by_domain = np.zeros((replicates, domains, columns))
+    for start in range(0, rows, _BLOCK_ROWS):
+        stop = min(start + _BLOCK_ROWS, rows)
+        block_domain = domain[start:stop]
+        inside = np.flatnonzero(block_domain >= 0)
+        if wide <= _SPREAD_COLUMNS:
+            spread = np.zeros((stop - start, wide))
+            first = block_domain[inside] * columns
+            for column in range(columns):
+                spread[inside, first + column] = values[start + inside, column]
+            result += matrix[start:stop].T @ spread
+            continue
+        order = inside[np.argsort(block_domain[inside], kind="stable")]
+        bounds = np.searchsorted(block_domain[order], np.arange(domains + 1))
+        for d in np.flatnonzero(np.diff(bounds)):
+            picked = start + order[bounds[d] : bounds[d + 1]]
+            by_domain[:, d, :] += matrix[picked].T @ values[picked]
+    return result.reshape(replicates, domains, columns) + by_domain
 
 
 def default_scale(replicate_type: str, replicates: int, fay_rho: float = 0.0) -> float:
