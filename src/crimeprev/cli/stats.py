@@ -261,7 +261,11 @@ def trends(
 def quality(source: str = typer.Argument(..., help="Source name")) -> None:
     """Data-quality report: geocoding, ICCS mapping, gaps, empty areas, outliers, quarantine."""
     from crimeprev.indicators.quality import GEOCODING_THRESHOLD, quality_report
+    from crimeprev.indicators.trends import profile_kind
 
+    if profile_kind(source) == "aggregate":
+        _aggregate_quality(source)
+        return
     try:
         with _warehouse() as warehouse:
             report = quality_report(warehouse, source)
@@ -282,6 +286,58 @@ def quality(source: str = typer.Argument(..., help="Source name")) -> None:
             f"outlier area {item['name']} ({item['area_id']}): rate {item['rate']:,.1f}, "
             f"robust z {item['z']:.1f}"
         )
+
+
+def _aggregate_quality(source: str) -> None:
+    from crimeprev.indicators.aggregates import aggregate_quality, finding_json
+
+    try:
+        with _warehouse() as warehouse:
+            report = aggregate_quality(warehouse, source)
+    except CrimeprevError as error:
+        raise fail(error) from error
+    console.print(
+        f"{source}: {report.rows:,} rows, {report.areas} areas, "
+        f"{report.first_year}-{report.last_year}"
+    )
+    console.print(f"mapped to ICCS: {report.mapped_share:.1%}")
+    console.print(f"cells where children exceed their parent: {len(report.findings):,}")
+    for finding in report.findings:
+        console.print(f"  {finding_json(finding)['message']}")
+
+
+@app.command("area")
+def area(
+    source: str = typer.Argument(..., help="Aggregate source, e.g. unodc_cts"),
+    area_id: str = typer.Argument(..., help="Area code, e.g. an ISO3 country code"),
+    unit: str = typer.Option("Counts", help="Unit to show (as published)"),
+    output: Path | None = typer.Option(None, help="Write CSV here instead of printing"),
+) -> None:
+    """One area (country) of an aggregate source: values by ICCS code and year, findings."""
+    import pandas as pd
+
+    from crimeprev.indicators.aggregates import area_profile, finding_json
+
+    try:
+        with _warehouse() as warehouse:
+            profile = area_profile(warehouse, source, area_id)
+    except CrimeprevError as error:
+        raise fail(error) from error
+    rows = [
+        {
+            "iccs_code": row["iccs_code"],
+            "label": row["label"],
+            **{str(y): v for y, v in row["values"].items()},
+        }
+        for row in profile.table
+        if row["unit"] == unit
+    ]
+    if not rows:
+        console.print(f"[red]error:[/red] no {unit!r} values; units: {', '.join(profile.units)}")
+        raise typer.Exit(code=2)
+    _emit(pd.DataFrame(rows), output, title=f"{profile.area_name} ({area_id}): {unit}")
+    for finding in profile.findings:
+        console.print(f"hierarchy: {finding_json(finding)['message']}")
 
 
 @app.command("indicators")

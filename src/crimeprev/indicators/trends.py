@@ -287,6 +287,17 @@ def profile_scheme(source: str) -> str | None:
         return None
 
 
+def profile_kind(source: str) -> str:
+    """``incident`` or ``aggregate`` from a source's profile (incident without a profile)."""
+    from crimeprev.errors import CrimeprevError
+    from crimeprev.store.profiles import load_profile
+
+    try:
+        return load_profile(source).kind
+    except CrimeprevError:
+        return "incident"
+
+
 def yearly_trend(
     warehouse: Warehouse, source: str, *, iccs_code: str | None = None, window: int = 3
 ) -> Trend:

@@ -237,7 +237,24 @@ def quarantine(
 def quality(source: str, warehouse: Warehouse = Depends(get_warehouse)) -> dict[str, Any]:
     """Data-quality report: geocoding rate, ICCS mapping, gaps, empty areas, outliers."""
     from crimeprev.indicators.quality import GEOCODING_THRESHOLD, quality_report
+    from crimeprev.indicators.trends import profile_kind
 
+    if profile_kind(source) == "aggregate":
+        from crimeprev.indicators.aggregates import aggregate_quality, finding_json
+
+        checked = aggregate_quality(warehouse, source)
+        return {
+            "source": source,
+            "kind": "aggregate",
+            "rows": checked.rows,
+            "rows_mapped": checked.rows_mapped,
+            "iccs_mapped_share": checked.mapped_share,
+            "areas": checked.areas,
+            "first_year": checked.first_year,
+            "last_year": checked.last_year,
+            "hierarchy_findings": len(checked.findings),
+            "findings": [finding_json(f) for f in checked.findings],
+        }
     report = asdict(quality_report(warehouse, source))
     report["geocoding_threshold"] = GEOCODING_THRESHOLD
     return report
@@ -330,4 +347,60 @@ def _finite(values: dict[str, Any]) -> dict[str, Any]:
     return {
         key: None if isinstance(value, float) and not math.isfinite(value) else value
         for key, value in values.items()
+    }
+
+
+@router.get("/{source}/areas")
+def aggregate_area_list(
+    source: str, warehouse: Warehouse = Depends(get_warehouse)
+) -> dict[str, Any]:
+    """The areas (countries) of an aggregate source with their years and ICCS codes."""
+    from crimeprev.indicators.aggregates import aggregate_areas
+
+    return {"source": source, "areas": [asdict(a) for a in aggregate_areas(warehouse, source)]}
+
+
+def area_profile_json(warehouse: Warehouse, source: str, area_id: str) -> dict[str, Any]:
+    """The profile of one area of an aggregate source as JSON."""
+    from crimeprev.indicators.aggregates import area_profile, finding_json
+
+    profile = area_profile(warehouse, source, area_id)
+    return {
+        "source": profile.source,
+        "area_id": profile.area_id,
+        "area_name": profile.area_name,
+        "years": profile.years,
+        "units": profile.units,
+        "table": [
+            {**row, "values": {str(k): v for k, v in row["values"].items()}}
+            for row in profile.table
+        ],
+        "unmapped": profile.unmapped,
+        "findings": [finding_json(f) for f in profile.findings],
+    }
+
+
+@router.get("/{source}/areas/{area_id}")
+def aggregate_area(
+    source: str, area_id: str, warehouse: Warehouse = Depends(get_warehouse)
+) -> dict[str, Any]:
+    """One area of an aggregate source: values by ICCS code and year, hierarchy findings."""
+    return area_profile_json(warehouse, source, area_id)
+
+
+@router.get("/{source}/hierarchy")
+def hierarchy(
+    source: str,
+    limit: int = Query(1000, ge=1, le=100_000),
+    warehouse: Warehouse = Depends(get_warehouse),
+) -> dict[str, Any]:
+    """Hierarchical consistency of an aggregate source: one finding per cell whose
+    children exceed their parent."""
+    from crimeprev.indicators.aggregates import finding_json, hierarchy_check
+
+    findings = hierarchy_check(warehouse, source)
+    return {
+        "source": source,
+        "total": len(findings),
+        "findings": [finding_json(f) for f in findings[:limit]],
     }

@@ -11,7 +11,13 @@ from crimeprev.config import Settings
 from crimeprev.indicators.profile import list_sources
 from crimeprev.store.ingest import quarantined
 from crimeprev.store.warehouse import Warehouse
-from crimeprev.web.api.stats import get_warehouse, indicator_json, profile_json, trend_json
+from crimeprev.web.api.stats import (
+    area_profile_json,
+    get_warehouse,
+    indicator_json,
+    profile_json,
+    trend_json,
+)
 from crimeprev.web.deps import get_app_settings
 from crimeprev.web.templating import render
 
@@ -74,10 +80,17 @@ def profile(
     chart = trend_chart(source, data["by_year"], breaks)
     examples = quarantined(warehouse, source, limit=10)
     quality = None
+    areas: list[Any] = []
+    aggregate_check = None
     if data["source"]["kind"] == "incident":
         from crimeprev.indicators.quality import quality_report
 
         quality = quality_report(warehouse, source)
+    elif data["source"]["kind"] == "aggregate":
+        from crimeprev.indicators.aggregates import aggregate_areas, aggregate_quality
+
+        areas = aggregate_areas(warehouse, source)
+        aggregate_check = aggregate_quality(warehouse, source)
     return render(
         request,
         "stats/profile.html",
@@ -89,7 +102,48 @@ def profile(
             "source": source,
             "quality": quality,
             "breaks": breaks,
+            "areas": areas,
+            "aggregate_check": aggregate_check,
         },
+    )
+
+
+@router.get("/{source}/areas/{area_id}", response_class=HTMLResponse)
+def aggregate_area(
+    request: Request,
+    source: str,
+    area_id: str,
+    unit: str | None = Query(None),
+    warehouse: Warehouse = Depends(get_warehouse),
+) -> HTMLResponse:
+    """One area (country) of an aggregate source: values by ICCS code and year, findings."""
+    data = area_profile_json(warehouse, source, area_id)
+    shown_unit = unit if unit in data["units"] else (data["units"][0] if data["units"] else "")
+    rows = [row for row in data["table"] if row["unit"] == shown_unit]
+    chart = {
+        "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+        "description": f"{data['area_name']}: {shown_unit} by ICCS code and year",
+        "width": "container",
+        "height": 260,
+        "data": {
+            "values": [
+                {"year": year, "iccs": f"{row['iccs_code']} {row['label']}", "value": value}
+                for row in rows
+                for year, value in row["values"].items()
+                if value is not None
+            ]
+        },
+        "mark": {"type": "line", "point": True},
+        "encoding": {
+            "x": {"field": "year", "type": "ordinal"},
+            "y": {"field": "value", "type": "quantitative", "title": shown_unit},
+            "color": {"field": "iccs", "type": "nominal", "title": "ICCS"},
+        },
+    }
+    return render(
+        request,
+        "stats/area.html",
+        {"d": data, "rows": rows, "unit": shown_unit, "chart": chart, "source": source},
     )
 
 
