@@ -1,17 +1,29 @@
 """Benchmark: ingest + concordance join + counts by ICCS level 3 x area x month + rates.
 
-Three pipelines run side by side on the same synthetic Parquet file:
+Three pipelines run side by side on the same synthetic Parquet file, each
+doing the same work and storing the same result:
 
-* ``crimeprev``: ``import_file`` (file hash, per-row validation with quarantine,
-  concordance join, import log) then ``count_incidents`` and Garwood rates;
-* ``duckdb-sql``: the same steps hand-written in DuckDB SQL over the Parquet
-  file (the engine's floor);
-* ``pandas``: the same steps written plainly in pandas.
+* ``crimeprev``: ``import_file`` into a DuckDB file warehouse (SHA-256 of the
+  file, every validation rule of the profile, quarantine with raw text and
+  reasons, concordance join, import log, one transaction), then
+  ``count_incidents`` and Garwood rates;
+* ``duckdb-sql``: the same steps written by hand in DuckDB SQL (the engine's
+  floor): the file hashed with hashlib, the profile's rules (date missing, in
+  the future or before 2015-01-01; offence code blank; one coordinate without
+  the other, (0, 0), outside the bounding box) as one SQL expression, accepted
+  rows stored with the same columns (trimmed code, ICCS code and share, area,
+  lon/lat, row number) in a DuckDB file, rejected rows with the same raw text
+  and every reason, an import log row, one transaction; then the same counts
+  (weighted and records) and rates;
+* ``pandas``: the same steps written plainly in pandas (rules, quarantine
+  frame, join, counts, rates), in memory.
 
-Each run is a fresh process, so the peak resident memory of a run is its
-own. Usage::
+Both DuckDB pipelines use a fresh database file with the same engine settings
+(``memory_limit`` 1GB, DuckDB's default threads), so memory stays bounded and
+DuckDB spills when it needs more. Each run is a fresh process, so the peak
+resident memory of a run is its own. Usage::
 
-    python bench/bench_warehouse.py 1000000 10000000 --repeats 3
+    python bench/bench_warehouse.py 1000000 10000000 30000000 --repeats 3
 """
 
 from __future__ import annotations
@@ -34,6 +46,7 @@ AREAS = 500
 NATIONAL_CODES = 200
 START = np.datetime64("2015-01-01T00:00")
 MINUTES = 5 * 365 * 24 * 60
+MEMORY_LIMIT = "1GB"
 
 
 def make_data(rows: int, folder: Path, seed: int = 7) -> Path:
@@ -116,7 +129,8 @@ def run_crimeprev(path: Path, folder: Path) -> int:
     from crimeprev.store.ingest import import_file
     from crimeprev.store.profiles import load_profile
 
-    warehouse = open_warehouse("duckdb://")
+    database = _fresh_database(folder, "crimeprev")
+    warehouse = open_warehouse(f"duckdb://{database}?memory_limit={MEMORY_LIMIT}")
     import_file(warehouse, load_profile(folder / "bench.toml"), path)
     counts = count_incidents(warehouse, CountQuery("bench", level=3, period="month", by_area=True))
     population = pd.read_parquet(folder / "population.parquet")
@@ -127,40 +141,97 @@ def run_crimeprev(path: Path, folder: Path) -> int:
     return len(table)
 
 
+def _fresh_database(folder: Path, name: str) -> Path:
+    database = folder / f"{name}.duckdb"
+    for leftover in (database, database.with_name(database.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+    return database
+
+
+#: The bench profile's rules, each a SQL flag and the reason stored in quarantine.
+SQL_RULES = {
+    "date_missing": ("occurred IS NULL", "date missing"),
+    "date_future": ("occurred > now()::TIMESTAMP", "date in the future"),
+    "date_too_early": ("occurred < TIMESTAMP '2015-01-01'", "before 2015-01-01"),
+    "offence_missing": ("nullif(trim(offence_code), '') IS NULL", "offence missing"),
+    "coordinate_half_missing": ("(lon IS NULL) <> (lat IS NULL)", "one coordinate"),
+    "coordinate_zero": ("lon = 0 AND lat = 0", "(0, 0) is not a real location"),
+    "coordinate_outside": (
+        "NOT (lon = 0 AND lat = 0) AND (lon < -88.0 OR lon > -87.4 OR lat < 41.6 OR lat > 42.1)",
+        "outside the bounding box",
+    ),
+}
+
+
 def run_duckdb_sql(path: Path, folder: Path) -> int:
+    import hashlib
+    import uuid
+
     import duckdb
     import pandas as pd
 
     from crimeprev.indicators.poisson import rates_with_intervals
 
-    con = duckdb.connect()
+    with path.open("rb") as handle:
+        digest = hashlib.file_digest(handle, "sha256").hexdigest()
+    con = duckdb.connect(str(_fresh_database(folder, "duckdb_sql")))
+    con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'; SET preserve_insertion_order = false")
+    con.execute(
+        "CREATE TABLE import_log (import_id TEXT, file_hash TEXT, rows_read BIGINT, "
+        "rows_accepted BIGINT, rows_quarantined BIGINT)"
+    )
+    con.execute(
+        "CREATE TABLE quarantine (import_id TEXT, source_row BIGINT, raw TEXT, reasons TEXT)"
+    )
     con.execute(
         "CREATE TABLE concordance AS SELECT * FROM read_csv("
         f"'{folder / 'bench_scheme.csv'}', types={{'iccs_code': 'VARCHAR'}})"
     )
-    bad = (
-        "occurred IS NULL OR occurred < TIMESTAMP '2015-01-01' OR occurred > now()::TIMESTAMP "
-        "OR offence_code IS NULL OR lon < -88.0 OR lon > -87.4 OR lat < 41.6 OR lat > 42.1 "
-        "OR (lon = 0 AND lat = 0)"
+    if con.execute("SELECT count(*) FROM import_log WHERE file_hash = ?", [digest]).fetchone()[0]:
+        raise SystemExit("already imported")
+    import_id = uuid.uuid4().hex
+    flags = ", ".join(f"coalesce({sql}, false) AS {name}" for name, (sql, _) in SQL_RULES.items())
+    bad = " OR ".join(SQL_RULES)
+    reasons = ", ".join(
+        f"CASE WHEN {name} THEN '[{name}] ' || {reason!r} END"
+        for name, (_, reason) in SQL_RULES.items()
     )
-    con.execute(
+    scan = f"(SELECT *, {flags} FROM read_parquet('{path}', file_row_number = true))"
+    con.execute("BEGIN")
+    accepted = con.execute(
         f"""CREATE TABLE incident AS
-        SELECT i.id, i.occurred, i.offence_code, c.iccs_code, coalesce(c.share, 1) AS weight,
-               i.area, i.lon, i.lat
-        FROM read_parquet('{path}') i LEFT JOIN concordance c ON i.offence_code = c.national_code
+        SELECT i.file_row_number + 1 AS source_row, i.occurred AS occurred_at,
+               nullif(trim(i.offence_code), '') AS offence_code, c.iccs_code,
+               coalesce(c.share, 1.0) AS iccs_weight, nullif(trim(i.area), '') AS area_id,
+               i.lon, i.lat
+        FROM {scan} i LEFT JOIN concordance c ON nullif(trim(i.offence_code), '') = c.national_code
         WHERE NOT ({bad})"""
-    )
+    ).fetchone()[0]
+    rejected = con.execute(
+        f"""INSERT INTO quarantine
+        SELECT '{import_id}', file_row_number + 1,
+               'occurred=' || coalesce(occurred::TEXT, '') || ' | offence_code='
+               || coalesce(offence_code, '') || ' | lon=' || coalesce(lon::TEXT, '')
+               || ' | lat=' || coalesce(lat::TEXT, '') || ' | area=' || coalesce(area, ''),
+               concat_ws('; ', {reasons})
+        FROM {scan} WHERE {bad}"""
+    ).fetchone()[0]
+    rows = pq.ParquetFile(path).metadata.num_rows
+    if accepted + rejected != rows:
+        raise SystemExit("row accounting failed")
     con.execute(
-        f"""CREATE TABLE quarantine AS SELECT id, 'bad row' AS reason
-        FROM read_parquet('{path}') WHERE {bad}"""
+        "INSERT INTO import_log VALUES (?, ?, ?, ?, ?)",
+        [import_id, digest, rows, accepted, rejected],
     )
+    con.execute("COMMIT")
     counts = con.execute(
-        """SELECT substr(iccs_code, 1, 5) AS iccs3, area, date_trunc('month', occurred) AS month,
-                  sum(weight) AS count
+        """SELECT CASE WHEN length(iccs_code) >= 5 THEN substr(iccs_code, 1, 5) ELSE iccs_code END
+                  AS iccs_code, area_id, date_trunc('month', occurred_at)::DATE AS period,
+                  sum(iccs_weight) AS count, count(*) AS records
            FROM incident GROUP BY ALL"""
     ).df()
     population = pd.read_parquet(folder / "population.parquet")
-    table = counts.merge(population, on="area", how="left")
+    table = counts.merge(population, left_on="area_id", right_on="area", how="left")
     table["rate"], table["low"], table["high"] = rates_with_intervals(
         table["count"].to_numpy(), table["population"].to_numpy()
     )
@@ -168,34 +239,53 @@ def run_duckdb_sql(path: Path, folder: Path) -> int:
 
 
 def run_pandas(path: Path, folder: Path) -> int:
+    import hashlib
+
     import pandas as pd
 
     from crimeprev.indicators.poisson import rates_with_intervals
 
+    with path.open("rb") as handle:
+        digest = hashlib.file_digest(handle, "sha256").hexdigest()
     frame = pd.read_parquet(path)
+    frame["source_row"] = np.arange(1, len(frame) + 1)
     concordance = pd.read_csv(folder / "bench_scheme.csv", dtype={"iccs_code": str})
-    bad = (
-        frame["occurred"].isna()
-        | (frame["occurred"] < pd.Timestamp("2015-01-01"))
-        | (frame["occurred"] > pd.Timestamp.now())
-        | frame["offence_code"].isna()
-        | ~frame["lon"].between(-88.0, -87.4)
-        | ~frame["lat"].between(41.6, 42.1)
-    )
-    quarantine = frame.loc[bad, ["id"]]
-    good = frame.loc[~bad].merge(
-        concordance, left_on="offence_code", right_on="national_code", how="left"
-    )
+    code = frame["offence_code"].str.strip().replace("", None)
+    zero = (frame["lon"] == 0) & (frame["lat"] == 0)
+    flags = {
+        "date_missing": frame["occurred"].isna(),
+        "date_future": frame["occurred"] > pd.Timestamp.now(),
+        "date_too_early": frame["occurred"] < pd.Timestamp("2015-01-01"),
+        "offence_missing": code.isna(),
+        "coordinate_half_missing": frame["lon"].isna() != frame["lat"].isna(),
+        "coordinate_zero": zero,
+        "coordinate_outside": ~zero
+        & ~(frame["lon"].between(-88.0, -87.4) & frame["lat"].between(41.6, 42.1)),
+    }
+    bad = pd.concat(flags, axis=1).any(axis=1)
+    rejected = frame.loc[bad]
+    reasons = pd.Series("", index=rejected.index)
+    for name, flag in flags.items():
+        reasons = reasons + np.where(flag[bad], f"[{name}]; ", "")
+    quarantine = pd.DataFrame(
+        {"source_row": rejected["source_row"], "raw": rejected.astype(str).agg(" | ".join, axis=1)}
+    ).assign(reasons=reasons.str.removesuffix("; "))
+    good = frame.loc[~bad].assign(offence_code=code[~bad], area=frame["area"][~bad].str.strip())
+    good = good.merge(concordance, left_on="offence_code", right_on="national_code", how="left")
     good["weight"] = good["share"].fillna(1.0)
-    good["iccs3"] = good["iccs_code"].str[:5]
+    good["iccs3"] = good["iccs_code"].where(
+        good["iccs_code"].str.len() < 5, good["iccs_code"].str[:5]
+    )
     good["month"] = good["occurred"].dt.to_period("M")
-    counts = good.groupby(["iccs3", "area", "month"], as_index=False)["weight"].sum()
+    counts = good.groupby(["iccs3", "area", "month"], as_index=False).agg(
+        weight=("weight", "sum"), records=("weight", "size")
+    )
     population = pd.read_parquet(folder / "population.parquet")
     table = counts.merge(population, on="area", how="left")
     table["rate"], table["low"], table["high"] = rates_with_intervals(
         table["weight"].to_numpy(), table["population"].to_numpy()
     )
-    del quarantine
+    assert len(good) + len(quarantine) == len(frame) and digest
     return len(table)
 
 

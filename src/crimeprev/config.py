@@ -33,7 +33,10 @@ class Settings(BaseSettings):
         default="",
         description=(
             "Analytical warehouse (Ibis connection URL). Empty: a DuckDB file "
-            "warehouse.duckdb in the data directory."
+            "warehouse.duckdb in the data directory. DuckDB engine options go in the "
+            "query string, e.g. duckdb://w.duckdb?memory_limit=2GB&threads=4 (memory_limit, "
+            "threads, temp_directory, max_temp_directory_size; a file warehouse is capped "
+            "at memory_limit=1GB unless set, and spills to disk beyond it)."
         ),
     )
     database_url: str = Field(

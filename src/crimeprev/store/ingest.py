@@ -31,7 +31,7 @@ from crimeprev.store.concordance import Concordance, install_concordance, load_c
 from crimeprev.store.profiles import Profile
 from crimeprev.store.readers import ROW, file_hash, open_source
 from crimeprev.store.validation import Parsed, any_flag, parse_rows, raw_text, reasons_text
-from crimeprev.store.warehouse import Warehouse, table_schema
+from crimeprev.store.warehouse import PART_CONSTANTS, Warehouse, literal_columns, table_schema
 
 Progress = Callable[[str], None]
 
@@ -131,13 +131,28 @@ def _python_step(warehouse: Warehouse, profile: Profile, rows: ibis.Table) -> pa
             )
         lon = arrow["lon"].to_numpy(zero_copy_only=False).astype(float)
         lat = arrow["lat"].to_numpy(zero_copy_only=False).astype(float)
-        assigned = area_module.assign_points(area_set, lon, lat)
-        current = arrow["area_id"].to_pylist()
-        merged = [c if c is not None else a for c, a in zip(current, assigned, strict=True)]
-        arrow = arrow.set_column(
-            arrow.schema.get_field_index("area_id"), "area_id", pa.array(merged, pa.string())
-        )
+        assigned = list(area_module.assign_points(area_set, lon, lat))
+        if "area_id" in arrow.column_names:
+            current = arrow["area_id"].to_pylist()
+            assigned = [c if c is not None else a for c, a in zip(current, assigned, strict=True)]
+            arrow = arrow.drop_columns(["area_id"])
+        arrow = arrow.append_column("area_id", pa.array(assigned, pa.string()))
     return arrow
+
+
+def _constants(profile: Profile, import_id: str) -> dict[str, str | None]:
+    """The values every stored row of this import shares (see ``PART_CONSTANTS``)."""
+    area_set = profile.area.area_set if profile.area else None
+    if profile.kind == "aggregate" and profile.aggregate is not None:
+        area_set = area_set or f"{profile.name}_areas"
+    constants: dict[str, str | None] = {
+        "source": profile.name,
+        "import_id": import_id,
+        "area_set": area_set,
+    }
+    if profile.kind == "incident":
+        constants["occurred_precision"] = profile.occurred.precision if profile.occurred else None
+    return constants
 
 
 def _accepted_rows(
@@ -145,42 +160,32 @@ def _accepted_rows(
     profile: Profile,
     parsed: Parsed,
     concordance: Concordance | None,
-    import_id: str,
 ) -> ibis.Table:
+    """The accepted rows, coded to ICCS: only the canonical columns the profile maps.
+
+    The columns every row shares (:func:`_constants`) are left out; columns
+    the profile does not map are left out too (they are NULL when stored).
+    """
     table = parsed.canonical()
     rows = table.filter(~any_flag(parsed, table))
     rows = _with_concordance(rows, profile, concordance, warehouse)
-    area_set = profile.area.area_set if profile.area else None
-    if profile.kind == "aggregate" and profile.aggregate is not None:
-        area_set = area_set or f"{profile.name}_areas"
-    extra: dict = {
-        "source": ibis.literal(profile.name),
-        "import_id": ibis.literal(import_id),
-        "area_set": ibis.literal(area_set, type="string"),
-    }
-    if profile.kind == "incident":
-        if profile.area is not None and profile.area.column and profile.area.match == "name":
+    if profile.kind == "incident" and profile.area is not None and profile.area.column:
+        if profile.area.match == "name":
             areas = warehouse.table("area")
             names = areas.filter(areas.area_set == profile.area.area_set).select(
                 _a_name="name", _a_id="area_id"
             )
             rows = rows.left_join(names, rows._area_key == names._a_name)
-            extra["area_id"] = rows._a_id
-            rows = rows.mutate(**extra).drop("_a_name", "_a_id", "_area_key")
-        elif profile.area is not None and profile.area.column:
-            extra["area_id"] = rows._area_key
-            rows = rows.mutate(**extra).drop("_area_key")
+            rows = rows.mutate(area_id=rows._a_id).drop("_a_name", "_a_id")
         else:
-            rows = rows.mutate(**extra)
-    else:
-        rows = rows.mutate(**extra)
+            rows = rows.mutate(area_id=rows._area_key)
     target = "incident" if profile.kind == "incident" else "aggregate"
     schema = table_schema(target)
-    present = set(rows.columns)
     return rows.select(
         *[
-            (rows[col] if col in present else ibis.null()).cast(dtype).name(col)
+            rows[col].cast(dtype).name(col)
             for col, dtype in schema.items()
+            if col in rows.columns and col not in PART_CONSTANTS
         ]
     )
 
@@ -269,24 +274,27 @@ def import_file(
     report("parsing")
     parsed = parse_rows(profile, source.table, now=now, materialize=materialize)
     started_at = datetime.now(tz=UTC).replace(tzinfo=None)
-    target = "incident" if profile.kind == "incident" else "aggregate"
+    constants = _constants(profile, import_id)
     try:
         with warehouse.transaction():
-            report("validating and inserting accepted rows")
-            accepted = _accepted_rows(warehouse, profile, parsed, concordance, import_id)
-            if profile.kind == "incident" and _needs_python(profile):
-                warehouse.insert(target, _python_step(warehouse, profile, accepted))
+            report("validating and storing accepted rows")
+            accepted = _accepted_rows(warehouse, profile, parsed, concordance)
+            if profile.kind == "incident":
+                if _needs_python(profile):
+                    written = warehouse.store_import(
+                        import_id, _python_step(warehouse, profile, accepted), constants
+                    )
+                else:
+                    written = warehouse.store_import(import_id, accepted, constants)
             else:
-                warehouse.insert(target, accepted)
+                written = warehouse.insert(
+                    "aggregate", accepted.mutate(**literal_columns(constants))
+                )
             report("quarantining rejected rows")
-            _write_quarantine(warehouse, _quarantine_rows(profile, parsed, import_id))
+            rejected = _write_quarantine(warehouse, _quarantine_rows(profile, parsed, import_id))
             report("checking counts")
-            written = warehouse.table(target)
-            mine = written.filter(written.import_id == import_id)
-            accepted_records = round(warehouse.scalar(mine.iccs_weight.sum().fill_null(0)))
-            quarantine = warehouse.table("quarantine")
-            rejected = int(
-                warehouse.scalar(quarantine.filter(quarantine.import_id == import_id).count())
+            accepted_records = _accepted_records(
+                warehouse, profile, concordance, import_id, written
             )
             if accepted_records + rejected != source.rows:
                 raise DataFileError(
@@ -329,8 +337,29 @@ def import_file(
     )
 
 
-def _write_quarantine(warehouse: Warehouse, rows: ibis.Table) -> None:
-    warehouse.insert("quarantine", rows)
+def _write_quarantine(warehouse: Warehouse, rows: ibis.Table) -> int:
+    """Store the rejected rows; return how many there were."""
+    return warehouse.insert("quarantine", rows)
+
+
+def _accepted_records(
+    warehouse: Warehouse,
+    profile: Profile,
+    concordance: Concordance | None,
+    import_id: str,
+    written: int,
+) -> int:
+    """Source records behind the `written` stored rows.
+
+    With a one-to-one concordance a record is one row, so the statement's
+    own count is the answer. A one-to-many concordance splits a record into
+    rows whose shares sum to 1: then the shares are summed in the warehouse.
+    """
+    if concordance is None or all(row.share == 1 for row in concordance.rows):
+        return written
+    target = warehouse.table("incident" if profile.kind == "incident" else "aggregate")
+    mine = target.filter(target.import_id == import_id)
+    return round(warehouse.scalar(mine.iccs_weight.sum().fill_null(0)))
 
 
 def import_log(warehouse: Warehouse, source: str | None = None) -> list[dict]:

@@ -1,0 +1,114 @@
+"""How imports are stored: one table per import behind the ``incident`` view, engine options."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import duckdb
+import pyarrow as pa
+import pytest
+
+from crimeprev.errors import ConfigurationError
+from crimeprev.store import open_warehouse
+from crimeprev.store.ingest import import_file
+from crimeprev.store.warehouse import DEFAULT_MEMORY_LIMIT, TABLES
+
+from .test_ingest_validation import BAD, GOOD, NOW, PROFILE, write
+
+
+def _settings(warehouse, *names):
+    con = warehouse.con.con
+    return [con.execute(f"SELECT current_setting('{name}')").fetchall()[0][0] for name in names]
+
+
+def test_import_stores_only_the_mapped_columns(tmp_path):
+    warehouse = open_warehouse(f"duckdb://{tmp_path / 'w.duckdb'}")
+    result = import_file(warehouse, PROFILE, write(tmp_path, GOOD + [BAD["date_future"]]), now=NOW)
+    part = warehouse.to_arrow(warehouse.table("incident_part")).to_pylist()
+    assert len(part) == 1 and part[0]["import_id"] == result.import_id
+    stored = part[0]["columns"].split(",")
+    # The profile maps no weapon, x/y or perpetrator; the constants are kept once.
+    assert {"weapon", "x", "y", "perpetrator_age", "source", "import_id"}.isdisjoint(stored)
+    assert {"source_row", "occurred_at", "iccs_code", "lon", "victim_age"} <= set(stored)
+    columns = warehouse.con.con.sql(f"DESCRIBE {part[0]['table_name']}").fetchall()
+    assert [row[0] for row in columns] == stored
+    rows = warehouse.to_arrow(warehouse.table("incident").order_by("source_row")).to_pylist()
+    assert len(rows) == result.rows_accepted == 3
+    assert list(rows[0]) == list(TABLES["incident"])
+    assert {(r["source"], r["import_id"], r["occurred_precision"], r["weapon"]) for r in rows} == {
+        ("test_city", result.import_id, "minute", None)
+    }
+    assert [r["occurred_at"] for r in rows] == [
+        datetime(2020, 1, 5, 10, 0),
+        datetime(2020, 1, 6, 23, 59),
+        datetime(2021, 2, 28, 0, 0),
+    ]
+    warehouse.close()
+
+
+def test_rows_inserted_directly_and_imports_read_together(tmp_path):
+    warehouse = open_warehouse(f"duckdb://{tmp_path / 'w.duckdb'}")
+    import_file(warehouse, PROFILE, write(tmp_path, GOOD), now=NOW)
+    written = warehouse.insert(
+        "incident",
+        pa.table({"source": ["other"], "iccs_code": ["0101"], "iccs_weight": [1.0]}),
+    )
+    assert written == 1
+    incident = warehouse.table("incident")
+    by_source = warehouse.to_arrow(incident.group_by("source").aggregate(n=incident.count()))
+    assert dict(zip(*by_source.to_pydict().values(), strict=True)) == {"test_city": 3, "other": 1}
+    # A filter on the source reads only that source's branch of the view.
+    part = warehouse.to_arrow(warehouse.table("incident_part")).column("table_name")[0].as_py()
+    explain = "EXPLAIN SELECT sum(iccs_weight) FROM incident WHERE source = '{}'"
+    other = warehouse.con.con.sql(explain.format("other")).fetchall()[0][1]
+    mine = warehouse.con.con.sql(explain.format("test_city")).fetchall()[0][1]
+    assert part not in other and part in mine
+    warehouse.close()
+
+
+def test_warehouse_written_with_incident_as_a_table_keeps_its_rows(tmp_path):
+    path = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(path))
+    body = ", ".join(f"{col} {kind}" for col, kind in TABLES["incident"].items())
+    con.execute(f"CREATE TABLE incident ({body})")
+    con.execute("INSERT INTO incident (source, iccs_code, iccs_weight) VALUES ('old', '0101', 1)")
+    con.close()
+    warehouse = open_warehouse(f"duckdb://{path}")
+    assert "incident_rows" in warehouse.list_tables()
+    rows = warehouse.to_arrow(warehouse.table("incident")).to_pylist()
+    assert [(r["source"], r["iccs_code"]) for r in rows] == [("old", "0101")]
+    import_file(warehouse, PROFILE, write(tmp_path, GOOD), now=NOW)
+    assert warehouse.scalar(warehouse.table("incident").count()) == 4
+    warehouse.close()
+    reopened = open_warehouse(f"duckdb://{path}")
+    assert reopened.scalar(reopened.table("incident").count()) == 4
+    reopened.close()
+
+
+def test_engine_options_from_the_url(tmp_path):
+    plain = open_warehouse(f"duckdb://{tmp_path / 'a.duckdb'}")
+    assert DEFAULT_MEMORY_LIMIT == "1GB"
+    assert _settings(plain, "memory_limit") == ["953.6 MiB"]  # 1 GB as DuckDB shows it
+    plain.close()
+    tuned = open_warehouse(f"duckdb://{tmp_path / 'b.duckdb'}?memory_limit=200MB&threads=1")
+    assert _settings(tuned, "memory_limit", "threads") == ["190.7 MiB", 1]
+    tuned.close()
+    with pytest.raises(ConfigurationError, match="unknown DuckDB option 'cache'"):
+        open_warehouse(f"duckdb://{tmp_path / 'c.duckdb'}?cache=1")
+    with pytest.raises(ConfigurationError, match="not a plain value"):
+        open_warehouse(f"duckdb://{tmp_path / 'c.duckdb'}?memory_limit=1GB';DROP")
+
+
+def test_import_under_a_small_memory_limit_spills_and_counts_right(tmp_path):
+    # 20,000 rows under a 20 MB cap: DuckDB must stay within it (or spill), not fail.
+    lines = [
+        f"{n},2020-{1 + n % 12:02d}-{1 + n % 28:02d} 10:00,Mischief,-87.6,41.8,{n % 90},F"
+        for n in range(1, 20_001)
+    ]
+    warehouse = open_warehouse(f"duckdb://{tmp_path / 'w.duckdb'}?memory_limit=20MB&threads=1")
+    result = import_file(warehouse, PROFILE, write(tmp_path, lines), now=NOW)
+    assert (result.rows_read, result.rows_accepted, result.rows_quarantined) == (20_000, 20_000, 0)
+    incident = warehouse.table("incident")
+    ages = warehouse.scalar(incident.victim_age.sum())
+    assert ages == sum(n % 90 for n in range(1, 20_001))
+    warehouse.close()
