@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 
 import pytest
 from fpdf import FPDF
@@ -250,3 +251,45 @@ def test_bad_uploads_store_nothing(tracker_db, people, practice_id):
 def test_other_states_may_not_upload(tracker_db, people, practice_id):
     with tracker_db.transaction() as session, pytest.raises(PermissionDeniedError):
         service.add_document(session, people["ghana"], practice_id, b"notes", "n.txt")
+
+
+def test_coverage_map_joins_states_on_their_iso_numeric_code(filled, people, tracker_client):
+    with filled.transaction() as session:
+        _publish(session, people, "MLT", [AnswerInput(1, "Malta reports.", paragraphs=(21,))])
+    page = tracker_client.get("/tracker/coverage")
+    assert page.status_code == 200
+    found = re.search(
+        r'<script type="application/json" id="tracker-coverage-spec">(.*?)</script>',
+        page.text,
+        re.S,
+    )
+    assert found is not None
+    spec = json.loads(found.group(1))
+    outlines, shaded = spec["layer"]
+    lookup = shaded["transform"][0]
+    assert lookup["lookup"] == "id" and lookup["from"]["key"] == "m49"
+    values = {row["iso3"]: row for row in lookup["from"]["data"]["values"]}
+    # ISO 3166-1 numeric codes: Ghana 288, Kenya 404, Malta 470.
+    assert {code: values[code]["m49"] for code in values} == {
+        "GHA": "288",
+        "KEN": "404",
+        "MLT": "470",
+    }
+    assert (values["KEN"]["paragraphs"], values["KEN"]["reports"]) == (3, 3)
+    assert (values["GHA"]["paragraphs"], values["GHA"]["reports"]) == (2, 2)
+    # The outlines are served from the vendored file, whose shapes carry the same codes.
+    atlas = tracker_client.get(outlines["data"]["url"])
+    assert atlas.status_code == 200
+    names = {
+        shape.get("id"): shape["properties"]["name"]
+        for shape in atlas.json()["objects"]["countries"]["geometries"]
+    }
+    assert (names["288"], names["404"]) == ("Ghana", "Kenya") and "470" not in names
+    # Malta has no shape at 1:110m, so the page names it under the map.
+    assert re.search(r"Too small to draw at this scale: <a [^>]*>Malta</a> \(1\)", page.text)
+    twin = tracker_client.get("/api/tracker/coverage").json()
+    assert {row["iso3"]: row["m49"] for row in twin["states"]} == {
+        "GHA": "288",
+        "KEN": "404",
+        "MLT": "470",
+    }

@@ -333,9 +333,30 @@ class CoverageTable:
     rows: tuple[tuple[str, str, str, tuple[int, ...]], ...]
     regions: tuple[tuple[str, int, int], ...]
 
+    def by_state(self) -> list[dict[str, Any]]:
+        """One record per reporting State, keyed for a map.
+
+        ``m49`` is the State's three-digit ISO 3166-1 numeric code (equal to its
+        UN M49 code), the key that world maps such as Natural Earth's use;
+        ``paragraphs`` counts the paragraphs it reported on and ``reports`` its
+        answers and practices summed over the paragraphs.
+        """
+        return [
+            {
+                "iso3": iso3,
+                "m49": member_state(iso3).m49,
+                "name": name,
+                "region": region,
+                "paragraphs": sum(1 for count in counts if count),
+                "reports": sum(counts),
+            }
+            for iso3, name, region, counts in self.rows
+        ]
+
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return {
+            "states": self.by_state(),
             "paragraphs": list(self.paragraphs),
             "rows": [
                 {"iso3": iso3, "name": name, "region": region, "counts": list(counts)}

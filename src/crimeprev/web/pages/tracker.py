@@ -7,6 +7,9 @@ the app's error page (or, for the questionnaire import, next to the form).
 
 from __future__ import annotations
 
+import json
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
@@ -155,7 +158,89 @@ def coverage(
     """Which States reported on which paragraphs."""
     with session.begin():
         table = views.coverage(session, actor)
-    return render(request, "tracker/coverage.html", _context(request, actor, table=table))
+    states = table.by_state()
+    drawn = atlas_codes()
+    return render(
+        request,
+        "tracker/coverage.html",
+        _context(
+            request,
+            actor,
+            table=table,
+            map_spec=coverage_map(states),
+            not_drawn=[state for state in states if state["m49"] not in drawn],
+        ),
+    )
+
+
+#: The vendored Natural Earth country outlines (see its PROVENANCE.md).
+ATLAS = Path(__file__).resolve().parent.parent / "static/vendor/world-atlas/countries-110m.json"
+ATLAS_URL = "/static/vendor/world-atlas/countries-110m.json"
+
+
+@cache
+def atlas_codes() -> frozenset[str]:
+    """ISO 3166-1 numeric codes of the countries the 1:110m map draws (small States lack one)."""
+    topology = json.loads(ATLAS.read_text(encoding="utf-8"))
+    return frozenset(
+        str(shape["id"])
+        for shape in topology["objects"]["countries"]["geometries"]
+        if "id" in shape
+    )
+
+
+def coverage_map(states: list[dict[str, Any]]) -> dict[str, Any]:
+    """A Vega-Lite choropleth: paragraphs reported on, per State, on Natural Earth outlines.
+
+    Every country is drawn in grey; a second layer looks each shape's ISO 3166
+    numeric ``id`` up among the reporting States (their ``m49``) and colours the
+    ones found. Only the counts travel in the spec; the outlines load from the
+    vendored file, so the map works offline.
+    """
+    outlines = {"url": ATLAS_URL, "format": {"type": "topojson", "feature": "countries"}}
+    return {
+        "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+        "description": "Member States by the number of Kyoto paragraphs they reported on",
+        "width": "container",
+        "height": 380,
+        "projection": {"type": "equalEarth"},
+        "layer": [
+            {
+                "data": outlines,
+                "mark": {"type": "geoshape", "fill": "#e6e6e6", "stroke": "#fff"},
+            },
+            {
+                "data": outlines,
+                "transform": [
+                    {
+                        "lookup": "id",
+                        "from": {
+                            "data": {"values": states, "name": "coverage"},
+                            "key": "m49",
+                            "fields": ["iso3", "name", "paragraphs", "reports"],
+                        },
+                    },
+                    {"filter": "isValid(datum.paragraphs)"},
+                    {"calculate": "'/tracker/states/' + datum.iso3", "as": "link"},
+                ],
+                "mark": {"type": "geoshape", "stroke": "#fff"},
+                "encoding": {
+                    "color": {
+                        "field": "paragraphs",
+                        "type": "quantitative",
+                        "title": "Paragraphs reported on",
+                        "scale": {"scheme": "blues", "domainMin": 0},
+                    },
+                    "tooltip": [
+                        {"field": "name", "title": "State"},
+                        {"field": "paragraphs", "title": "Paragraphs"},
+                        {"field": "reports", "title": "Answers and practices"},
+                    ],
+                    "href": {"field": "link"},
+                },
+            },
+        ],
+    }
 
 
 @router.get("/compare", response_class=HTMLResponse)
