@@ -509,6 +509,8 @@ class DomainCells:
         Number of domains.
     stages : tuple of StageCells
         The cells of each stage, outermost first.
+    members : numpy.ndarray
+        Number of the domain's rows in each cell.
     """
 
     row_cell: np.ndarray
@@ -516,6 +518,7 @@ class DomainCells:
     cell_domain: np.ndarray
     domains: int
     stages: tuple[StageCells, ...]
+    members: np.ndarray
 
 
 def domain_cells(
@@ -584,24 +587,43 @@ def domain_cells(
         group_domain = stage.unit_group[units_of_stage] * domains + stage_domain
         listed = np.bincount(group_domain, minlength=groups * domains)
         stages.append(StageCells(of_cell, stage_count, group_domain, listed))
+    row_cell = np.ascontiguousarray(row_cell, dtype=np.intp)
+    inside = None if domain is None else (domain >= 0).astype(float)
     return DomainCells(
-        row_cell=np.ascontiguousarray(row_cell, dtype=np.intp),
+        row_cell=row_cell,
         count=count,
         cell_domain=cell_domain,
         domains=domains,
         stages=tuple(reversed(stages)),
+        members=np.bincount(row_cell, weights=inside, minlength=count),
     )
 
 
-def _stage_weights(design: TaylorDesign, stage: Stage, number: int) -> tuple[np.ndarray, bool]:
-    """Each group's variance multiplier at one stage, and whether lonely units stay uncentred."""
+@dataclass(frozen=True)
+class _StageWeights:
+    """Variance multipliers of the groups of one stage.
+
+    ``weight`` is ``scale * prior fraction`` per group; ``uncentred`` marks
+    lonely groups measured against zero (``adjust``); ``averaged`` marks
+    lonely groups whose share goes to the other groups of their parent
+    (``average``).
+    """
+
+    weight: np.ndarray
+    uncentred: np.ndarray | None
+    averaged: np.ndarray | None
+
+
+def _stage_weights(design: TaylorDesign, stage: Stage, number: int) -> _StageWeights:
+    """Each group's variance multiplier at one stage, with the lonely-PSU treatment."""
     n_units = stage.group_units.astype(float)
     lonely = n_units == 1
     with np.errstate(divide="ignore", invalid="ignore"):
         scale = (1.0 - stage.group_fraction) * np.where(lonely, 1.0, n_units / (n_units - 1))
     scale = np.where(stage.group_fraction >= 1 - 1e-12, 0.0, scale)
     lonely = lonely & (scale > 0)
-    uncentred = False
+    uncentred: np.ndarray | None = None
+    averaged: np.ndarray | None = None
     if lonely.any():
         if design.lonely_psu == "fail":
             where = int(np.flatnonzero(lonely)[0])
@@ -610,23 +632,36 @@ def _stage_weights(design: TaylorDesign, stage: Stage, number: int) -> tuple[np.
                 expected="at least two PSUs per stratum",
             )
         if design.lonely_psu == "adjust":
-            # R's onestrat leaves a lonely PSU uncentred.
-            uncentred = True
+            uncentred = lonely  # R's onestrat leaves a lonely PSU uncentred
         else:
             scale = np.where(lonely, 0.0, scale)
         if design.lonely_psu == "average":
-            # R's onestage: the strata of one parent (the whole sample at stage 1,
-            # a unit of the stage above later) are scaled by strata / non-lonely strata.
-            parents = int(stage.group_parent.max()) + 1
-            strata = np.bincount(stage.group_parent, minlength=parents).astype(float)
-            kept = np.bincount(
-                stage.group_parent, weights=(~lonely).astype(float), minlength=parents
-            )
-            with np.errstate(divide="ignore", invalid="ignore"):
-                factor = strata / kept
-            scale = scale * factor[stage.group_parent]
-    weight = scale * stage.group_prior_fraction
-    return np.where(uncentred & lonely, -weight, weight), uncentred
+            averaged = lonely
+    return _StageWeights(scale * stage.group_prior_fraction, uncentred, averaged)
+
+
+def _average_factor(
+    stage: Stage, averaged: np.ndarray, present: np.ndarray, domains: int
+) -> np.ndarray:
+    """R's ``average`` factor per (group, domain): strata / non-lonely strata of the parent.
+
+    As R's ``onestage``, the strata counted are those of the parent (the whole
+    sample at stage 1, a unit of the stage above later) that have rows in the
+    domain: R drops the other rows when it subsets a design to a domain.
+    """
+    groups = stage.group_units.shape[0]
+    parents = int(stage.group_parent.max()) + 1
+    key = (stage.group_parent[:, None] * domains + np.arange(domains)[None, :]).ravel()
+    in_domain = present.reshape(groups, domains)
+    strata = np.bincount(key, weights=in_domain.ravel().astype(float), minlength=parents * domains)
+    kept = np.bincount(
+        key,
+        weights=(in_domain & ~averaged[:, None]).ravel().astype(float),
+        minlength=parents * domains,
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = strata / kept
+    return factor[key].reshape(groups, domains)
 
 
 def _sum_by(codes: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
@@ -637,7 +672,12 @@ def _sum_by(codes: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
     return out
 
 
-def cell_variance(design: TaylorDesign, cells: DomainCells, totals: np.ndarray) -> np.ndarray:
+def cell_variance(
+    design: TaylorDesign,
+    cells: DomainCells,
+    totals: np.ndarray,
+    members: np.ndarray | None = None,
+) -> np.ndarray:
     """Variance of domain totals from the score totals of the finest cells.
 
     Parameters
@@ -647,6 +687,9 @@ def cell_variance(design: TaylorDesign, cells: DomainCells, totals: np.ndarray) 
         From :func:`domain_cells`.
     totals : numpy.ndarray
         ``cells.count`` x m totals of the weighted scores.
+    members : numpy.ndarray, optional
+        Rows behind each cell (default: the domain's rows, ``cells.members``);
+        only ``lonely_psu="average"`` uses it, to count the strata present.
 
     Returns
     -------
@@ -662,15 +705,14 @@ def cell_variance(design: TaylorDesign, cells: DomainCells, totals: np.ndarray) 
     array([[6.66666667]])
     """
     totals = np.asarray(totals, dtype=float).reshape(cells.count, -1)
+    members = cells.members if members is None else members
     domains = cells.domains
     result = np.zeros((domains, totals.shape[1]))
     for number, (stage, stage_cells) in enumerate(
         zip(design.stages, cells.stages, strict=True), start=1
     ):
-        weight, uncentred = _stage_weights(design, stage, number)
-        signed = weight
-        weight = np.abs(weight)
-        if not weight.any():
+        weights = _stage_weights(design, stage, number)
+        if not weights.weight.any():
             continue
         groups = int(stage.group_units.shape[0])
         stage_totals = (
@@ -681,14 +723,27 @@ def cell_variance(design: TaylorDesign, cells: DomainCells, totals: np.ndarray) 
         sums = _sum_by(stage_cells.group_domain, stage_totals, groups * domains)
         n_units = np.repeat(stage.group_units.astype(float), domains)[:, None]
         centre = sums / n_units
-        if uncentred:
-            lonely_rows = np.repeat(signed < 0, domains)
-            centre[lonely_rows] = 0.0
+        if weights.uncentred is not None:
+            centre[np.repeat(weights.uncentred, domains)] = 0.0
         deviations = stage_totals - centre[stage_cells.group_domain]
         squares = _sum_by(stage_cells.group_domain, deviations**2, groups * domains)
         absent = n_units - stage_cells.listed[:, None]
         squares += absent * centre**2
-        result += np.einsum("g,gdm->dm", weight, squares.reshape(groups, domains, -1))
+        weight = np.repeat(weights.weight[:, None], domains, axis=1)
+        if weights.averaged is not None:
+            stage_members = (
+                members
+                if stage_cells.of_cell is None
+                else np.bincount(stage_cells.of_cell, weights=members, minlength=stage_cells.count)
+            )
+            present = (
+                np.bincount(
+                    stage_cells.group_domain, weights=stage_members, minlength=groups * domains
+                )
+                > 0
+            )
+            weight = weight * _average_factor(stage, weights.averaged, present, domains)
+        result += np.einsum("gd,gdm->dm", weight, squares.reshape(groups, domains, -1))
     return result
 
 

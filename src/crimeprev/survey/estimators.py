@@ -279,6 +279,7 @@ class _Summer:
     def __init__(self, design: Design, domain: np.ndarray, domains: int) -> None:
         self.domains = domains
         inside = domain >= 0
+        self.inside = inside
         self.all_inside = bool(inside.all())
         self.single = domains == 1 and self.all_inside
         self.code = domain if self.all_inside else np.where(inside, domain, 0)
@@ -460,7 +461,11 @@ def _ratio_core(
                 with np.errstate(divide="ignore", invalid="ignore"):
                     scores = (cell_top - moved[d] * cell_bottom) * inverse[d]
                 scores = np.where(np.isfinite(scores), scores, 0.0)
-            variance[:, column] = cell_variance(design, cells, scores[:, None])[:, 0]
+            members = None
+            if not whole and design.lonely_psu == "average":
+                # R's "average" counts the strata where the domain has rows with a value.
+                members = summer.to_cells((mask & summer.inside).astype(float))
+            variance[:, column] = cell_variance(design, cells, scores[:, None], members)[:, 0]
             variance[~np.isfinite(theta), column] = np.nan
         # Design effect against SRS without replacement of the same size (R's deff=TRUE).
         with np.errstate(divide="ignore", invalid="ignore"):
