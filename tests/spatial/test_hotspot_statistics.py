@@ -11,16 +11,24 @@ import libpysal
 import numpy as np
 import pandas as pd
 import pytest
+from esda.smoothing import Empirical_Bayes, Spatial_Empirical_Bayes
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
+from scipy import sparse
 
 from crimeprev.errors import InvalidInputError
 from crimeprev.spatial.getis_ord import local_g
 from crimeprev.spatial.hotspots import optimized_hot_spots, rate_hot_spots
 from crimeprev.spatial.moran import global_moran, local_moran
 from crimeprev.spatial.significance import benjamini_hochberg, confidence_classes
+from crimeprev.spatial.smoothing import (
+    empirical_bayes_rates,
+    smooth_rates,
+    spatial_empirical_bayes_rates,
+)
 from crimeprev.spatial.weights import (
+    Weights,
     distance_band,
     from_pairs,
     grid_contiguity,
@@ -216,3 +224,68 @@ def test_bad_inputs_raise():
         local_g([1, 2], w)
     with pytest.raises(InvalidInputError, match="position 1"):
         global_moran([1, np.nan, 2], w)
+
+
+def stlouis_counts_and_weights():
+    frame = pd.read_csv(DATA / "stlouis_homicide_moran" / "stl_hom.csv")
+    gal = pd.read_csv(DATA / "stlouis_homicide_moran" / "weights_stl_gal.csv")
+    n = len(frame)
+    neighbours = {i: (gal.to_id[gal.from_id == i + 1] - 1).tolist() for i in range(n)}
+    ours = Weights(
+        sparse.csr_matrix((np.ones(len(gal)), (gal.from_id - 1, gal.to_id - 1)), shape=(n, n)),
+        "GAL",
+    )
+    theirs = libpysal.weights.W(neighbours, id_order=list(range(n)))
+    return frame.HC7984.to_numpy(), frame.PO7984.to_numpy(), ours, theirs
+
+
+def test_empirical_bayes_rates_match_esda_on_st_louis_homicides():
+    events, population, ours, theirs = stlouis_counts_and_weights()
+    global_rates = empirical_bayes_rates(events, population)
+    local_rates = spatial_empirical_bayes_rates(events, population, ours)
+    assert_allclose(global_rates, Empirical_Bayes(events, population).r.ravel(), rtol=1e-8)
+    assert_allclose(
+        local_rates, Spatial_Empirical_Bayes(events, population, theirs).r.ravel(), rtol=1e-8
+    )
+    # The first values printed in esda's documentation of both classes (same data).
+    assert_allclose(global_rates[:3], [2.36718950e-05, 4.54539167e-05, 4.78114019e-05], rtol=1e-8)
+    assert_allclose(local_rates[:3], [4.01485749e-05, 3.62437513e-05, 4.93034844e-05], rtol=1e-8)
+
+
+def test_empirical_bayes_on_a_grid_matches_esda_and_shrinks_small_areas_most():
+    rng = np.random.default_rng(8)
+    side = 25
+    population = rng.choice([50.0, 400.0, 3000.0, 20000.0], side * side)
+    events = rng.poisson(population * rng.gamma(4, 0.0025 / 4, side * side)).astype(float)
+    cols, rows = np.meshgrid(np.arange(side), np.arange(side))
+    ours = grid_contiguity(cols.ravel(), rows.ravel())
+    theirs = libpysal.weights.lat2W(side, side, rook=False)
+    local_rates = spatial_empirical_bayes_rates(events, population, ours)
+    assert_allclose(
+        local_rates, Spatial_Empirical_Bayes(events, population, theirs).r.ravel(), rtol=1e-8
+    )
+    global_rates = empirical_bayes_rates(events, population)
+    assert_allclose(global_rates, Empirical_Bayes(events, population).r.ravel(), rtol=1e-8)
+    raw = events / population
+    overall = events.sum() / population.sum()
+    moved = np.abs(global_rates - raw) / np.maximum(np.abs(raw - overall), 1e-12)
+    assert moved[population == 50].mean() > moved[population == 20000].mean()
+
+
+def test_rate_hot_spots_smooth_rates_before_gi_star():
+    events, population, ours, theirs = stlouis_counts_and_weights()
+    population = population.astype(float)
+    population[4] = 0  # left out, as an area without residents
+    spots = rate_hot_spots(events, population, ours, smoothing="local-eb", per=100_000)
+    assert spots.smoothing == "local-eb" and spots.excluded.tolist() == [4]
+    kept = np.flatnonzero(population > 0)
+    reference = spatial_empirical_bayes_rates(
+        events[kept], population[kept], Weights(ours.matrix[kept][:, kept], "GAL")
+    )
+    assert_allclose(spots.rates[kept], reference * 100_000, rtol=1e-12)
+    assert spots.raw_rates is not None
+    assert_allclose(spots.raw_rates[kept], events[kept] / population[kept] * 100_000)
+    with pytest.raises(InvalidInputError, match="smoothing must be one of"):
+        rate_hot_spots(events, population, ours, smoothing="kriging")
+    with pytest.raises(InvalidInputError, match="needs spatial weights"):
+        smooth_rates(events[kept], population[kept], "local-eb")

@@ -224,6 +224,11 @@ def hotspots(
     ),
     population_field: str = typer.Option("POP2010", help="Area property with the population."),
     name_field: str | None = typer.Option(None, help="Area property with the name."),
+    smoothing: str = typer.Option(
+        "none",
+        help="Rates by area: none, global-eb or local-eb (Empirical Bayes smoothing towards "
+        "the study-area rate or the neighbours' rate, for areas with few residents).",
+    ),
     hexagons: bool = typer.Option(
         False, "--hex", help="Hexagonal cells with their six neighbours (contiguity weights)."
     ),
@@ -262,9 +267,11 @@ def hotspots(
                 polygon_contiguity(polygons.geometries),
                 permutations=permutations,
                 rng=seed,
+                smoothing=smoothing,
             )
+            smoothed = {"global-eb": " (global EB)", "local-eb": " (local EB)"}.get(smoothing, "")
             table = Table(title=f"Risk-adjusted hot spots by area ({events.rows:,} incidents)")
-            for column in ("area", "incidents", "per 100,000", "z", "class"):
+            for column in ("area", "incidents", f"per 100,000{smoothed}", "z", "class"):
                 table.add_column(column, justify="left" if column in ("area", "class") else "right")
             order = np.argsort(-np.nan_to_num(by_rate.result.z, nan=-np.inf))
             for k in order:
@@ -280,6 +287,8 @@ def hotspots(
                 )
             console.print(table)
             console.print(f"{counted.outside:,} incidents fell in no area.")
+            if smoothed:
+                console.print(f"Rates smoothed by {smoothed.strip(' ()')} before Gi*.")
             return
         if hexagons:
             from crimeprev.spatial.getis_ord import local_g

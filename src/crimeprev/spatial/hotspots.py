@@ -21,6 +21,7 @@ from crimeprev.spatial._common import RandomLike, as_float_array, same_length
 from crimeprev.spatial.getis_ord import LocalG, local_g
 from crimeprev.spatial.grids import Grid, locational_outliers, square_grid
 from crimeprev.spatial.moran import global_moran
+from crimeprev.spatial.smoothing import smooth_rates
 from crimeprev.spatial.weights import Weights, lattice_distance_band
 
 
@@ -189,12 +190,18 @@ def optimized_hot_spots(
 
 @dataclass(frozen=True, eq=False)
 class RateHotSpots:
-    """Gi* on rates (events per ``per`` of the denominator) per area or cell."""
+    """Gi* on rates (events per ``per`` of the denominator) per area or cell.
+
+    ``rates`` are the rates the statistic used: raw, or Empirical Bayes
+    smoothed as named by ``smoothing``; ``raw_rates`` are always the raw ones.
+    """
 
     rates: np.ndarray
     result: LocalG
     per: float
     excluded: np.ndarray
+    smoothing: str = "none"
+    raw_rates: np.ndarray | None = None
 
 
 def rate_hot_spots(
@@ -206,6 +213,7 @@ def rate_hot_spots(
     permutations: int = 0,
     rng: RandomLike = None,
     fdr: bool = True,
+    smoothing: str = "none",
 ) -> RateHotSpots:
     """Risk-adjusted hot spots: Gi* on rates rather than counts.
 
@@ -213,6 +221,12 @@ def rate_hot_spots(
     population at risk finds where the risk is high. Areas with a zero or
     missing denominator are excluded (reported in ``excluded``) and take no
     part in the statistic.
+
+    Raw rates of areas with small denominators are noisy, so ``smoothing``
+    can replace them by Empirical Bayes rates first (see
+    :mod:`crimeprev.spatial.smoothing`): "global-eb" shrinks towards the rate of
+    the whole study area, "local-eb" towards that of each area's neighbours
+    in ``weights``; "none" (default) keeps the raw rates.
 
     Examples
     --------
@@ -230,11 +244,13 @@ def rate_hot_spots(
     if population.shape != count.shape:
         raise InvalidInputError(f"denominator has {population.size} values for {count.size} counts")
     usable = np.isfinite(population) & (population > 0)
-    rates = np.full(count.size, np.nan)
-    rates[usable] = count[usable] / population[usable] * per
+    raw_rates = np.full(count.size, np.nan)
+    raw_rates[usable] = count[usable] / population[usable] * per
     kept = np.flatnonzero(usable)
     matrix = weights.matrix.tocsr()[kept][:, kept]
     sub = Weights(matrix.tocsr(), weights.kind, dict(weights.parameters))
+    rates = raw_rates.copy()
+    rates[kept] = smooth_rates(count[kept], population[kept], smoothing, sub) * per
     partial = local_g(rates[kept], sub, permutations=permutations, rng=rng, fdr=fdr)
     full = {}
     for name in ("g", "z", "p_values"):
@@ -264,4 +280,11 @@ def rate_hot_spots(
         weights_kind=weights.kind,
         weights_parameters=dict(weights.parameters),
     )
-    return RateHotSpots(rates=rates, result=result, per=per, excluded=np.flatnonzero(~usable))
+    return RateHotSpots(
+        rates=rates,
+        result=result,
+        per=per,
+        excluded=np.flatnonzero(~usable),
+        smoothing=smoothing,
+        raw_rates=raw_rates,
+    )
