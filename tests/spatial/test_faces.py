@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from numpy.testing import assert_allclose
 from typer.testing import CliRunner
 
 from crimeprev.cli.main import app as cli_app
@@ -106,6 +107,57 @@ def test_map_json_twin_counts_every_incident(client):
     page = client.get("/spatial", params={"year": 2019})
     assert page.status_code == 200 and "/static/vendor/leaflet/leaflet.js" in page.text
     assert "cell size" in page.text
+    assert "Change on the year before (dual KDE)" in page.text
+    # Smoothed area rates: esda's Spatial_Empirical_Bayes on the same queen neighbours.
+    from esda.smoothing import Spatial_Empirical_Bayes
+
+    events = np.array([f["properties"]["assaults"] for f in areas["features"]], dtype=float)
+    people = np.array([f["properties"]["population_2010"] for f in areas["features"]], float)
+    ordered = libpysal.weights.W(queen.neighbors, id_order=list(range(len(geometries))))
+    smoothed = Spatial_Empirical_Bayes(events, people, ordered).r.ravel() * 100_000
+    ours = np.array([f["properties"]["rate_eb_per_100k"] for f in areas["features"]])
+    assert_allclose(ours, smoothed, atol=0.051)
+
+
+def test_map_hexagon_and_dual_kde_layers(client):
+    summary = client.get("/api/spatial", params={"year": 2019}).json()
+    assert set(summary["layers"]) == {"cells", "hexagons", "areas", "points"}
+    hexagons = client.get(summary["layers"]["hexagons"]).json()
+    areas = client.get(summary["layers"]["areas"]).json()
+    in_areas = sum(f["properties"]["assaults"] for f in areas["features"])
+    counted = sum(f["properties"]["count"] for f in hexagons["features"])
+    # Hexagons cover the city (their mask is the union of the areas) plus partial edges.
+    assert 0.98 * in_areas <= counted <= summary["incidents"]
+    assert len(hexagons["features"][0]["geometry"]["coordinates"][0]) == 7
+    assert 3 in {f["properties"]["class"] for f in hexagons["features"]}
+    # Dual KDE, checked for the busiest cell with a quartic kernel computed here.
+    dual = summary["dual_kde"]
+    assert dual["denominator"] == "assaults 2018" and dual["kernel"] == "quartic"
+    cells = client.get(summary["layers"]["cells"]).json()["features"]
+    busiest = max(cells, key=lambda f: f["properties"]["count"])
+    from pyproj import Transformer
+    from shapely.geometry import shape
+
+    centre = shape(busiest["geometry"]).centroid
+    to_metres = Transformer.from_crs(4326, summary["epsg"], always_xy=True)
+    cx, cy = to_metres.transform(centre.x, centre.y)
+    incidents = pd.read_parquet(
+        Path(__file__).parents[2]
+        / "src/crimeprev/data/real/chicago_aggravated_assaults_2010_2019/incidents.parquet"
+    )
+    h = dual["bandwidth"]
+
+    def quartic_sum(year):
+        rows = incidents[incidents["date"].str[:4] == str(year)]
+        x, y = to_metres.transform(rows["longitude"].to_numpy(), rows["latitude"].to_numpy())
+        u = ((x - cx) ** 2 + (y - cy) ** 2) / h**2
+        return float(np.sum(np.where(u < 1, (1 - u) ** 2, 0.0)))
+
+    assert busiest["properties"]["change"] == pytest.approx(
+        quartic_sum(2019) / quartic_sum(2018), rel=2e-3
+    )
+    first = client.get("/api/spatial", params={"year": 2010}).json()
+    assert first["dual_kde"] is None
 
 
 @pytest.mark.browser
@@ -114,10 +166,17 @@ def test_browser_map_and_knox_table(live_server, browser, tmp_path):
     try:
         page.goto(live_server + "/spatial", timeout=120_000)
         page.wait_for_selector("#spatial-map[data-ready='true']", timeout=120_000)
-        assert page.locator(".leaflet-control-layers-overlays label").count() == 5
-        assert "incidents" in page.locator("#spatial-map-status").inner_text()
+        assert page.locator(".leaflet-control-layers-overlays label").count() == 8
+        assert "hexagons" in page.locator("#spatial-map-status").inner_text()
+        map_element = page.locator("#spatial-map")
+        assert int(map_element.get_attribute("data-hexagons")) > 1000
+        assert int(map_element.get_attribute("data-changed")) > 1000
         # The base layer and the Gi* layer are drawn on the canvas renderer.
         assert page.locator("#spatial-map canvas").count() >= 1
+        for name in ("Hexagon counts", "Change on the year before", "smoothed rates"):
+            box = page.locator(".leaflet-control-layers-overlays label", has_text=name)
+            box.locator("input").check()
+            assert box.locator("input").is_checked()
         page.screenshot(path=str(tmp_path / "map.png"))
         page.get_by_role("link", name="near-repeat table").click()
         page.wait_for_selector("#knox-table", timeout=60_000)
@@ -230,6 +289,12 @@ def test_cli_rate_hot_spots_by_community_area(tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert "per 100,000" in result.output and "AUSTIN" in result.output
+    arguments = ["hotspots", str(subset), "--areas", str(areas), "--smoothing"]
+    smoothed = runner.invoke(cli_app, [*arguments, "local-eb"])
+    assert smoothed.exit_code == 0, smoothed.output
+    assert "Rates smoothed by local EB before Gi*." in smoothed.output
+    wrong = runner.invoke(cli_app, [*arguments, "kriging"])
+    assert wrong.exit_code == 2 and "smoothing must be one of" in wrong.output
 
 
 def test_cli_hex_hot_spots_write_lonlat_geojson(tmp_path):

@@ -114,6 +114,37 @@ def near_repeat(
 CHICAGO_YEARS = range(2010, 2020)
 
 
+# Dual KDE: cells where last year's density is below this (events per km^2) get no
+# ratio, since a ratio of two near-zero densities says nothing.
+DUAL_FLOOR = 1.0
+
+
+def _year_on_year_density(
+    every_year: Any, year: int, epsg: int, grid: Any, bandwidth: float
+) -> Any:
+    """Dual KDE of ``year`` over the year before at the grid centres (None for the first year)."""
+    from crimeprev.spatial.kde import dual_kernel_density
+    from crimeprev.spatial.projection import project
+
+    if year - 1 not in CHICAGO_YEARS:
+        return None
+    now = every_year[every_year["year"] == year]
+    before = every_year[every_year["year"] == year - 1]
+    here = project(now["longitude"].to_numpy(), now["latitude"].to_numpy(), epsg=epsg)
+    there = project(before["longitude"].to_numpy(), before["latitude"].to_numpy(), epsg=epsg)
+    return dual_kernel_density(
+        here.x,
+        here.y,
+        there.x,
+        there.y,
+        grid.x,
+        grid.y,
+        bandwidth=bandwidth,
+        kernel="quartic",
+        floor=DUAL_FLOOR,
+    )
+
+
 @lru_cache(maxsize=4)
 def chicago_layers(year: int, permutations: int = 0, seed: int = 1) -> dict[str, Any]:
     """Hot spots, KDE, area rates and points for one year of Chicago assaults.
@@ -126,7 +157,8 @@ def chicago_layers(year: int, permutations: int = 0, seed: int = 1) -> dict[str,
     from crimeprev.spatial.bundled import CHICAGO_AREAS, chicago_assaults
     from crimeprev.spatial.files import bundled_path
     from crimeprev.spatial.geo import grid_features, read_areas
-    from crimeprev.spatial.grids import count_in_areas
+    from crimeprev.spatial.getis_ord import local_g
+    from crimeprev.spatial.grids import count_in_areas, hex_grid
     from crimeprev.spatial.hotspots import optimized_hot_spots, rate_hot_spots
     from crimeprev.spatial.kde import kernel_density
     from crimeprev.spatial.moran import QUADRANTS, global_moran, local_moran
@@ -136,8 +168,8 @@ def chicago_layers(year: int, permutations: int = 0, seed: int = 1) -> dict[str,
 
     if year not in CHICAGO_YEARS:
         raise NotFoundError(f"no bundled Chicago assaults for {year}; choose 2010 to 2019")
-    frame = chicago_assaults()
-    frame = frame[frame["year"] == year]
+    every_year = chicago_assaults()
+    frame = every_year[every_year["year"] == year]
     projected = project(frame["longitude"].to_numpy(), frame["latitude"].to_numpy())
     areas_lonlat = read_areas(bundled_path(*CHICAGO_AREAS))
     areas = areas_lonlat.to_epsg(projected.epsg)
@@ -153,19 +185,28 @@ def chicago_layers(year: int, permutations: int = 0, seed: int = 1) -> dict[str,
     grid = spots.grid
     density = kernel_density(projected.x, projected.y, grid.x, grid.y, kernel="quartic")
     show = (grid.counts > 0) | (spots.result.classes != 0)
-    cells = grid_features(
-        grid,
-        {
-            "z": spots.result.z,
-            "class": spots.result.classes,
-            "density": density.density,
-        },
-        only=show,
+    change = _year_on_year_density(every_year, year, projected.epsg, grid, density.bandwidth)
+    columns = {"z": spots.result.z, "class": spots.result.classes, "density": density.density}
+    if change is not None:
+        columns["change"] = np.round(change.ratio, 3)
+    cells = grid_features(grid, columns, only=show)
+    # Hexagons of the same width as the squares: counts and Gi* with the six neighbours.
+    hexagons = hex_grid(
+        projected.x, projected.y, cell_size=grid.cell_size, mask=areas.union(), epsg=projected.epsg
+    )
+    hex_spots = local_g(hexagons.counts, hexagons.contiguity(), fdr=True)
+    hexagon_features = grid_features(
+        hexagons,
+        {"z": np.round(hex_spots.z, 3), "class": hex_spots.classes},
+        only=(hexagons.counts > 0) | (hex_spots.classes != 0),
     )
     population = np.array([float(p["POP2010"]) for p in areas.properties])
     counted = count_in_areas(projected.x, projected.y, areas.geometries, denominator=population)
     queen = polygon_contiguity(areas.geometries)
     by_rate = rate_hot_spots(counted.counts, population, queen, permutations=999, rng=seed)
+    smoothed = rate_hot_spots(
+        counted.counts, population, queen, permutations=999, rng=seed, smoothing="local-eb"
+    )
     standardized = queen.row_standardized()
     lisa = local_moran(by_rate.rates, standardized, permutations=999, rng=seed)
     moran = global_moran(by_rate.rates, standardized, permutations=999, rng=seed)
@@ -185,6 +226,8 @@ def chicago_layers(year: int, permutations: int = 0, seed: int = 1) -> dict[str,
                     "rate_per_100k": round(float(by_rate.rates[k]), 1),
                     "rate_z": round(float(by_rate.result.z[k]), 3),
                     "rate_class": int(by_rate.result.classes[k]),
+                    "rate_eb_per_100k": round(float(smoothed.rates[k]), 1),
+                    "rate_eb_class": int(smoothed.result.classes[k]),
                     "lisa": QUADRANTS.get(int(lisa.cluster[k]), "not significant"),
                     "lisa_p": None if lisa.p_sim is None else round(float(lisa.p_sim[k]), 4),
                 },
@@ -211,6 +254,30 @@ def chicago_layers(year: int, permutations: int = 0, seed: int = 1) -> dict[str,
         "classes": {
             CLASS_LABELS[int(c)]: int(n) for c, n in zip(classes, class_counts, strict=True)
         },
+        "dual_kde": None
+        if change is None
+        else {
+            "numerator": f"assaults {year}",
+            "denominator": f"assaults {year - 1}",
+            "kernel": change.numerator.kernel,
+            "bandwidth": change.numerator.bandwidth,
+            "floor": DUAL_FLOOR,
+            "note": f"ratio of the {year} density to the {year - 1} density (same kernel and "
+            f"bandwidth); left out where the {year - 1} density is below {DUAL_FLOOR:g} "
+            "events per km^2",
+        },
+        "hexagons": {
+            "cell_size": hexagons.cell_size,
+            "cells": hexagons.cells,
+            "weights": "contiguity (six neighbours), Gi* with false discovery rate",
+            "classes": {
+                CLASS_LABELS[int(c)]: int(n)
+                for c, n in zip(*np.unique(hex_spots.classes, return_counts=True), strict=True)
+            },
+        },
+        "area_smoothing": "local Empirical Bayes (towards the rate of each area and its "
+        "queen neighbours), then Gi* with 999 permutations",
+        "hexagon_cells": hexagon_features,
         "permutations": permutations,
         "seed": seed,
         "cells": cells,
@@ -256,22 +323,29 @@ def overview(
             "seed",
             "area_outside",
             "area_moran",
+            "area_smoothing",
+            "dual_kde",
+            "hexagons",
         )
     } | {
         "layers": {
-            name: f"/api/spatial/layers/{name}?year={year}" for name in ("cells", "areas", "points")
+            name: f"/api/spatial/layers/{name}?year={year}"
+            for name in ("cells", "hexagons", "areas", "points")
         }
     }
 
 
 @router.get("/layers/{name}")
 def layer(
-    name: Literal["cells", "areas", "points"],
+    name: Literal["cells", "hexagons", "areas", "points"],
     year: int = Query(2019, ge=2010, le=2019),
 ) -> Any:
-    """One map layer: grid cells (counts, Gi* z and class, KDE) or areas (rates and
-    rate-based Gi* classes) as GeoJSON, or the incident points as [lat, lon] pairs."""
-    return chicago_layers(year)[name]
+    """One map layer as GeoJSON: square cells (count, Gi* z and class, KDE, and the
+    dual-KDE ratio to the year before as ``change``), hexagons (count, Gi* z and
+    class), areas (raw and Empirical Bayes rates with their rate-based Gi*
+    classes); or the incident points as [lat, lon] pairs."""
+    layers = chicago_layers(year)
+    return layers["hexagon_cells" if name == "hexagons" else name]
 
 
 @lru_cache(maxsize=8)
