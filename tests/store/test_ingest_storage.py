@@ -112,3 +112,24 @@ def test_import_under_a_small_memory_limit_spills_and_counts_right(tmp_path):
     ages = warehouse.scalar(incident.victim_age.sum())
     assert ages == sum(n % 90 for n in range(1, 20_001))
     warehouse.close()
+
+
+def test_large_file_hashed_during_the_import_is_still_skipped_the_second_time(
+    tmp_path, monkeypatch
+):
+    import crimeprev.store.ingest as ingest
+
+    # Every file counts as large: the hash is awaited only before the log is written.
+    monkeypatch.setattr(ingest, "EARLY_HASH_BYTES", 0)
+    warehouse = open_warehouse(f"duckdb://{tmp_path / 'w.duckdb'}")
+    path = write(tmp_path, GOOD + [BAD["date_future"]])
+    first = import_file(warehouse, PROFILE, path, now=NOW)
+    second = import_file(warehouse, PROFILE, path, now=NOW)
+    assert not first.skipped and second.skipped
+    assert second.import_id == first.import_id and second.file_hash == first.file_hash
+    assert (second.rows_read, second.rows_accepted, second.rows_quarantined) == (4, 3, 1)
+    assert warehouse.scalar(warehouse.table("incident").count()) == 3
+    assert warehouse.scalar(warehouse.table("quarantine").count()) == 1
+    assert warehouse.scalar(warehouse.table("import_log").count()) == 1
+    assert warehouse.scalar(warehouse.table("incident_part").count()) == 1
+    warehouse.close()

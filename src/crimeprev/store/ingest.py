@@ -17,6 +17,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +35,10 @@ from crimeprev.store.validation import Parsed, any_flag, parse_rows, raw_text, r
 from crimeprev.store.warehouse import PART_CONSTANTS, Warehouse, literal_columns, table_schema
 
 Progress = Callable[[str], None]
+
+#: Files up to this size are hashed before anything else, so a repeat import
+#: is skipped at once; larger files are hashed while the engine reads them.
+EARLY_HASH_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -240,23 +245,61 @@ def import_file(
     started = time.perf_counter()
     path = Path(path)
     report = progress or (lambda _stage: None)
-    report("hashing")
     if not path.exists():
         raise DataFileError("no such file", file=str(path))
-    digest = file_hash(path)
-    previous = _previous(warehouse, profile.name, digest)
-    if previous is not None:
-        return ImportResult(
-            import_id=previous["import_id"],
-            source=profile.name,
-            file=str(path),
-            file_hash=digest,
-            rows_read=int(previous["rows_read"]),
-            rows_accepted=int(previous["rows_accepted"]),
-            rows_quarantined=int(previous["rows_quarantined"]),
-            skipped=True,
-            seconds=time.perf_counter() - started,
-        )
+    # hashlib releases the GIL, so a large file is hashed while the engine reads it.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="crimeprev-hash") as pool:
+        hashing = pool.submit(file_hash, path)
+        if path.stat().st_size <= EARLY_HASH_BYTES:
+            report("hashing")
+            previous = _previous(warehouse, profile.name, hashing.result())
+            if previous is not None:
+                return _skipped(previous, profile, path, hashing.result(), started)
+        try:
+            return _import(warehouse, profile, path, hashing, report, now, started)
+        except _AlreadyImportedError as already:
+            return _skipped(already.previous, profile, path, hashing.result(), started)
+
+
+class _AlreadyImportedError(Exception):
+    """Raised inside the import's transaction to roll it back: the file is in the log."""
+
+    def __init__(self, previous: dict) -> None:
+        super().__init__("already imported")
+        self.previous = previous
+
+
+def _skipped(
+    previous: dict, profile: Profile, path: Path, digest: str, started: float
+) -> ImportResult:
+    return ImportResult(
+        import_id=previous["import_id"],
+        source=profile.name,
+        file=str(path),
+        file_hash=digest,
+        rows_read=int(previous["rows_read"]),
+        rows_accepted=int(previous["rows_accepted"]),
+        rows_quarantined=int(previous["rows_quarantined"]),
+        skipped=True,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _import(
+    warehouse: Warehouse,
+    profile: Profile,
+    path: Path,
+    hashing: Future[str],
+    report: Progress,
+    now: datetime | None,
+    started: float,
+) -> ImportResult:
+    """Validate, store, quarantine and log in one transaction (see :func:`import_file`).
+
+    The file's hash is awaited just before the log is written; if the log
+    already holds it (a large file, or another import of the same file that
+    committed meanwhile), the transaction is rolled back and nothing is added.
+    """
     concordance = load_concordance(profile.concordance) if profile.concordance else None
     if concordance is not None:
         install_concordance(warehouse, concordance)
@@ -293,6 +336,10 @@ def import_file(
             report("quarantining rejected rows")
             rejected = _write_quarantine(warehouse, _quarantine_rows(profile, parsed, import_id))
             report("checking counts")
+            digest = hashing.result()
+            previous = _previous(warehouse, profile.name, digest)
+            if previous is not None:
+                raise _AlreadyImportedError(previous)
             accepted_records = _accepted_records(
                 warehouse, profile, concordance, import_id, written
             )
