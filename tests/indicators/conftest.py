@@ -18,7 +18,7 @@ def stats_settings(tmp_path_factory):
     settings.ensure_data_dir()
     warehouse = open_warehouse(settings.warehouse_url)
     list(load_bundled_areas(warehouse))
-    for name in ("vancouver_2020", "sf_2012", "wdi_homicide", "unodc_cts"):
+    for name in ("vancouver_2020", "sf_2012", "lancashire_asb_2022", "wdi_homicide", "unodc_cts"):
         profile = load_profile(name)
         for path in profile.bundled_paths():
             import_file(warehouse, profile, path)

@@ -340,6 +340,114 @@ def area(
         console.print(f"hierarchy: {finding_json(finding)['message']}")
 
 
+@app.command("seasonal")
+def seasonal(source: str = typer.Argument(..., help="Source name")) -> None:
+    """Seasonal heat tables: offences by month x weekday and weekday x hour."""
+    from crimeprev.indicators.trends import MONTHS, WEEKDAYS, seasonal_tables
+
+    try:
+        with _warehouse() as warehouse:
+            tables = seasonal_tables(warehouse, source)
+    except CrimeprevError as error:
+        raise fail(error) from error
+    console.print(f"{source}: dates recorded to the {tables.precision}")
+    if tables.month_weekday is None:
+        by_month = Table(title="offences by month")
+        for month in MONTHS:
+            by_month.add_column(month, justify="right")
+        by_month.add_row(*[f"{v:,.0f}" for v in tables.by_month])
+        console.print(by_month)
+        return
+    grid = Table(title="offences by month x weekday")
+    grid.add_column("month")
+    for day in WEEKDAYS:
+        grid.add_column(day, justify="right")
+    for month, row in zip(MONTHS, tables.month_weekday, strict=True):
+        grid.add_row(month, *[f"{v:,.0f}" for v in row])
+    console.print(grid)
+    if tables.weekday_hour is not None:
+        hours = Table(title="offences by weekday x hour")
+        hours.add_column("day")
+        for hour in range(24):
+            hours.add_column(f"{hour:02d}", justify="right")
+        for day, row in zip(WEEKDAYS, tables.weekday_hour, strict=True):
+            hours.add_row(day, *[f"{v:,.0f}" for v in row])
+        console.print(hours)
+
+
+@app.command("concentration")
+def concentration_command(
+    source: str = typer.Argument(..., help="Source name"),
+    year: int | None = typer.Option(None, help="Year (default: all years)"),
+    top: float = typer.Option(0.1, min=0.0, max=1.0, help="Top fraction of areas"),
+    iccs_code: str | None = typer.Option(None, "--iccs", help="Only this code and below"),
+) -> None:
+    """How concentrated offences are across areas: Gini and the share in the top areas."""
+    from crimeprev.indicators.counts import area_concentration
+
+    try:
+        with _warehouse() as warehouse:
+            result = area_concentration(
+                warehouse, source, year=year, top_fraction=top, iccs_code=iccs_code
+            )
+    except CrimeprevError as error:
+        raise fail(error) from error
+    console.print(
+        f"{source} ({result.area_set}, {result.year or 'all years'}): {result.total:,.0f} "
+        f"offences in {result.areas} areas; Gini {result.gini:.3f}; the top "
+        f"{result.top_fraction:.0%} of areas ({len(result.top_areas)}) have "
+        f"{result.top_share:.1%} of offences"
+    )
+    for item in result.top_areas:
+        console.print(f"  {item['name'] or item['area_id']}: {item['count']:,.0f}")
+    if result.unassigned:
+        console.print(f"{result.unassigned:,.0f} offences fall in no area and are left out")
+
+
+@app.command("standardise")
+def standardise_command(
+    source: str = typer.Argument(..., help="Source name"),
+    year: int = typer.Option(..., help="Year"),
+    age_field: str = typer.Option("victim_age", help="victim_age or perpetrator_age"),
+    standard: Path | None = typer.Option(
+        None, help="CSV of the standard population (columns age_band, population)"
+    ),
+    output: Path | None = typer.Option(None, help="Write CSV here instead of printing"),
+) -> None:
+    """Directly age-standardised rates by area (Fay-Feuer intervals)."""
+    import pandas as pd
+
+    from crimeprev.errors import DataFileError
+    from crimeprev.indicators.counts import standardised_area_rates
+
+    settings = get_settings()
+    try:
+        weights = None
+        if standard is not None:
+            if not standard.is_file():
+                raise DataFileError("no such file", file=str(standard), expected="a CSV file")
+            frame = pd.read_csv(standard, dtype={"age_band": str})
+            if not {"age_band", "population"} <= set(frame.columns):
+                raise DataFileError(
+                    f"columns {list(frame.columns)}",
+                    file=str(standard),
+                    expected="columns age_band, population",
+                )
+            weights = dict(zip(frame["age_band"], frame["population"].astype(float), strict=True))
+        with _warehouse() as warehouse:
+            table = standardised_area_rates(
+                warehouse, source, year=year, age_field=age_field, standard=weights,
+                per=settings.rate_per,
+            )  # fmt: skip
+    except CrimeprevError as error:
+        raise fail(error) from error
+    console.print(
+        f"standard: {table.standard_name}; bands {', '.join(table.bands)}; population of "
+        f"{table.population_year}"
+    )
+    _emit(table.frame, output, title=f"age-standardised rates per {table.per:,}: {source} {year}")
+
+
 @app.command("indicators")
 def indicators(
     indicator: str = typer.Option("16.1.1", help="SDG indicator: 16.1.1 or 16.2.2"),

@@ -309,3 +309,272 @@ def aggregate_values(
         )
     ).to_pandas()
     return frame.sort_values(["area_id", "year"]).reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class AreaConcentration:
+    """How concentrated a source's offences are across its areas in one year (or all years).
+
+    Areas of the source's area set with no offence count as zeros; offences
+    in no area are left out and reported in ``unassigned``.
+    """
+
+    source: str
+    year: int | None
+    area_set: str
+    areas: int
+    total: float
+    gini: float
+    top_fraction: float
+    top_share: float
+    top_areas: list[dict[str, object]]
+    unassigned: float
+
+
+def area_concentration(
+    warehouse: Warehouse,
+    source: str,
+    *,
+    year: int | None = None,
+    top_fraction: float = 0.1,
+    iccs_code: str | None = None,
+) -> AreaConcentration:
+    """Gini coefficient and share of offences in the top `top_fraction` of areas.
+
+    Raises
+    ------
+    NotFoundError
+        If the source has no offence in any area.
+    """
+    from crimeprev.indicators.standardise import concentration
+
+    start = date(year, 1, 1) if year else None
+    end = date(year + 1, 1, 1) if year else None
+    counts = count_incidents(
+        warehouse,
+        CountQuery(
+            source=source, period=None, by_area=True, iccs_code=iccs_code, start=start, end=end
+        ),
+    )
+    unassigned = float(counts.loc[counts["area_id"].isna(), "count"].sum())
+    per_area = counts.dropna(subset=["area_id"]).groupby("area_id")["count"].sum()
+    if per_area.empty:
+        raise NotFoundError(f"no offences in any area for source {source!r}")
+    incident = warehouse.table("incident")
+    sets = (
+        warehouse.to_arrow(incident.filter(incident.source == source).select("area_set").distinct())
+        .column(0)
+        .to_pylist()
+    )
+    area_set = next((s for s in sets if s), "")
+    area = warehouse.table("area")
+    names = warehouse.to_arrow(
+        area.filter(area.area_set == area_set).select("area_id", "name")
+    ).to_pandas()
+    every = sorted(set(names["area_id"]) | set(per_area.index), key=_natural)
+    values = per_area.reindex(every, fill_value=0.0)
+    result = concentration(values.to_numpy(), top_fraction=top_fraction)
+    top_n = max(1, int(np.ceil(top_fraction * len(values))))
+    label = dict(zip(names["area_id"], names["name"], strict=True))
+    top = values.sort_values(ascending=False).head(top_n)
+    return AreaConcentration(
+        source=source,
+        year=year,
+        area_set=area_set,
+        areas=len(values),
+        total=float(values.sum()),
+        gini=result.gini,
+        top_fraction=top_fraction,
+        top_share=result.top_share,
+        top_areas=[
+            {"area_id": a, "name": label.get(a, ""), "count": float(c)} for a, c in top.items()
+        ],
+        unassigned=unassigned,
+    )
+
+
+def band_bounds(label: str) -> tuple[int, int | None]:
+    """Lowest and highest age of an age-band label such as ``15-29``, ``85+`` or ``5``.
+
+    Raises
+    ------
+    InvalidInputError
+        If the label is not an age band.
+
+    Examples
+    --------
+    >>> band_bounds("15-29"), band_bounds("85+"), band_bounds("0")
+    ((15, 29), (85, None), (0, 0))
+    """
+    text = str(label).strip()
+    try:
+        if text.endswith("+"):
+            return int(text[:-1]), None
+        if "-" in text:
+            low, high = text.split("-", 1)
+            return int(low), int(high)
+        return int(text), int(text)
+    except ValueError:
+        raise InvalidInputError(f"age band {label!r} is not like '15-29', '85+' or '5'") from None
+
+
+@dataclass(frozen=True)
+class StandardisedTable:
+    """Directly age-standardised rates by area, with Fay-Feuer intervals.
+
+    ``frame`` has ``area_id``, ``name``, ``count`` (offences with a known
+    age), ``unknown_age``, ``crude_rate``, ``rate``, ``ci_low``, ``ci_high``.
+    An area with no population in some band has no standardised rate.
+    """
+
+    frame: pd.DataFrame
+    bands: list[str]
+    standard: list[float]
+    standard_name: str
+    age_field: str
+    year: int
+    population_year: int
+    per: int
+
+
+def standardised_area_rates(
+    warehouse: Warehouse,
+    source: str,
+    *,
+    year: int,
+    age_field: str = "victim_age",
+    standard: dict[str, float] | None = None,
+    iccs_code: str | None = None,
+    per: int = 100_000,
+    confidence: float = 0.95,
+) -> StandardisedTable:
+    """Age-standardised rates by area for `year` (direct method).
+
+    The age of each record is `age_field` (victim or perpetrator age); the
+    bands are those of the population table. Without `standard` (band ->
+    population) the whole area set's population in the same bands is the
+    standard, so the rates compare areas as if each had the set's age mix.
+
+    Raises
+    ------
+    NotFoundError
+        If the area set has no population by age band, or the source no incidents.
+    InvalidInputError
+        If `age_field` is not an age, or `standard` misses a band.
+    """
+    from crimeprev.indicators.standardise import direct_standardised_rate
+
+    if age_field not in ("victim_age", "perpetrator_age"):
+        raise InvalidInputError(
+            f"age field must be victim_age or perpetrator_age, got {age_field!r}"
+        )
+    incident = warehouse.table("incident")
+    rows = incident.filter(incident.source == source)
+    if iccs_code:
+        rows = rows.filter(rows.iccs_code.startswith(iccs_code))
+    rows = rows.filter(rows.occurred_at.year() == year)
+    counted = warehouse.to_arrow(
+        rows.group_by(area_set=rows.area_set, area_id=rows.area_id, age=rows[age_field]).aggregate(
+            count=rows.iccs_weight.sum()
+        )
+    ).to_pandas()
+    area_sets = list(counted["area_set"].dropna().unique())
+    if not area_sets:
+        raise NotFoundError(f"no offences in areas for source {source!r} in {year}")
+    area_set = str(area_sets[0])
+    population = warehouse.table("population")
+    pop = warehouse.to_arrow(
+        population.filter(
+            (population.area_set == area_set)
+            & (population.sex == "Total")
+            & (population.age_band != "Total")
+        ).select("area_id", "year", "age_band", "population")
+    ).to_pandas()
+    if pop.empty:
+        raise NotFoundError(
+            f"no population by age band for area set {area_set!r}: age-standardised rates "
+            "need one (sex Total, one row per area, year and age band)"
+        )
+    census = np.array(sorted(pop["year"].unique()))
+    earlier = census[census <= year]
+    population_year = int(earlier.max() if earlier.size else census.min())
+    pop = pop[pop["year"] == population_year]
+    bands = sorted(pop["age_band"].unique(), key=lambda b: band_bounds(b)[0])
+    bounds = [band_bounds(b) for b in bands]
+    if standard is None:
+        weights = pop.groupby("age_band")["population"].sum().reindex(bands).to_numpy(dtype=float)
+        standard_name = f"{area_set} population {population_year}"
+    else:
+        missing = [b for b in bands if b not in standard]
+        if missing:
+            raise InvalidInputError(f"the standard population has no value for band(s) {missing}")
+        weights = np.array([float(standard[b]) for b in bands])
+        standard_name = "given standard population"
+    counted = counted.dropna(subset=["area_id"])
+    ages = counted["age"].astype("float64").tolist()
+    counted["band"] = [_band_of(age, bands, bounds) for age in ages]
+    unknown = counted[counted["band"].isna()].groupby("area_id")["count"].sum()
+    known = counted.dropna(subset=["band"])
+    by_band = known.pivot_table(
+        index="area_id", columns="band", values="count", aggfunc="sum", fill_value=0.0
+    ).reindex(columns=bands, fill_value=0.0)
+    pop_grid = pop.pivot_table(
+        index="area_id", columns="age_band", values="population", aggfunc="sum"
+    ).reindex(columns=bands)
+    area = warehouse.table("area")
+    names = dict(
+        warehouse.to_arrow(area.filter(area.area_set == area_set).select("area_id", "name"))
+        .to_pandas()
+        .itertuples(index=False, name=None)
+    )
+    out = []
+    for area_id in sorted(pop_grid.index, key=_natural):
+        counts = (
+            by_band.loc[area_id].to_numpy(dtype=float)
+            if area_id in by_band.index
+            else np.zeros(len(bands))
+        )
+        people = pop_grid.loc[area_id].to_numpy(dtype=float)
+        row: dict[str, object] = {
+            "area_id": area_id,
+            "name": names.get(area_id, ""),
+            "count": float(counts.sum()),
+            "unknown_age": float(unknown.get(area_id, 0.0)),
+            "crude_rate": float("nan"),
+            "rate": float("nan"),
+            "ci_low": float("nan"),
+            "ci_high": float("nan"),
+        }
+        if np.all(np.isfinite(people)) and np.all(people > 0):
+            result = direct_standardised_rate(
+                counts, people, weights, per=per, confidence=confidence
+            )
+            row.update(
+                crude_rate=result.crude_rate,
+                rate=result.rate,
+                ci_low=result.ci_low,
+                ci_high=result.ci_high,
+            )
+        out.append(row)
+    return StandardisedTable(
+        frame=pd.DataFrame(out),
+        bands=bands,
+        standard=[float(w) for w in weights],
+        standard_name=standard_name,
+        age_field=age_field,
+        year=year,
+        population_year=population_year,
+        per=per,
+    )
+
+
+def _band_of(
+    age: float | None, bands: list[str], bounds: list[tuple[int, int | None]]
+) -> str | None:
+    """The band an age falls in (None for a missing age or one outside every band)."""
+    if age is None or not np.isfinite(age):
+        return None
+    for band, (low, high) in zip(bands, bounds, strict=True):
+        if age >= low and (high is None or age <= high):
+            return band
+    return None

@@ -212,3 +212,82 @@ def crime_profile(
         ],
         suppressed_threshold=small_count_threshold,
     )
+
+
+def rate_map(
+    warehouse: Warehouse,
+    source: str,
+    *,
+    year: int | None = None,
+    per: int = 100_000,
+    small_count_threshold: int = 5,
+) -> dict[str, Any]:
+    """GeoJSON of a source's areas with the year's count and rate per `per` residents.
+
+    Each feature carries ``count``, ``rate``, ``ci_low``, ``ci_high`` and
+    ``suppressed``; counts below the threshold and their rates are null.
+    Without a population the map shows counts and ``measure`` says so. The
+    year defaults to the latest with offences.
+
+    Raises
+    ------
+    NotFoundError
+        If the source has no offences in areas with boundaries.
+    """
+    from crimeprev.store.areas import area_geojson
+
+    counts = count_incidents(warehouse, CountQuery(source=source, period="year", by_area=True))
+    counts["year"] = pd.to_datetime(counts["period"]).dt.year
+    in_areas = counts.dropna(subset=["area_id"])
+    if in_areas.empty:
+        raise NotFoundError(f"no offences in any area for source {source!r}")
+    chosen = int(year if year is not None else in_areas["year"].max())
+    measure = "rate"
+    try:
+        table = area_rates(warehouse, source, years=[chosen], per=per)
+        frame = table.frame
+        area_set = table.area_set
+    except NotFoundError:
+        measure = "count"
+        frame = (
+            in_areas[in_areas["year"] == chosen]
+            .groupby("area_id", as_index=False)["count"]
+            .sum()
+            .assign(rate=float("nan"), ci_low=float("nan"), ci_high=float("nan"))
+        )
+        incident = warehouse.table("incident")
+        sets = (
+            warehouse.to_arrow(
+                incident.filter(incident.source == source).select("area_set").distinct()
+            )
+            .column(0)
+            .to_pylist()
+        )
+        area_set = next((s for s in sets if s), "")
+    geojson = area_geojson(warehouse, area_set)
+    rows = {str(r["area_id"]): r for r in frame.to_dict(orient="records")}
+    for feature in geojson["features"]:
+        row = rows.get(feature["id"], {})
+        count = float(row.get("count", 0.0) or 0.0)
+        hidden = 0 < count < small_count_threshold
+        feature["properties"].update(
+            {
+                "count": None if hidden else count,
+                "suppressed": hidden,
+                **{
+                    key: None
+                    if (hidden or pd.isna(row.get(key, float("nan"))))
+                    else float(row[key])
+                    for key in ("rate", "ci_low", "ci_high")
+                },
+            }
+        )
+    geojson["properties"] = {
+        "source": source,
+        "year": chosen,
+        "area_set": area_set,
+        "measure": measure,
+        "per": per,
+        "suppressed_below": small_count_threshold,
+    }
+    return geojson

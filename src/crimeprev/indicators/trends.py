@@ -320,3 +320,75 @@ def yearly_trend(
         window=window,
         breaks=series_breaks(warehouse, source, scheme=profile_scheme(source)),
     )
+
+
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_RANK = {
+    "year": 0,
+    "quarter": 1,
+    "month": 2,
+    "week": 3,
+    "day": 4,
+    "hour": 5,
+    "minute": 6,
+    "second": 7,
+}
+
+
+@dataclass(frozen=True)
+class SeasonalTables:
+    """Offences by month x weekday and weekday x hour, as far as the dates are precise.
+
+    A source dated to the month has no weekday table (its day is unknown),
+    and one dated to the day has no hour table. Matrices are lists of rows:
+    ``month_weekday[m][d]`` for month m (0 = January) and ISO weekday d
+    (0 = Monday); ``weekday_hour[d][h]``.
+    """
+
+    source: str
+    precision: str
+    by_month: list[float]
+    month_weekday: list[list[float]] | None
+    weekday_hour: list[list[float]] | None
+
+
+def seasonal_tables(warehouse: Warehouse, source: str) -> SeasonalTables:
+    """The seasonal heat tables of a source (counted in the engine).
+
+    Raises
+    ------
+    NotFoundError
+        If the source has no incidents.
+    """
+    from crimeprev.errors import NotFoundError
+
+    incident = warehouse.table("incident")
+    first = (
+        warehouse.to_arrow(
+            incident.filter(incident.source == source).select("occurred_precision").limit(1)
+        )
+        .column(0)
+        .to_pylist()
+    )
+    if not first:
+        raise NotFoundError(f"no incidents for source {source!r}")
+    precision = str(first[0] or "day")
+    frame = seasonal_profile(warehouse, source)
+    by_month = frame.groupby("month")["count"].sum().reindex(range(1, 13), fill_value=0.0)
+    month_weekday = weekday_hour = None
+    if _RANK.get(precision, 0) >= _RANK["day"]:
+        grid = frame.pivot_table(index="month", columns="weekday", values="count", aggfunc="sum")
+        grid = grid.reindex(index=range(1, 13), columns=range(7), fill_value=0.0).fillna(0.0)
+        month_weekday = grid.to_numpy(dtype=float).tolist()
+    if _RANK.get(precision, 0) >= _RANK["hour"]:
+        grid = frame.pivot_table(index="weekday", columns="hour", values="count", aggfunc="sum")
+        grid = grid.reindex(index=range(7), columns=range(24), fill_value=0.0).fillna(0.0)
+        weekday_hour = grid.to_numpy(dtype=float).tolist()
+    return SeasonalTables(
+        source=source,
+        precision=precision,
+        by_month=[float(v) for v in by_month.tolist()],
+        month_weekday=month_weekday,
+        weekday_hour=weekday_hour,
+    )

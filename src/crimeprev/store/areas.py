@@ -216,3 +216,42 @@ def store_population(
         )
         warehouse.insert("population", table)
     return count
+
+
+def area_geojson(
+    warehouse: Warehouse, area_set: str, *, simplify: float = 0.0001
+) -> dict[str, Any]:
+    """The boundaries of an area set as a GeoJSON FeatureCollection (EPSG:4326).
+
+    Polygons are simplified (tolerance in degrees, topology kept) so a web map
+    of a city's areas stays small; ``simplify=0`` keeps them as stored. Each
+    feature's properties are ``area_id`` and ``name``.
+
+    Raises
+    ------
+    NotFoundError
+        If the warehouse has no boundaries for the area set.
+    """
+    from crimeprev.errors import NotFoundError
+
+    table = warehouse.table("area")
+    frame = warehouse.to_arrow(
+        table.filter((table.area_set == area_set) & table.geometry_wkt.notnull()).select(
+            "area_id", "name", "geometry_wkt"
+        )
+    ).to_pandas()
+    if frame.empty:
+        raise NotFoundError(f"no boundaries for area set {area_set!r}")
+    shapes = shapely.from_wkt(frame["geometry_wkt"].to_numpy())
+    if simplify > 0:
+        shapes = shapely.simplify(shapes, simplify, preserve_topology=True)
+    features = [
+        {
+            "type": "Feature",
+            "id": str(area_id),
+            "properties": {"area_id": str(area_id), "name": name},
+            "geometry": json.loads(shapely.to_geojson(shape)),
+        }
+        for area_id, name, shape in zip(frame["area_id"], frame["name"], shapes, strict=True)
+    ]
+    return {"type": "FeatureCollection", "features": features}

@@ -404,3 +404,83 @@ def hierarchy(
         "total": len(findings),
         "findings": [finding_json(f) for f in findings[:limit]],
     }
+
+
+@router.get("/{source}/seasonal")
+def seasonal(source: str, warehouse: Warehouse = Depends(get_warehouse)) -> dict[str, Any]:
+    """Offences by month, month x weekday and weekday x hour (as far as dates are precise)."""
+    from crimeprev.indicators.trends import MONTHS, WEEKDAYS, seasonal_tables
+
+    tables = seasonal_tables(warehouse, source)
+    return {**asdict(tables), "months": list(MONTHS), "weekdays": list(WEEKDAYS)}
+
+
+@router.get("/{source}/concentration")
+def concentration(
+    source: str,
+    year: int | None = Query(None, description="Year (default: all years)"),
+    top: float = Query(0.1, gt=0, le=1, description="Top fraction of areas"),
+    iccs: str | None = Query(None, description="Only this ICCS code and its descendants"),
+    warehouse: Warehouse = Depends(get_warehouse),
+) -> dict[str, Any]:
+    """Gini coefficient of offences over areas and the share in the top areas."""
+    from crimeprev.indicators.counts import area_concentration
+
+    return asdict(
+        area_concentration(warehouse, source, year=year, top_fraction=top, iccs_code=iccs)
+    )
+
+
+@router.get("/{source}/map")
+def rate_map_geojson(
+    source: str,
+    year: int | None = Query(None, description="Year (default: the latest)"),
+    warehouse: Warehouse = Depends(get_warehouse),
+    settings: Settings = Depends(get_app_settings),
+) -> dict[str, Any]:
+    """GeoJSON of the source's areas with the year's counts and rates (the choropleth's data)."""
+    from crimeprev.indicators.profile import rate_map
+
+    return rate_map(
+        warehouse,
+        source,
+        year=year,
+        per=settings.rate_per,
+        small_count_threshold=settings.small_count_threshold,
+    )
+
+
+def standardised_json(
+    warehouse: Warehouse, source: str, year: int | None, age_field: str, per: int
+) -> dict[str, Any]:
+    """Age-standardised rates by area as JSON (the latest year by default)."""
+    from crimeprev.indicators.counts import CountQuery, standardised_area_rates
+
+    if year is None:
+        counts = count_incidents(warehouse, CountQuery(source=source, period="year"))
+        year = int(pd.to_datetime(counts["period"]).dt.year.max())
+    table = standardised_area_rates(warehouse, source, year=year, age_field=age_field, per=per)
+    return {
+        "source": source,
+        "year": table.year,
+        "population_year": table.population_year,
+        "age_field": table.age_field,
+        "bands": table.bands,
+        "standard": table.standard,
+        "standard_name": table.standard_name,
+        "per": table.per,
+        "method": "direct standardisation, Fay-Feuer (1997) gamma intervals",
+        "rates": records(table.frame),
+    }
+
+
+@router.get("/{source}/standardised")
+def standardised(
+    source: str,
+    year: int | None = Query(None, description="Year (default: the latest)"),
+    age_field: str = Query("victim_age", description="victim_age or perpetrator_age"),
+    warehouse: Warehouse = Depends(get_warehouse),
+    settings: Settings = Depends(get_app_settings),
+) -> dict[str, Any]:
+    """Directly age-standardised rates by area with Fay-Feuer intervals."""
+    return standardised_json(warehouse, source, year, age_field, settings.rate_per)

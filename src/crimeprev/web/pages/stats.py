@@ -16,6 +16,7 @@ from crimeprev.web.api.stats import (
     get_warehouse,
     indicator_json,
     profile_json,
+    standardised_json,
     trend_json,
 )
 from crimeprev.web.deps import get_app_settings
@@ -82,10 +83,12 @@ def profile(
     quality = None
     areas: list[Any] = []
     aggregate_check = None
+    extras: dict[str, Any] = {}
     if data["source"]["kind"] == "incident":
         from crimeprev.indicators.quality import quality_report
 
         quality = quality_report(warehouse, source)
+        extras = _where_and_when(warehouse, source, data, settings)
     elif data["source"]["kind"] == "aggregate":
         from crimeprev.indicators.aggregates import aggregate_areas, aggregate_quality
 
@@ -104,6 +107,7 @@ def profile(
             "breaks": breaks,
             "areas": areas,
             "aggregate_check": aggregate_check,
+            **extras,
         },
     )
 
@@ -177,3 +181,80 @@ def trend_chart(
         "height": 220,
         "layer": layers,
     }
+
+
+def _heat(matrix: list[list[float]] | None) -> list[list[tuple[float, float]]] | None:
+    """Each cell with its shade (0-1 of the largest cell) for the heat tables."""
+    if matrix is None:
+        return None
+    largest = max((max(row) for row in matrix), default=0.0) or 1.0
+    return [[(value, value / largest) for value in row] for row in matrix]
+
+
+def _where_and_when(
+    warehouse: Warehouse, source: str, data: dict[str, Any], settings: Settings
+) -> dict[str, Any]:
+    """The seasonal heat tables, the choropleth, concentration and standardised rates."""
+    from crimeprev.errors import CrimeprevError
+    from crimeprev.indicators.counts import area_concentration
+    from crimeprev.indicators.trends import MONTHS, WEEKDAYS, seasonal_tables
+
+    tables = seasonal_tables(warehouse, source)
+    out: dict[str, Any] = {
+        "seasonal": {
+            "precision": tables.precision,
+            "by_month": list(zip(MONTHS, tables.by_month, strict=True)),
+            "month_weekday": _heat(tables.month_weekday),
+            "weekday_hour": _heat(tables.weekday_hour),
+            "months": MONTHS,
+            "weekdays": WEEKDAYS,
+        },
+        "concentration": None,
+        "map_chart": None,
+        "standardised": None,
+        "standardised_note": "",
+    }
+    year = max(data["years"]) if data["years"] else None
+    try:
+        out["concentration"] = area_concentration(warehouse, source, year=year)
+    except CrimeprevError:
+        return out
+    measure = "rate" if data["rates"] else "count"
+    title = f"rate per {settings.rate_per:,}" if measure == "rate" else "offences"
+    out["map_chart"] = {
+        "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+        "description": f"{title} by area, {year}: {source}",
+        "width": "container",
+        "height": 420,
+        "data": {
+            "url": f"/api/stats/{source}/map?year={year}",
+            "format": {"type": "json", "property": "features"},
+        },
+        "projection": {"type": "mercator"},
+        "mark": {"type": "geoshape", "stroke": "#ffffff", "strokeWidth": 0.5},
+        "encoding": {
+            "color": {
+                "field": f"properties.{measure}",
+                "type": "quantitative",
+                "title": title,
+                "scale": {"scheme": "orangered"},
+            },
+            "tooltip": [
+                {"field": "properties.name", "type": "nominal", "title": "area"},
+                {"field": "properties.count", "type": "quantitative", "title": "offences"},
+                {
+                    "field": "properties.rate",
+                    "type": "quantitative",
+                    "title": title,
+                    "format": ",.1f",
+                },
+            ],
+        },
+    }
+    try:
+        out["standardised"] = standardised_json(
+            warehouse, source, year, "victim_age", settings.rate_per
+        )
+    except CrimeprevError as error:
+        out["standardised_note"] = error.message
+    return out
