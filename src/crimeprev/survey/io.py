@@ -42,19 +42,34 @@ import pandas as pd
 from crimeprev.errors import DataFileError, InvalidInputError, NotFoundError
 from crimeprev.survey.design import survey_design
 from crimeprev.survey.estimators import Design
-from crimeprev.survey.ncvs import HOUSEHOLD_LABELS, prepare_households, prepare_incidents
+from crimeprev.survey.ncvs import (
+    HOUSEHOLD_LABELS,
+    PERSON_LABELS,
+    prepare_households,
+    prepare_incidents,
+    prepare_persons,
+)
 from crimeprev.survey.replicates import create_replicates, replicate_design
 
 #: Built-in datasets: name -> description.
 DATASETS: dict[str, str] = {
     "ncvs_2021_households": "NCVS 2021 households with property victimisation counts (BJS recipe)",
     "ncvs_2021_incidents": "NCVS 2021 victimisations (series-adjusted) with the household design",
+    "ncvs_2021_persons": "NCVS 2021 persons with violent victimisation counts (needs the person "
+    "file, which is not bundled: pass it as the data file)",
+}
+
+#: Built-in datasets that need a file from the user (passed as the data file).
+NEEDS_FILE: dict[str, str] = {
+    "ncvs_2021_persons": "the NCVS 2021 person file (ICPSR 38429; columns YEARQ, IDHH, IDPER, "
+    "WGTPERCY, V3014, V3018 and V2117, V2118), as CSV, Parquet, .dta or .sav",
 }
 
 #: Bundled design profiles: name -> file in crimeprev/survey/data.
 PROFILES: dict[str, str] = {
     "ncvs_2021_households": "ncvs_2021_households.toml",
     "ncvs_2021_incidents": "ncvs_2021_incidents.toml",
+    "ncvs_2021_persons": "ncvs_2021_persons.toml",
 }
 
 
@@ -217,19 +232,45 @@ def _ncvs_files() -> tuple[pd.DataFrame, pd.DataFrame]:
     return household, incident
 
 
-def load_dataset(name: str) -> SurveyData:
+def load_dataset(name: str, supplied: str | Path | None = None) -> SurveyData:
     """Load a built-in analysis dataset (see :data:`DATASETS`).
+
+    Parameters
+    ----------
+    name : str
+        Dataset name.
+    supplied : str or pathlib.Path, optional
+        The user's file for a dataset of :data:`NEEDS_FILE` (the NCVS person
+        file), combined with the bundled files.
 
     Raises
     ------
     NotFoundError
         For an unknown name.
+    InvalidInputError
+        When the dataset needs a file that was not supplied.
     """
     if name not in DATASETS:
         raise NotFoundError(
             f"unknown dataset {name!r}; built-in datasets are {', '.join(DATASETS)}", dataset=name
         )
+    if name in NEEDS_FILE and supplied is None:
+        raise InvalidInputError(
+            f"dataset {name!r} needs {NEEDS_FILE[name]}; it is not bundled. Pass it as the data "
+            "file (crimeprev survey indicators --design ncvs_2021_persons --data FILE)",
+            field="data",
+            expected=NEEDS_FILE[name],
+        )
     household, incident = _ncvs_files()
+    if name == "ncvs_2021_persons":
+        assert supplied is not None
+        person = read_survey_file(supplied)
+        return SurveyData(
+            frame=prepare_persons(person.frame, incident, household),
+            value_labels={column: dict(mapping) for column, (_, mapping) in PERSON_LABELS.items()},
+            variable_labels={column: label for column, (label, _) in PERSON_LABELS.items()},
+            source=f"NCVS 2021 person file {Path(supplied).name} with the bundled incident file",
+        )
     if name == "ncvs_2021_households":
         labels = {column: dict(mapping) for column, (_, mapping) in HOUSEHOLD_LABELS.items()}
         variables = {column: label for column, (label, _) in HOUSEHOLD_LABELS.items()}
@@ -363,7 +404,9 @@ def _label_key(code: str) -> Any:
 
 def profile_data(profile: DesignProfile, data: str | Path | None = None) -> SurveyData:
     """Load the data a profile names, or `data` when given (which wins)."""
-    if data is not None:
+    if profile.dataset in NEEDS_FILE:
+        loaded = load_dataset(str(profile.dataset), data)
+    elif data is not None:
         loaded = read_survey_file(data)
     elif profile.file is not None:
         loaded = read_survey_file(profile.file)

@@ -268,3 +268,146 @@ def prepare_households(household: pd.DataFrame, incident: pd.DataFrame) -> pd.Da
         *columns,
     ]
     return frame[keep]
+
+
+#: Type-of-crime codes below this are personal crimes (violence and personal theft).
+PERSONAL_CRIME_LIMIT = 24
+
+#: Person characteristics: column -> (label, {code: label}).
+PERSON_LABELS: dict[str, tuple[str, dict[int, str]]] = {
+    "sex": ("Sex", {1: "Male", 2: "Female"}),
+    "age": (
+        "Age",
+        {1: "12-17", 2: "18-24", 3: "25-34", 4: "35-49", 5: "50-64", 6: "65 or older"},
+    ),
+}
+
+#: Personal crime categories of :func:`categories` counted per person.
+PERSON_CATEGORIES: tuple[str, ...] = (
+    "violent",
+    "robbery",
+    "aggravated_assault",
+    "simple_assault",
+    "rape_sexual_assault",
+)
+
+
+def prepare_persons(
+    person: pd.DataFrame, incident: pd.DataFrame, household: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Person-level analysis frame: violent victimisations per person aged 12 or older.
+
+    The NCVS person file is not in the bundled public-use subset; a user who
+    has it (ICPSR 38429) passes it here with the incident file. The recipe is
+    the household one at person level: personal crimes (type-of-crime codes
+    below 24) in the United States, counted with the series rule, summed per
+    person and quarter, and multiplied by ``WGTVICCY / WGTPERCY`` so that the
+    person-weighted total is the number of victimisations.
+
+    Parameters
+    ----------
+    person : pandas.DataFrame
+        Person records: ``YEARQ``, ``IDHH``, ``IDPER``, ``WGTPERCY``, age
+        ``V3014``, sex ``V3018``, and the design ``V2117``, ``V2118`` (taken
+        from `household` when the person file lacks them).
+    incident : pandas.DataFrame
+        The incident file (with ``IDPER``).
+    household : pandas.DataFrame, optional
+        Household file, only needed for ``V2117``/``V2118``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``WGTPERCY``, ``V2117``, ``V2118``, ``sex`` and ``age`` (coded as
+        :data:`PERSON_LABELS`), and for each of :data:`PERSON_CATEGORIES` the
+        adjusted number of victimisations ``<category>`` and of those reported
+        to the police ``<category>_reported``.
+
+    Raises
+    ------
+    InvalidInputError
+        If a file lacks a column, or an incident has no person record.
+
+    Examples
+    --------
+    >>> person = pd.DataFrame({"YEARQ": [2021.1] * 2, "IDHH": ["h1", "h1"], "IDPER": ["p1", "p2"],
+    ...     "WGTPERCY": [1000.0, 1000.0], "V3014": [30, 70], "V3018": [2, 1],
+    ...     "V2117": [1, 1], "V2118": [1, 1]})
+    >>> incident = pd.DataFrame({"YEARQ": [2021.1], "IDHH": ["h1"], "IDPER": ["p1"],
+    ...     "WGTVICCY": [2000.0], "V4022": [2], "V4399": [1], "V4529": [11], "V4016": [1],
+    ...     "V4017": [1], "V4018": [None], "V4019": [None]})
+    >>> frame = prepare_persons(person, incident)
+    >>> frame[["age", "violent", "violent_reported"]].to_numpy().tolist()
+    [[3.0, 2.0, 2.0], [6.0, 0.0, 0.0]]
+    """
+    keys = ["YEARQ", "IDHH", "IDPER"]
+    _require(person, [*keys, "WGTPERCY", "V3014", "V3018"], "person")
+    _require(incident, [*keys, "WGTVICCY", "V4022", "V4399", "V4529"], "incident")
+    frame = person.copy()
+    if "V2117" not in frame.columns or "V2118" not in frame.columns:
+        if household is None:
+            raise InvalidInputError(
+                "the NCVS person file lacks the design columns V2117 and V2118; "
+                "pass the household file too",
+                file="person",
+                field="V2117",
+            )
+        _require(household, ["YEARQ", "IDHH", "V2117", "V2118"], "household")
+        design = household[["YEARQ", "IDHH", "V2117", "V2118"]].drop_duplicates(["YEARQ", "IDHH"])
+        frame = frame.drop(columns=["V2117", "V2118"], errors="ignore").merge(
+            design, on=["YEARQ", "IDHH"], how="left", validate="many_to_one"
+        )
+    incidents = incident.loc[
+        (incident["V4022"] != 1) & (incident["V4529"] < PERSONAL_CRIME_LIMIT)
+    ].copy()
+    incidents["times"] = series_weights(incidents)
+    incidents["reported"] = (incidents["V4399"] == 1).astype(float)
+    chosen = {name: categories()[name][1] for name in PERSON_CATEGORIES}
+    for name, codes in chosen.items():
+        inside = incidents["V4529"].isin(codes).astype(float)
+        incidents[name] = inside * incidents["times"]
+        incidents[f"{name}_reported"] = inside * incidents["times"] * incidents["reported"]
+    columns = [c for name in chosen for c in (name, f"{name}_reported")]
+    sums = incidents.groupby(keys, sort=False).agg(
+        WGTVICCY=("WGTVICCY", "first"), **{c: (c, "sum") for c in columns}
+    )
+    unmatched = ~sums.index.isin(pd.MultiIndex.from_frame(frame[keys]))
+    if unmatched.any():
+        first = sums.index[unmatched][0]
+        raise InvalidInputError(
+            f"{int(unmatched.sum())} victims in the incident file have no person record "
+            f"(first: YEARQ {first[0]}, IDHH {first[1]}, IDPER {first[2]})",
+            file="incident",
+            field="IDPER",
+            value=str(first[2]),
+            expected="every victim in the person file",
+        )
+    frame = frame.merge(sums.reset_index(), on=keys, how="left", validate="one_to_one")
+    weight = frame["WGTPERCY"].to_numpy(dtype=float)
+    victim_weight = frame["WGTVICCY"].to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        adjustment = np.where(np.isnan(victim_weight) | (weight == 0), 0.0, victim_weight / weight)
+    for column in columns:
+        frame[column] = frame[column].fillna(0.0).to_numpy() * adjustment
+    sex = frame["V3018"].astype(float)
+    frame["sex"] = sex.where(sex.isin([1.0, 2.0]))
+    age = frame["V3014"].astype(float)
+    frame["age"] = np.select(
+        [age < 12, age <= 17, age <= 24, age <= 34, age <= 49, age <= 64, age <= 120],
+        [np.nan, 1, 2, 3, 4, 5, 6],
+        default=np.nan,
+    )
+    for name in ("V2117", "V2118"):
+        missing = frame[name].isna().to_numpy()
+        if missing.any():
+            row = int(np.flatnonzero(missing)[0])
+            raise InvalidInputError(
+                f"person row {row} (IDHH {frame['IDHH'].iloc[row]}) has no {name}: "
+                "its household is not in the household file",
+                file="person",
+                row=row,
+                field=name,
+                expected="a pseudo-stratum and half-sample code for every person",
+            )
+        frame[name] = frame[name].astype(int)
+    return frame[["WGTPERCY", "V2117", "V2118", "sex", "age", *columns]]

@@ -25,6 +25,8 @@ from crimeprev.survey.estimators import (
     estimate_totals,
 )
 from crimeprev.survey.io import (
+    NEEDS_FILE,
+    PROFILES,
     DesignProfile,
     SurveyData,
     build_design,
@@ -53,11 +55,11 @@ def open_profile(
     text = str(profile)
     path = (
         bundled_profile(text)
-        if text in ("ncvs_2021_households", "ncvs_2021_incidents")
+        if text in PROFILES
         else Path(text)
     )
     loaded = load_profile(path)
-    if data is None and loaded.file is None and loaded.dataset:
+    if data is None and loaded.file is None and loaded.dataset and loaded.dataset not in NEEDS_FILE:
         survey = _cached_dataset(str(loaded.dataset))
         if loaded.labels:
             survey = profile_data(loaded)

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from crimeprev.errors import InvalidInputError
 from crimeprev.standards import iccs
 from crimeprev.survey.dark_figure import DARK_FIGURE_METHODS, dark_figure_chart
-from crimeprev.survey.io import PROFILES
+from crimeprev.survey.io import NEEDS_FILE, PROFILES, bundled_profile, load_profile
 from crimeprev.survey.publication import PublicationRules, apply_rules
 from crimeprev.survey.report import (
     STATISTICS,
@@ -79,8 +79,12 @@ def overview() -> dict[str, Any]:
 @router.get("/profiles")
 def profiles() -> dict[str, Any]:
     """The bundled design profiles."""
-    result = []
+    result: list[dict[str, Any]] = []
     for name in PROFILES:
+        if name in NEEDS_FILE:  # the data are the user's: describe the profile only
+            loaded = load_profile(bundled_profile(name))
+            result.append({"name": name, "title": loaded.name, "needs_file": NEEDS_FILE[name]})
+            continue
         profile, _, design = open_profile(name)
         result.append({"name": name, "title": profile.name, "design": design.describe()})
     return {"profiles": result}

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
 
 from crimeprev.errors import CrimeprevError
-from crimeprev.survey.io import PROFILES
+from crimeprev.survey.io import NEEDS_FILE, PROFILES
 from crimeprev.survey.report import STATISTICS
 from crimeprev.web.api.survey import (
     dark_figure_data,
@@ -26,7 +26,7 @@ def overview(request: Request) -> HTMLResponse:
     """NCVS 2021: victimisations, reporting rates, household indicators, forms."""
     context = {
         "data": overview_data(),
-        "profiles": list(PROFILES),
+        "profiles": [name for name in PROFILES if name not in NEEDS_FILE],
         "statistics": STATISTICS,
     }
     return render(request, "survey/overview.html", context)
