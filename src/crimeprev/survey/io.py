@@ -14,8 +14,8 @@ indicators to compute::
 
     [design]
     weights = "wgt"
-    strata = "stratum"
-    clusters = ["psu"]
+    strata = "stratum"              # or one per stage: ["stratum", "stratum2"]
+    clusters = ["psu"]              # one per stage: ["psu", "ssu"]
     lonely_psu = "adjust"
 
     [design.replicates]            # optional: use replicate weights instead
