@@ -12,7 +12,7 @@ from itertools import count
 
 import pytest
 
-from crimeprev.assets import cases, registry
+from crimeprev.assets import cases, registry, social_reuse
 from crimeprev.db import accounts as acc
 
 ROLES = ["viewer", "investigator", "manager", "prosecutor", "auditor", "admin", "other"]
@@ -37,6 +37,9 @@ MATRIX: dict[str, list[object]] = {
     "import template":   ["ok"] * 7,
     "json export":       ["ok"] * 7,
     "bulk import":       [403, "ok", "ok", "ok", 403, "ok", "ok"],
+    "list projects":     ["ok"] * 7,
+    "add reuse project": [403, 403, "ok", 403, 403, "ok", 404],
+    "monitoring report": [403, 403, "ok", 403, 403, "ok", 404],
     "admin overview":    [403, 403, 403, 403, 403, "ok", 403],
     "create agency":     [403, 403, 403, 403, 403, "ok", 403],
     "create user":       [403, 403, 403, 403, 403, "ok", 403],
@@ -84,6 +87,30 @@ def world(database, people):
                 country="ITA",
                 identified_on=date(2025, 1, 1),
             )
+            if state == "reused":  # disposed of for social reuse, with a project
+                for step, extra in (
+                    (State.SEIZED, {}),
+                    (State.CONFISCATED, {"confiscation_type": "object_based"}),
+                    (State.DISPOSED, {"disposal": "social_reuse"}),
+                ):
+                    registry.transition_asset(
+                        session,
+                        people["admin"],
+                        asset.id,
+                        registry.TransitionRequest(
+                            step, date(2025, 1, 2), court_order="o", **extra
+                        ),
+                    )
+                project = social_reuse.create_project(
+                    session,
+                    people["admin"],
+                    asset.id,
+                    name=f"P-{asset.id}",
+                    beneficiary="Fictional",
+                    purpose="Fictional",
+                    started_on=date(2025, 1, 3),
+                )
+                return {"id": asset.id, "version": asset.version, "project": project.id}
             if state != "identified":
                 registry.transition_asset(
                     session,
@@ -203,6 +230,16 @@ def _request(client, endpoint, headers, case_id, new_asset, role_index):
         return client.post(
             "/api/assets/import", headers=headers, files={"file": ("c.csv", body, "text/csv")}
         )
+    if endpoint == "list projects":
+        return client.get("/api/assets/projects", headers=headers)
+    if endpoint == "add reuse project":
+        asset = new_asset("reused")
+        body = {"name": f"R{role_index}", "beneficiary": "b", "purpose": "p", "started_on": day}
+        return client.post(f"/api/assets/items/{asset['id']}/projects", headers=headers, json=body)
+    if endpoint == "monitoring report":
+        project = new_asset("reused")["project"]
+        body = {"reported_on": day, "status": "on_track", "finding": "in use"}
+        return client.post(f"/api/assets/projects/{project}/reports", headers=headers, json=body)
     if endpoint == "admin overview":
         return client.get("/api/assets/admin", headers=headers)
     if endpoint == "create agency":

@@ -8,7 +8,7 @@ minor units plus an ISO 4217 code (see :mod:`crimeprev.assets.money`).
 Cases and assets carry a ``version`` column for optimistic locking: an update
 based on a stale version is refused (HTTP 409) instead of overwriting.
 
-The schema is created by the migration ``assets_0001`` (branch ``assets``).
+The schema is created by the migrations ``assets_0001`` to ``assets_0003`` (branch ``assets``).
 """
 
 from __future__ import annotations
@@ -134,6 +134,9 @@ class Asset(Base):
     )
     costs: Mapped[list[ManagementCost]] = relationship(
         order_by="(ManagementCost.incurred_on, ManagementCost.id)", cascade="all, delete-orphan"
+    )
+    reuse_projects: Mapped[list[SocialReuseProject]] = relationship(
+        order_by="SocialReuseProject.id", cascade="all, delete-orphan"
     )
 
     __mapper_args__ = {"version_id_col": version}
@@ -284,3 +287,44 @@ class SharingAgreement(Base):
     share_percent: Mapped[str] = mapped_column(String(16), doc="exact decimal text, 0-100")
     signed_on: Mapped[date] = mapped_column(Date)
     legal_basis: Mapped[str] = mapped_column(String(300), default="")
+
+
+class SocialReuseProject(Base):
+    """A confiscated asset given to a social or institutional reuse project.
+
+    The project is what the reuse is for and who benefits; its monitoring
+    reports (:class:`SocialReuseReport`) record, visit by visit, whether the
+    asset still serves that purpose. Fund allocations to the project carry its
+    name (``LedgerEntry.project``).
+    """
+
+    __tablename__ = "asset_reuse_project"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    asset_id: Mapped[int] = mapped_column(ForeignKey("asset.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    beneficiary: Mapped[str] = mapped_column(String(200), doc="organisation using the asset")
+    purpose: Mapped[str] = mapped_column(Text)
+    started_on: Mapped[date] = mapped_column(Date)
+    actor: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    reports: Mapped[list[SocialReuseReport]] = relationship(
+        order_by="(SocialReuseReport.reported_on, SocialReuseReport.id)",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+    )
+
+
+class SocialReuseReport(Base):
+    """One monitoring report on a reuse project: when, the conclusion, what was found."""
+
+    __tablename__ = "asset_reuse_report"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("asset_reuse_project.id"), index=True)
+    reported_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16))
+    finding: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -17,6 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -203,6 +204,7 @@ def to_xlsx(
     *,
     base_currency: str | None,
     prepared_for: str,
+    projects: list[dict[str, Any]] | None = None,
 ) -> bytes:
     """The report as an XLSX workbook: the annual table, the self-funding table and a notes sheet.
 
@@ -218,7 +220,7 @@ def to_xlsx(
     ...                   base_currency=None, prepared_for="ana")
     >>> book = load_workbook(io.BytesIO(content))
     >>> book.sheetnames
-    ['annual', 'self-funding', 'notes']
+    ['annual', 'self-funding', 'social reuse', 'notes']
     >>> [cell.value for cell in book["annual"][2]]
     [2025, 'AMO', 'vehicle', 'seized', 2, 30000, 'EUR']
     """
@@ -247,6 +249,34 @@ def to_xlsx(
     funding_sheet.append(["currency", "proceeds", "management costs", "proceeds / costs"])
     for item in funding:
         funding_sheet.append([item.currency, item.proceeds.amount, item.costs.amount, item.ratio])
+    reuse = book.create_sheet("social reuse")
+    reuse.append(
+        [
+            "project",
+            "asset",
+            "agency",
+            "beneficiary",
+            "started on",
+            "last report",
+            "status",
+            "monitoring overdue",
+            "allocated",
+        ]
+    )
+    for project in projects or []:
+        reuse.append(
+            [
+                project["name"],
+                project.get("asset"),
+                project.get("agency"),
+                project["beneficiary"],
+                project["started_on"],
+                project["last_report_on"],
+                project["status"],
+                "yes" if project["monitoring_overdue"] else "no",
+                ", ".join(f"{m['amount']} {m['currency']}" for m in project["allocated"]),
+            ]
+        )
     notes = book.create_sheet("notes")
     for line in (
         ("report", "assets entering each stage per year, agency and category"),
@@ -257,7 +287,7 @@ def to_xlsx(
         ("scope", "cases visible to the user (own agency and shared; auditors see all)"),
     ):
         notes.append(list(line))
-    for sheet in (annual, funding_sheet):
+    for sheet in (annual, funding_sheet, reuse):
         for cell in sheet[1]:
             cell.font = Font(bold=True)
         for column in sheet.columns:

@@ -30,6 +30,7 @@ from crimeprev.assets import (
     rates,
     registry,
     reports,
+    social_reuse,
     transparency,
 )
 from crimeprev.assets.lifecycle import parse_state
@@ -535,6 +536,72 @@ def export(
         body = export_json(session, principal)
     output.write_text(json.dumps(body, indent=2, ensure_ascii=False), encoding="utf-8")
     console.print(f"{len(body['cases'])} cases exported to {output}")
+
+
+@app.command("project")
+def project(
+    asset_id: int = typer.Argument(..., help="An asset disposed of for social/institutional reuse"),
+    name: str = typer.Option(...),
+    beneficiary: str = typer.Option(..., help="Organisation using the asset"),
+    purpose: str = typer.Option(...),
+    started_on: str = typer.Option(..., help="YYYY-MM-DD"),
+    as_user: str | None = AS_USER,
+) -> None:
+    """Record the social-reuse project a disposed asset now serves."""
+    with acting(as_user) as (session, principal):
+        made = social_reuse.create_project(
+            session,
+            principal,
+            asset_id,
+            name=name,
+            beneficiary=beneficiary,
+            purpose=purpose,
+            started_on=_date(started_on, "started_on"),
+        )
+        console.print(f"reuse project {made.name!r} recorded (id {made.id})")
+
+
+@app.command("monitor")
+def monitor(
+    project_id: int = typer.Argument(...),
+    on: str = typer.Option(..., "--on", help="Date of the monitoring, YYYY-MM-DD"),
+    status: str = typer.Option(..., help=", ".join(social_reuse.REPORT_STATUSES)),
+    finding: str = typer.Option(..., help="What the monitoring found"),
+    as_user: str | None = AS_USER,
+) -> None:
+    """File a monitoring report on a social-reuse project."""
+    with acting(as_user) as (session, principal):
+        social_reuse.add_report(
+            session,
+            principal,
+            project_id,
+            reported_on=_date(on, "on"),
+            status=status,
+            finding=finding,
+        )
+        console.print(f"monitoring report filed on project {project_id}: {status}")
+
+
+@app.command("projects")
+def projects(as_user: str | None = AS_USER) -> None:
+    """Social-reuse projects with their monitoring status and fund allocations."""
+    with acting(as_user) as (session, principal):
+        found = social_reuse.list_projects(session, principal)
+    table = Table(title="social-reuse projects")
+    for column in ("id", "project", "asset", "beneficiary", "since", "last report", "status"):
+        table.add_column(column)
+    for item in found:
+        status = item["status"] + (" (overdue)" if item["monitoring_overdue"] else "")
+        table.add_row(
+            str(item["id"]),
+            item["name"],
+            item["asset"],
+            item["beneficiary"],
+            item["started_on"],
+            item["last_report_on"] or "none",
+            status,
+        )
+    console.print(table)
 
 
 @app.command("import-template")

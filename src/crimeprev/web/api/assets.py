@@ -26,6 +26,7 @@ from crimeprev.assets import (
     rates,
     registry,
     reports,
+    social_reuse,
     transparency,
 )
 from crimeprev.assets.access import SEE_ALL, require
@@ -124,6 +125,9 @@ def asset_json(asset: Asset, *, full: bool = False) -> dict[str, Any]:
             }
             for c in asset.costs
         ]
+        session = object_session(asset)
+        if session is not None:
+            body["social_reuse_projects"] = social_reuse.asset_projects(session, asset)
     return body
 
 
@@ -823,10 +827,15 @@ def annual_report(
     with session.begin():
         rows = reports.annual_report(session, principal, base_currency=base_currency)
         funding = reports.self_funding(session, principal)
+        projects = social_reuse.list_projects(session, principal)
     if format == "xlsx":
         return Response(
             reports.to_xlsx(
-                rows, funding, base_currency=base_currency, prepared_for=principal.username
+                rows,
+                funding,
+                base_currency=base_currency,
+                prepared_for=principal.username,
+                projects=projects,
             ),
             media_type=XLSX_TYPE,
             headers={"Content-Disposition": 'attachment; filename="asset-report.xlsx"'},
@@ -858,6 +867,7 @@ def annual_report(
             }
             for f in funding
         ],
+        "social_reuse_projects": projects,
     }
 
 
@@ -1044,3 +1054,58 @@ def admin_revoke_token(
     with session.begin():
         admin.revoke_token(session, principal, token_id)
     return {"id": token_id, "revoked": True}
+
+
+class ProjectIn(BaseModel):
+    """The social-reuse project an asset (disposed of for reuse) now serves."""
+
+    name: str = Field(min_length=1, max_length=200)
+    beneficiary: str = Field(min_length=1, max_length=200, description="organisation using it")
+    purpose: str = Field(min_length=1, max_length=5000)
+    started_on: IsoDate
+
+
+@router.post("/items/{asset_id}/projects", status_code=201)
+def add_project(
+    asset_id: int,
+    body: ProjectIn,
+    principal: Principal = Depends(current_principal),
+    session: Session = Depends(db_session),
+) -> dict[str, Any]:
+    """Record the reuse project of an asset disposed of for social or institutional reuse."""
+    with session.begin():
+        social_reuse.create_project(session, principal, asset_id, **body.model_dump())
+        return asset_json(registry.get_asset(session, principal, asset_id), full=True)
+
+
+class ReportIn(BaseModel):
+    """A monitoring report on a reuse project."""
+
+    reported_on: IsoDate
+    status: str = Field(max_length=16, examples=list(social_reuse.REPORT_STATUSES))
+    finding: str = Field(min_length=1, max_length=5000)
+
+
+@router.post("/projects/{project_id}/reports", status_code=201)
+def add_project_report(
+    project_id: int,
+    body: ReportIn,
+    principal: Principal = Depends(current_principal),
+    session: Session = Depends(db_session),
+) -> dict[str, Any]:
+    """File a monitoring report (date, conclusion, finding) on a reuse project."""
+    with session.begin():
+        social_reuse.add_report(session, principal, project_id, **body.model_dump())
+        return social_reuse.project_view(session, principal, project_id)
+
+
+@router.get("/projects")
+def list_projects(
+    principal: Principal = Depends(current_principal), session: Session = Depends(db_session)
+) -> dict[str, Any]:
+    """Social-reuse projects you may see, with their monitoring status and fund allocations."""
+    with session.begin():
+        return {
+            "monitoring_interval_days": social_reuse.MONITORING_INTERVAL_DAYS,
+            "projects": social_reuse.list_projects(session, principal),
+        }

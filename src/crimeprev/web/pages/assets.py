@@ -27,13 +27,14 @@ from crimeprev.assets import (
     planning,
     registry,
     reports,
+    social_reuse,
     transparency,
 )
 from crimeprev.assets.lifecycle import ConfiscationType, Disposal, State, parse_state
 from crimeprev.assets.money import Money
 from crimeprev.config import Settings
 from crimeprev.db.accounts import Principal
-from crimeprev.errors import CrimeprevError, InvalidInputError
+from crimeprev.errors import CrimeprevError, InvalidInputError, NotFoundError
 from crimeprev.web.api.assets import asset_json, case_json, fund_json, plan_json
 from crimeprev.web.auth import db_session, page_csrf_token, page_principal
 from crimeprev.web.deps import get_app_settings
@@ -431,6 +432,8 @@ def _asset_page(
         valuation_methods=registry.VALUATION_METHODS,
         cost_kinds=registry.COST_KINDS,
         party_roles=registry.PARTY_ROLES,
+        report_statuses=social_reuse.REPORT_STATUSES,
+        reuse_disposals=social_reuse.REUSE_DISPOSALS,
     )
     return render(request, "assets/item.html", context, status_code=status_code)
 
@@ -588,6 +591,76 @@ def asset_party(
     )
 
 
+@router.post("/items/{asset_id}/projects")
+def asset_project(
+    request: Request,
+    asset_id: int,
+    name: str = Form(..., max_length=200),
+    beneficiary: str = Form(..., max_length=200),
+    purpose: str = Form(..., max_length=5000),
+    started_on: str = Form(..., max_length=10),
+    principal: Principal = Depends(page_principal),
+    session: Session = Depends(db_session),
+) -> Response:
+    """Record the social-reuse project the asset now serves."""
+
+    def action() -> str:
+        social_reuse.create_project(
+            session,
+            principal,
+            asset_id,
+            name=name,
+            beneficiary=beneficiary,
+            purpose=purpose,
+            started_on=_optional_date(started_on, "started_on"),
+        )
+        return f"/assets/items/{asset_id}"
+
+    return _act(
+        session,
+        action,
+        lambda message, status: _asset_page(
+            request, session, principal, asset_id, error=message, status_code=status
+        ),
+    )
+
+
+@router.post("/items/{asset_id}/projects/{project_id}/reports")
+def asset_project_report(
+    request: Request,
+    asset_id: int,
+    project_id: int,
+    reported_on: str = Form(..., max_length=10),
+    status: str = Form(..., max_length=16),
+    finding: str = Form(..., max_length=5000),
+    principal: Principal = Depends(page_principal),
+    session: Session = Depends(db_session),
+) -> Response:
+    """File a monitoring report on one of the asset's reuse projects."""
+
+    def action() -> str:
+        project = social_reuse.get_project(session, principal, project_id)
+        if project.asset_id != asset_id:
+            raise NotFoundError(f"asset {asset_id} has no reuse project {project_id}")
+        social_reuse.add_report(
+            session,
+            principal,
+            project_id,
+            reported_on=_optional_date(reported_on, "reported_on"),
+            status=status,
+            finding=finding,
+        )
+        return f"/assets/items/{asset_id}"
+
+    return _act(
+        session,
+        action,
+        lambda message, status: _asset_page(
+            request, session, principal, asset_id, error=message, status_code=status
+        ),
+    )
+
+
 def _fund_page(
     request: Request,
     session: Session,
@@ -666,6 +739,7 @@ def reports_page(
             funding = reports.self_funding(session, principal)
         except CrimeprevError as problem:
             error, status_code = problem.message, problem.status
+        projects = social_reuse.list_projects(session, principal)
     context = _context(
         request,
         principal,
@@ -674,6 +748,8 @@ def reports_page(
         base_currency=base_currency,
         error=error,
         charts=reports.charts(rows) if rows else [],
+        projects=projects,
+        monitoring_days=social_reuse.MONITORING_INTERVAL_DAYS,
     )
     return render(request, "assets/reports.html", context, status_code=status_code)
 
