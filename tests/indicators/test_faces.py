@@ -85,3 +85,25 @@ def test_cli_import_reports_counts_and_skips_reimport(settings, monkeypatch, tmp
     assert "already imported" in second.output
     missing = runner.invoke(cli, ["stats", "import", "police_uk", str(tmp_path / "nope.csv")])
     assert missing.exit_code == 2 and "no such file" in " ".join(missing.output.split())
+
+
+def test_top_level_aliases_run_the_stats_commands(stats_settings, monkeypatch):
+    monkeypatch.setenv("CRIMEPREV_DATA_DIR", str(stats_settings.data_dir))
+    runner = CliRunner()
+    short = runner.invoke(cli, ["counts", "sf_2012", "--level", "1", "--period", "all"])
+    long = runner.invoke(cli, ["stats", "counts", "sf_2012", "--level", "1", "--period", "all"])
+    assert short.exit_code == 0 and short.output == long.output
+    listing = runner.invoke(cli, ["--help"])
+    for name in (
+        "ingest",
+        "sources",
+        "counts",
+        "rates",
+        "trends",
+        "quality",
+        "indicators",
+        "export",
+    ):
+        assert name in listing.output
+    missing = runner.invoke(cli, ["ingest", "police_uk", "/nonexistent/file.csv"])
+    assert missing.exit_code == 2 and "no such file" in " ".join(missing.output.split())

@@ -675,3 +675,22 @@ def suggest_command(
                 f"  {hit.code:<7} {hit.score:5.1f}  {hit.label}  "
                 f"[dim]via {hit.via}: {hit.matched}[/dim]"
             )
+
+
+#: Top-level spellings the issue names (``crimeprev counts``) of the ``stats`` commands.
+TOP_LEVEL = {
+    "ingest": import_command,
+    "sources": sources,
+    "counts": counts,
+    "rates": rates,
+    "trends": trends,
+    "quality": quality,
+    "indicators": indicators,
+    "export": export,
+}
+
+
+def register_aliases(app: typer.Typer) -> None:
+    """Register the crime-statistics commands at the top level too (``crimeprev counts``)."""
+    for name, command in TOP_LEVEL.items():
+        app.command(name)(command)
