@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+import zipfile
 
 import pytest
 from openpyxl import load_workbook
@@ -174,7 +175,14 @@ def test_roles_headers_and_file_types(database, people):
         database.transaction() as session,
     ):
         bulk_import.import_file(session, people["admin"], "c.csv", bad_header.encode())
+    template = zipfile.ZipFile(io.BytesIO(bulk_import.template_xlsx()))
+    damaged = io.BytesIO()
+    with zipfile.ZipFile(damaged, "w") as out:
+        for item in template.infolist():
+            broken = item.filename.startswith("xl/worksheets/")
+            out.writestr(item, b"<worksheet><sheetData><row>" if broken else template.read(item))
     for name, content, pattern in (
+        ("c.xlsx", damaged.getvalue(), "not a readable XLSX|damaged"),
         ("c.txt", b"x", "expected a .csv or .xlsx file"),
         ("c.xlsx", b"not a zip", "not a readable XLSX"),
         ("c.csv", b"\xff\xfe", "not UTF-8"),

@@ -33,7 +33,6 @@ from __future__ import annotations
 import csv
 import io
 import warnings
-import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -41,7 +40,6 @@ from typing import Any
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font
-from openpyxl.utils.exceptions import InvalidFileException
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -319,11 +317,15 @@ def _read_csv(filename: str, content: bytes) -> dict[str, list[RawRow]]:
 
 
 def _read_xlsx(filename: str, content: bytes) -> dict[str, list[RawRow]]:
+    # An uploaded workbook is untrusted input: a damaged one can fail in the zip layer
+    # (BadZipFile, zlib.error, NotImplementedError), in the XML parser (ParseError) or in
+    # openpyxl itself, while opening or later while rows are read lazily. Any such failure
+    # means "this file cannot be read", so every exception is reported as that.
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", category=UserWarning, module="openpyxl")
             book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError):
+    except Exception:  # noqa: BLE001 - see above
         raise DataFileError(
             "not a readable XLSX workbook", file=filename, expected="the import template"
         ) from None
@@ -345,6 +347,14 @@ def _read_xlsx(filename: str, content: bytes) -> dict[str, list[RawRow]]:
             rows = sheet.iter_rows(values_only=True)
             result[table] = list(_table_rows(filename, table, rows, columns))
         return result
+    except DataFileError:
+        raise
+    except Exception as error:  # noqa: BLE001 - a damaged sheet fails while its rows are read
+        raise DataFileError(
+            f"the workbook is damaged ({type(error).__name__})",
+            file=filename,
+            expected="an XLSX file saved by a spreadsheet program",
+        ) from None
     finally:
         book.close()
 
