@@ -54,7 +54,13 @@ def _write_json(path: Path, body: dict) -> None:
 
 
 def near_repeat(
-    file: Path = typer.Argument(..., help="CSV or Parquet file of events."),
+    file: Path | None = typer.Argument(None, help="CSV or Parquet file of events (or --source)."),
+    source: str | None = typer.Option(
+        None, help="Warehouse source instead of a file (see crimeprev stats sources)."
+    ),
+    offence: str | None = typer.Option(
+        None, help="With --source: ICCS code prefix (e.g. 0501) or text of the offence label."
+    ),
     x: str | None = typer.Option(None, help="Column of x in metres (default: X or x)."),
     y: str | None = typer.Option(None, help="Column of y in metres (default: Y or y)."),
     lon: str | None = typer.Option(None, help="Column of longitude (projected to UTM)."),
@@ -79,19 +85,20 @@ def near_repeat(
     output: Path | None = typer.Option(None, help="Write the result as JSON to this file."),
 ) -> None:
     """Knox test for near repeats, by default with the Near Repeat Calculator's bands."""
-    from crimeprev.spatial.files import read_events
     from crimeprev.spatial.near_repeat import knox_test, knox_test_nrc, near_repeat_chains
 
     try:
-        events = read_events(
+        events = _read(
             file,
+            source,
+            offence,
+            drop_missing=drop_missing,
             x=x,
             y=y,
             lon=lon,
             lat=lat,
             date=date,
             need_date=True,
-            drop_missing=drop_missing,
         )
         xs, ys, _ = _projected(events, epsg)
         dbreaks = _breaks(distance_breaks, "distance-breaks")
@@ -178,11 +185,51 @@ def near_repeat(
         _write_json(output, body)
 
 
-def _load_points(file: Path, x, y, lon, lat, epsg, need_date=False, date=None):  # noqa: ANN001, ANN202
+def _read(  # noqa: ANN202
+    file: Path | None,
+    source: str | None,
+    offence: str | None,
+    *,
+    drop_missing: bool = True,
+    **columns,  # noqa: ANN003
+):
+    """Events from a file or from a warehouse source (exactly one of them)."""
+    if (file is None) == (source is None):
+        raise InvalidInputError("give either a FILE of events or --source NAME, not both")
+    if source is not None:
+        from crimeprev.config import get_settings
+        from crimeprev.spatial.warehouse import read_source_events
+        from crimeprev.store.warehouse import open_warehouse
+
+        settings = get_settings()
+        settings.ensure_data_dir()
+        warehouse = open_warehouse(settings.warehouse_url)
+        try:
+            return read_source_events(warehouse, source, offence=offence)
+        finally:
+            warehouse.close()
+    if offence is not None:
+        raise InvalidInputError("--offence filters a warehouse --source; filter the file instead")
     from crimeprev.spatial.files import read_events
 
-    events = read_events(
-        file, x=x, y=y, lon=lon, lat=lat, date=date, need_date=need_date, drop_missing=True
+    assert file is not None
+    return read_events(file, drop_missing=drop_missing, **columns)
+
+
+def _load_points(  # noqa: ANN202
+    file: Path | None,
+    x,  # noqa: ANN001
+    y,  # noqa: ANN001
+    lon,  # noqa: ANN001
+    lat,  # noqa: ANN001
+    epsg,  # noqa: ANN001
+    need_date=False,  # noqa: ANN001
+    date=None,  # noqa: ANN001
+    source: str | None = None,
+    offence: str | None = None,
+):
+    events = _read(
+        file, source, offence, x=x, y=y, lon=lon, lat=lat, date=date, need_date=need_date
     )
     xs, ys, code = _projected(events, epsg)
     return events, xs, ys, code
@@ -205,7 +252,15 @@ def _write_grid(grid, columns, geojson: Path | None, geoparquet: Path | None) ->
 
 
 def hotspots(
-    file: Path = typer.Argument(..., help="CSV or Parquet file of incidents."),
+    file: Path | None = typer.Argument(
+        None, help="CSV or Parquet file of incidents (or --source)."
+    ),
+    source: str | None = typer.Option(
+        None, help="Warehouse source instead of a file (see crimeprev stats sources)."
+    ),
+    offence: str | None = typer.Option(
+        None, help="With --source: ICCS code prefix (e.g. 0501) or text of the offence label."
+    ),
     x: str | None = typer.Option(None, help="Column of x in metres."),
     y: str | None = typer.Option(None, help="Column of y in metres."),
     lon: str | None = typer.Option(None, help="Column of longitude."),
@@ -243,7 +298,9 @@ def hotspots(
     from crimeprev.spatial.significance import CLASS_LABELS
 
     try:
-        events, xs, ys, code = _load_points(file, x, y, lon, lat, epsg)
+        events, xs, ys, code = _load_points(
+            file, x, y, lon, lat, epsg, source=source, offence=offence
+        )
         if areas is not None:
             from crimeprev.spatial.geo import read_areas
             from crimeprev.spatial.grids import count_in_areas
@@ -342,7 +399,15 @@ def hotspots(
 
 
 def kde(
-    file: Path = typer.Argument(..., help="CSV or Parquet file of incidents."),
+    file: Path | None = typer.Argument(
+        None, help="CSV or Parquet file of incidents (or --source)."
+    ),
+    source: str | None = typer.Option(
+        None, help="Warehouse source instead of a file (see crimeprev stats sources)."
+    ),
+    offence: str | None = typer.Option(
+        None, help="With --source: ICCS code prefix (e.g. 0501) or text of the offence label."
+    ),
     x: str | None = typer.Option(None, help="Column of x in metres."),
     y: str | None = typer.Option(None, help="Column of y in metres."),
     lon: str | None = typer.Option(None, help="Column of longitude."),
@@ -370,7 +435,9 @@ def kde(
     try:
         if kernel not in ("quartic", "gaussian"):
             raise InvalidInputError(f"--kernel must be quartic or gaussian, got {kernel!r}")
-        events, xs, ys, code = _load_points(file, x, y, lon, lat, epsg)
+        events, xs, ys, code = _load_points(
+            file, x, y, lon, lat, epsg, source=source, offence=offence
+        )
         grid = square_grid(xs, ys, cell_size=cell_size, epsg=code)
         columns: dict[str, np.ndarray] = {}
         if compare is not None:
@@ -425,7 +492,15 @@ def kde(
 
 
 def forecast_accuracy_command(
-    file: Path = typer.Argument(..., help="CSV or Parquet file of incidents with dates."),
+    file: Path | None = typer.Argument(
+        None, help="CSV or Parquet file of incidents with dates (or --source)."
+    ),
+    source: str | None = typer.Option(
+        None, help="Warehouse source instead of a file (see crimeprev stats sources)."
+    ),
+    offence: str | None = typer.Option(
+        None, help="With --source: ICCS code prefix (e.g. 0501) or text of the offence label."
+    ),
     split: str = typer.Option(..., help="First date of the test period, e.g. 2019-01-01."),
     x: str | None = typer.Option(None, help="Column of x in metres."),
     y: str | None = typer.Option(None, help="Column of y in metres."),
@@ -440,9 +515,22 @@ def forecast_accuracy_command(
     cell_size: float | None = typer.Option(None, help="Grid cell size in metres (default: auto)."),
     method: str = typer.Option("counts", help="Forecast: counts (before the split) or kde."),
     bandwidth: float | None = typer.Option(None, help="KDE bandwidth in metres (method kde)."),
+    bbox: str | None = typer.Option(
+        None,
+        help="Study area as xmin,ymin,xmax,ymax: lon/lat for lon/lat input or a --source, "
+        "else in the x/y units. Coverage is measured over it; events outside are left out.",
+    ),
+    areas: Path | None = typer.Option(
+        None, help="Study area as a GeoJSON of polygons (lon/lat), e.g. the city's districts."
+    ),
     output: Path | None = typer.Option(None, help="Write the curve and table as JSON."),
 ) -> None:
-    """Hit rate, PAI, PEI and RRI of a hot-spot forecast made before ``--split``."""
+    """Hit rate, PAI, PEI and RRI of a hot-spot forecast made before ``--split``.
+
+    Without --bbox or --areas the grid covers the events' extent; with them it
+    covers the study area (cells without any event count towards the area),
+    which is what PAI's area share should be measured against.
+    """
     import numpy as np
 
     from crimeprev.spatial.forecast import forecast_accuracy
@@ -452,7 +540,9 @@ def forecast_accuracy_command(
     try:
         if method not in ("counts", "kde"):
             raise InvalidInputError(f"--method must be counts or kde, got {method!r}")
-        events, xs, ys, code = _load_points(file, x, y, lon, lat, epsg, need_date=True, date=date)
+        events, xs, ys, code = _load_points(
+            file, x, y, lon, lat, epsg, need_date=True, date=date, source=source, offence=offence
+        )
         try:
             cut = np.datetime64(split, "s")
         except ValueError as error:
@@ -465,18 +555,28 @@ def forecast_accuracy_command(
                 f"--split {split} leaves {int(before.sum())} events before and "
                 f"{int((~before).sum())} after; both periods need events"
             )
-        grid = square_grid(xs, ys, cell_size=cell_size, epsg=code)
+        mask = _study_area(bbox, areas, events.geographic, code)
+        left_out = 0
+        if mask is not None:
+            import shapely
+
+            inside = np.asarray(shapely.contains_xy(mask, xs, ys))
+            left_out = int((~inside).sum())
+            if not inside.any():
+                raise InvalidInputError("no event lies inside the study area (--bbox/--areas)")
+            xs, ys, before = xs[inside], ys[inside], before[inside]
+            if before.sum() == 0 or (~before).sum() == 0:
+                raise InvalidInputError(
+                    f"inside the study area, --split {split} leaves {int(before.sum())} events "
+                    f"before and {int((~before).sum())} after; both periods need events"
+                )
+        extent = mask.bounds if mask is not None else (xs.min(), ys.min(), xs.max(), ys.max())
+        grid = square_grid(xs, ys, cell_size=cell_size, epsg=code, mask=mask, bounds=extent)
         training = square_grid(
-            xs[before],
-            ys[before],
-            cell_size=grid.cell_size,
-            bounds=(grid.origin_x, grid.origin_y, xs.max(), ys.max()),
+            xs[before], ys[before], cell_size=grid.cell_size, mask=mask, bounds=extent
         ).counts
         later = square_grid(
-            xs[~before],
-            ys[~before],
-            cell_size=grid.cell_size,
-            bounds=(grid.origin_x, grid.origin_y, xs.max(), ys.max()),
+            xs[~before], ys[~before], cell_size=grid.cell_size, mask=mask, bounds=extent
         ).counts
         if method == "kde":
             scores = kernel_density(
@@ -493,6 +593,11 @@ def forecast_accuracy_command(
         f"{int((~before).sum()):,} later events; {grid.cells:,} cells of {grid.cell_size:g} m "
         f"({grid.size_rule}); {result.ties:,} cells tie on their score"
     )
+    if mask is not None:
+        console.print(
+            f"Study area {mask.area / 1e6:,.2f} km² ({'--bbox' if bbox else '--areas'}); "
+            f"{left_out:,} events outside it left out"
+        )
     table = Table(title="Forecast accuracy")
     for column in ("area", "cells", "hits", "hit rate", "PAI", "PEI", "RRI"):
         table.add_column(column, justify="right")
@@ -518,10 +623,54 @@ def forecast_accuracy_command(
                     "pai": result.pai.tolist(),
                 },
                 "cell_size": grid.cell_size,
+                "cells": grid.cells,
                 "method": method,
                 "split": split,
+                "source": events.source,
+                "study_area_km2": None if mask is None else mask.area / 1e6,
+                "events_outside_study_area": left_out,
             },
         )
+
+
+def _study_area(bbox: str | None, areas: Path | None, geographic: bool, code: int | None):  # noqa: ANN202
+    """The study area as a shapely polygon in the projected coordinates, or None."""
+    if bbox is not None and areas is not None:
+        raise InvalidInputError("give --bbox or --areas, not both")
+    if areas is not None:
+        from crimeprev.spatial.geo import read_areas
+
+        if code is None:
+            raise InvalidInputError(
+                "--areas are in lon/lat: give lon/lat events, a --source, or the --epsg of x/y"
+            )
+        return read_areas(areas).to_epsg(code).union()
+    if bbox is None:
+        return None
+    corners = _breaks(bbox, "bbox")
+    if (
+        corners is None
+        or len(corners) != 4
+        or not (corners[0] < corners[2] and corners[1] < corners[3])
+    ):
+        raise InvalidInputError(
+            f"--bbox must be xmin,ymin,xmax,ymax with xmin < xmax and ymin < ymax, got {bbox!r}"
+        )
+    import shapely
+    from shapely.geometry import box
+
+    outline = box(*corners)
+    if not geographic:
+        return outline
+    from pyproj import Transformer
+
+    # Densify the edges first: a straight lon/lat edge is curved in metres.
+    to_metres = Transformer.from_crs(4326, code, always_xy=True)
+    ring = np.asarray(
+        shapely.segmentize(outline, max(corners[2] - corners[0], 1e-9) / 100).exterior.coords
+    )
+    x, y = to_metres.transform(ring[:, 0], ring[:, 1])
+    return shapely.Polygon(np.column_stack([x, y]))
 
 
 def register(app: typer.Typer) -> None:
