@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from crimeprev.assets import ledger
-from crimeprev.assets.models import Asset, Case
+from crimeprev.assets.models import Asset, Case, SocialReuseProject
 from crimeprev.db import verify_audit_chain
 from crimeprev.db.accounts import authenticate
 from crimeprev.demo.assets import DEMO_PASSWORD, build_asset_registry
@@ -27,3 +27,8 @@ def test_demo_registry_is_fictional_valid_and_idempotent(registry_settings, data
         assert verify_audit_chain(session).valid
         assert ledger.reconcile(session).balanced
         assert authenticate(session, "demo-manager", DEMO_PASSWORD).username == "demo-manager"
+        reused = set(
+            session.execute(select(Asset.id).where(Asset.disposal == "social_reuse")).scalars()
+        )
+        with_project = set(session.execute(select(SocialReuseProject.asset_id)).scalars())
+        assert reused == with_project  # every socially reused demo asset has its project

@@ -18,8 +18,9 @@ from typing import Any
 import numpy as np
 from sqlalchemy.orm import Session
 
-from crimeprev.assets import cases, ledger, registry
+from crimeprev.assets import cases, ledger, registry, social_reuse
 from crimeprev.assets.lifecycle import State
+from crimeprev.assets.models import SocialReuseProject
 from crimeprev.assets.money import Money
 from crimeprev.config import Settings
 from crimeprev.db import Database
@@ -221,4 +222,35 @@ def _demo_asset(
                 legal_basis="Fictional Code of Criminal Procedure, art. 321",
                 **extra,
             ),
+        )
+        if extra.get("disposal") == "social_reuse":
+            _demo_reuse_project(session, principals["demo-manager"], asset.id, day, today)
+
+
+def _demo_reuse_project(
+    session: Session, manager: acc.Principal, asset_id: int, day: date, today: date
+) -> None:
+    """Give a socially reused demo asset its project and, when time allows, a monitoring report.
+
+    The first project takes the name the demo fund allocation uses, so its funding shows.
+    """
+    first = session.query(SocialReuseProject.id).first() is None
+    project = social_reuse.create_project(
+        session,
+        manager,
+        asset_id,
+        name="Fictional community centre" if first else f"Fictional reuse project {asset_id}",
+        beneficiary="Demo social cooperative (fictional)",
+        purpose="Community use of a confiscated asset (generated demo record)",
+        started_on=day,
+    )
+    visit = day + timedelta(days=180)
+    if visit <= today:
+        social_reuse.add_report(
+            session,
+            manager,
+            project.id,
+            reported_on=visit,
+            status="on_track",
+            finding="Demo monitoring visit: asset in use as agreed (fictional)",
         )
