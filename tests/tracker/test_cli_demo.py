@@ -85,6 +85,44 @@ def test_template_import_search_report_export(tmp_path, environment):
     assert len(rows) == 2
     coverage = runner.invoke(app, ["tracker", "coverage"], env=environment)
     assert "Fiji" in coverage.output and "Oceania: 1 of 14" in coverage.output
+    number = json.loads(found.output)["hits"][0]["link"].split("/")[3].split("#")[0]
+    no_reason = runner.invoke(app, ["tracker", "unpublish", "submission", number], env=environment)
+    assert no_reason.exit_code == 2 and "--reason" in no_reason.output
+    withdrawn = runner.invoke(
+        app,
+        ["tracker", "unpublish", "submission", number, "--reason", "Sent by mistake"],
+        env=environment,
+    )
+    assert withdrawn.exit_code == 0 and "unpublished, now draft" in withdrawn.output
+    after = runner.invoke(
+        app, ["tracker", "search", "village committees", "--json"], env=environment
+    )
+    assert json.loads(after.output)["total"] == 0
+
+
+def test_roles_commands(environment):
+    from crimeprev.db import SYSTEM, Database, Role
+    from crimeprev.db.accounts import create_user
+
+    database = Database(environment["CRIMEPREV_DATABASE_URL"])
+    database.upgrade()
+    with database.transaction() as session:
+        create_user(session, SYSTEM, username="amina", password="x" * 12, roles=[Role.VIEWER])
+    database.dispose()
+    granted = runner.invoke(
+        app, ["tracker", "grant", "amina", "focal_point", "--state", "KEN"], env=environment
+    )
+    assert granted.exit_code == 0, granted.output
+    listed = runner.invoke(app, ["tracker", "roles"], env=environment)
+    assert "amina" in listed.output and "KEN" in listed.output
+    revoked = runner.invoke(
+        app, ["tracker", "revoke", "amina", "focal_point", "--state", "KEN"], env=environment
+    )
+    assert revoked.exit_code == 0 and "no longer focal_point" in revoked.output
+    again = runner.invoke(
+        app, ["tracker", "revoke", "amina", "focal_point", "--state", "KEN"], env=environment
+    )
+    assert again.exit_code == 2 and "does not hold" in again.output
 
 
 def test_demo_is_fictional_labelled_and_idempotent(tmp_path):

@@ -12,6 +12,7 @@ from openpyxl import load_workbook
 # The faces are thin: the library tests run every rule on both databases, and the API
 # workflow tests below do too; the remaining page and upload tests use SQLite only.
 SQLITE_ONLY = pytest.mark.parametrize("tracker_db", ["sqlite"], indirect=True)
+PASSWORD = "correct horse battery staple"
 
 ANSWER = {
     "discussion": 2,
@@ -411,3 +412,93 @@ def test_search_flags_estimates_on_the_api_and_the_page(tracker_db, tmp_path):
     assert "About 130 results" in page.text and "Estimated: more than 100 texts match" in page.text
     assert ">100+<" in page.text
     assert "Estimated" not in exact_page.text and "20 results" in exact_page.text
+
+
+def _admin_token(tracker_db) -> dict[str, str]:
+    from crimeprev.db import SYSTEM, Role
+    from crimeprev.db.accounts import create_api_token, create_user
+
+    with tracker_db.transaction() as session:
+        create_user(
+            session, SYSTEM, username="admin", password=PASSWORD, roles=[Role.ADMINISTRATOR]
+        )
+        issued = create_api_token(session, SYSTEM, "admin", name="tests")
+    return {"Authorization": f"Bearer {issued.secret}"}
+
+
+def test_unpublish_through_the_api_for_every_role(tracker_client, tokens):
+    number = _publish(tracker_client, tokens)
+    path = f"/api/tracker/submissions/{number}/unpublish"
+    reason = {"note": "Published by mistake."}
+    assert tracker_client.post(path, json=reason).status_code == 403
+    for user in ("kenya", "ghana", "viewer"):
+        assert tracker_client.post(path, json=reason, headers=tokens[user]).status_code == 403
+    missing = tracker_client.post(path, json={"note": ""}, headers=tokens["secretary"])
+    assert missing.status_code == 422 and "reason" in missing.json()["error"]["message"]
+    done = tracker_client.post(path, json=reason, headers=tokens["secretary"])
+    assert done.status_code == 200, done.text
+    assert done.json()["status"] == "draft" and done.json()["published_version"] is None
+    assert tracker_client.get(f"/api/tracker/submissions/{number}").status_code == 404
+    kept = tracker_client.get(f"/api/tracker/submissions/{number}", headers=tokens["kenya"])
+    assert kept.status_code == 200
+    again = tracker_client.post(path, json=reason, headers=tokens["secretary"])
+    assert again.status_code == 409
+
+
+@SQLITE_ONLY
+def test_roles_page_and_api_for_every_role(tracker_db, tracker_client, tokens):
+    admin = _admin_token(tracker_db)
+    assert tracker_client.get("/tracker/roles").status_code == 403
+    for user in ("kenya", "viewer"):
+        assert tracker_client.get("/tracker/roles", headers=tokens[user]).status_code == 403
+    listed = tracker_client.get("/tracker/roles", headers=tokens["secretary"])
+    assert listed.status_code == 200 and "kenya" in listed.text
+    assert "Assign a role" not in listed.text and "Only an administrator" in listed.text
+    page = tracker_client.get("/tracker/roles", headers=admin)
+    assert page.status_code == 200 and "Assign a role" in page.text
+    body = {"username": "viewer", "role": "focal_point", "state": "UGA"}
+    for user in ("kenya", "ghana", "viewer", "secretary"):
+        refused = tracker_client.post("/api/tracker/memberships", json=body, headers=tokens[user])
+        assert refused.status_code == 403, user
+        assert "administrator" in refused.json()["error"]["message"]
+    granted = tracker_client.post("/api/tracker/memberships", json=body, headers=admin)
+    assert granted.status_code == 201 and granted.json()["state"] == "UGA"
+    roles = tracker_client.get("/api/tracker/memberships", headers=admin).json()["memberships"]
+    assert {"username": "viewer", "role": "focal_point", "state": "UGA"} in roles
+    assert tracker_client.get("/tracker/roles", headers=admin).text.count("Uganda") >= 2
+    revoked = tracker_client.post("/api/tracker/memberships/revoke", json=body, headers=admin)
+    assert revoked.status_code == 200 and revoked.json()["removed"] == 1
+    gone = tracker_client.post("/api/tracker/memberships/revoke", json=body, headers=admin)
+    assert gone.status_code == 404
+
+
+@SQLITE_ONLY
+def test_administrator_assigns_a_role_with_the_form(tracker_db, tracker_client):
+    _admin_token(tracker_db)
+    login = tracker_client.get("/login")
+    tracker_client.post(
+        "/login",
+        data={
+            "username": "admin",
+            "password": PASSWORD,
+            "csrf_token": _token(login.text),
+            "next": "/tracker/roles",
+        },
+        follow_redirects=False,
+    )
+    page = tracker_client.get("/tracker/roles")
+    token = _token(page.text)
+    form = {"username": "viewer", "role": "secretariat", "state": ""}
+    assert tracker_client.post("/tracker/roles", data=form).status_code == 403  # no CSRF token
+    done = tracker_client.post(
+        "/tracker/roles", data={**form, "csrf_token": token}, follow_redirects=False
+    )
+    assert done.status_code == 303
+    assert re.search(
+        r"<td>viewer</td><td>secretariat</td>", tracker_client.get("/tracker/roles").text
+    )
+    removed = tracker_client.post(
+        "/tracker/roles/revoke", data={**form, "csrf_token": token}, follow_redirects=False
+    )
+    assert removed.status_code == 303
+    assert "<td>viewer</td><td>secretariat</td>" not in tracker_client.get("/tracker/roles").text

@@ -22,7 +22,12 @@ from crimeprev.cli.db import cli_transaction
 from crimeprev.db import SYSTEM
 from crimeprev.errors import CrimeprevError
 from crimeprev.tracker import exports, service, views
-from crimeprev.tracker.access import TrackerActor, grant_membership
+from crimeprev.tracker.access import (
+    TrackerActor,
+    grant_membership,
+    list_memberships,
+    revoke_membership,
+)
 from crimeprev.tracker.documents import extract_text
 from crimeprev.tracker.member_states import member_states
 from crimeprev.tracker.questionnaire import (
@@ -256,6 +261,52 @@ def publish(
             console.print("[red]error:[/red] publish a submission or a practice")
             raise typer.Exit(2)
     console.print(f"{kind} {record_id}: {status}")
+
+
+@app.command("unpublish")
+def unpublish(
+    kind: str = typer.Argument(..., help="submission or practice"),
+    record_id: int = typer.Argument(..., metavar="ID"),
+    reason: str = typer.Option(..., help="Why it is withdrawn (kept in the audit log)"),
+) -> None:
+    """Withdraw a published submission or practice from the public (as the secretariat)."""
+    with _session() as session:
+        if kind == "submission":
+            status = service.unpublish_submission(session, OPERATOR, record_id, reason).status
+        elif kind == "practice":
+            status = service.unpublish_practice(session, OPERATOR, record_id, reason).status
+        else:
+            console.print("[red]error:[/red] unpublish a submission or a practice")
+            raise typer.Exit(2)
+    console.print(f"{kind} {record_id}: unpublished, now {status}")
+
+
+@app.command("revoke")
+def revoke(
+    username: str = typer.Argument(...),
+    role: str = typer.Argument(..., help="focal_point or secretariat"),
+    state: str = typer.Option(None, help="The State of a focal point's role"),
+) -> None:
+    """Take a tracker role from a user."""
+    with _session() as session:
+        removed = revoke_membership(session, OPERATOR, username=username, role=role, state=state)
+    if not removed:
+        console.print(f"[red]error:[/red] {username} does not hold that role")
+        raise typer.Exit(2)
+    console.print(f"{username} is no longer {role}" + (f" for {state}" if state else ""))
+
+
+@app.command("roles")
+def roles() -> None:
+    """List who holds which tracker role."""
+    with _session() as session:
+        rows = list_memberships(session)
+    table = Table(title="Tracker roles")
+    for column in ("user", "role", "state"):
+        table.add_column(column)
+    for username, role, state in rows:
+        table.add_row(username, role, state or "")
+    console.print(table)
 
 
 @app.command("coverage")

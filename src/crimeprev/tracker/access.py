@@ -9,9 +9,11 @@ Three kinds of people use it:
   changes, publishes them, and may edit on a State's behalf (e.g. import a
   questionnaire received by e-mail).
 
-Administrators of the installation act as the secretariat. Tracker roles are
-kept in ``tracker_membership`` (a focal point's row names the State), so the
-platform-wide roles of :class:`crimeprev.db.Role` stay unchanged.
+Administrators of the installation act as the secretariat, and only they
+assign tracker roles (so no secretariat member can widen their own or others'
+rights). Tracker roles are kept in ``tracker_membership`` (a focal point's row
+names the State), so the platform-wide roles of :class:`crimeprev.db.Role`
+stay unchanged.
 
 Examples
 --------
@@ -42,6 +44,7 @@ __all__ = [
     "actor_for",
     "grant_membership",
     "list_memberships",
+    "require_administrator",
     "require_secretariat",
     "require_state_editor",
     "revoke_membership",
@@ -80,6 +83,11 @@ class TrackerActor:
     def signed_in(self) -> bool:
         """Whether someone is signed in."""
         return self.principal is not None
+
+    @property
+    def administrator(self) -> bool:
+        """Whether the actor administers the installation (and so assigns tracker roles)."""
+        return self.principal is not None and self.principal.is_admin
 
     def may_edit(self, state_iso3: str) -> bool:
         """Whether the actor may write drafts for `state_iso3`."""
@@ -127,6 +135,14 @@ def require_secretariat(actor: TrackerActor, doing: str) -> None:
         )
 
 
+def require_administrator(actor: TrackerActor, doing: str) -> None:
+    """Raise unless the actor administers the installation."""
+    if not actor.administrator:
+        raise PermissionDeniedError(
+            f"only an administrator may {doing}; {actor.username} is not one"
+        )
+
+
 def require_state_editor(actor: TrackerActor, state_iso3: str, doing: str) -> None:
     """Raise unless the actor may edit `state_iso3`'s records."""
     if not actor.signed_in:
@@ -162,13 +178,13 @@ def grant_membership(
     Raises
     ------
     PermissionDeniedError
-        Unless the actor is the secretariat.
+        Unless the actor is an administrator.
     InvalidInputError
         For an unknown role, a focal point without a State, or the secretariat with one.
     ConflictError
         If the user already holds that role (for that State).
     """
-    require_secretariat(actor, "grant tracker roles")
+    require_administrator(actor, "grant tracker roles")
     parsed = _parse_role(role)
     iso3 = member_state(state).iso3 if state else None
     if parsed is TrackerRole.FOCAL_POINT and iso3 is None:
@@ -210,8 +226,8 @@ def revoke_membership(
     role: str | TrackerRole,
     state: str | None = None,
 ) -> int:
-    """Remove a tracker role; return how many memberships were removed (0 or 1)."""
-    require_secretariat(actor, "revoke tracker roles")
+    """Remove a tracker role (administrators only); return how many were removed (0 or 1)."""
+    require_administrator(actor, "revoke tracker roles")
     parsed = _parse_role(role)
     iso3 = member_state(state).iso3 if state else None
     user = get_user(session, username)

@@ -79,6 +79,8 @@ __all__ = [
     "submit_practice",
     "submit_submission",
     "sync_reference",
+    "unpublish_practice",
+    "unpublish_submission",
     "update_practice",
     "validate_paragraphs",
 ]
@@ -590,6 +592,67 @@ def publish_submission(session: Session, actor: TrackerActor, submission_id: int
     return submission
 
 
+def _reason(reason: str, what: str) -> str:
+    cleaned = " ".join(reason.split())
+    if not cleaned:
+        raise InvalidInputError(
+            f"give a reason for unpublishing the {what}; it is kept in the audit log "
+            "and shown to the State"
+        )
+    return cleaned[:1000]
+
+
+def unpublish_submission(
+    session: Session, actor: TrackerActor, submission_id: int, reason: str
+) -> Submission:
+    """Withdraw a submission's public version (secretariat only); every version is kept.
+
+    The public no longer sees the submission. A submission that was published as
+    it stands goes back to its State as a draft; one whose revision is already in
+    draft or under review keeps that status. The reason goes to the audit log.
+
+    Raises
+    ------
+    PermissionDeniedError
+        Unless the actor is the secretariat.
+    InvalidInputError
+        Without a reason.
+    ConflictError
+        If the submission has no public version.
+    """
+    require_secretariat(actor, "unpublish submissions")
+    submission = _submission(session, submission_id)
+    cleaned = _reason(reason, "submission")
+    if submission.published_version is None:
+        raise ConflictError(
+            f"cannot unpublish submission {submission.id}: it has no public version",
+            status=submission.status,
+        )
+    before = _snapshot(submission)
+    withdrawn = _version(session, submission, submission.published_version)
+    if submission.published_version == submission.current_version:
+        assert withdrawn is not None
+        _index_version(session, submission, withdrawn, published=False)
+    else:
+        _unindex_version(session, withdrawn)
+    submission.published_version = None
+    submission.published_at = None
+    if submission.status == Status.PUBLISHED.value:
+        submission.status = Status.DRAFT.value
+    submission.updated_at = utcnow()
+    session.flush()
+    record_audit(
+        session,
+        actor.audit_actor,
+        "unpublish",
+        "tracker_submission",
+        submission.id,
+        before,
+        _snapshot(submission) | {"note": cleaned, "withdrawn_version": before["published_version"]},
+    )
+    return submission
+
+
 def get_submission(session: Session, actor: TrackerActor, submission_id: int) -> Submission:
     """Return a submission the actor may see (the public: published ones only)."""
     submission = _submission(session, submission_id)
@@ -931,6 +994,31 @@ def publish_practice(session: Session, actor: TrackerActor, practice_id: int) ->
         to=Status.PUBLISHED,
         action="publish",
     )
+
+
+def unpublish_practice(
+    session: Session, actor: TrackerActor, practice_id: int, reason: str
+) -> Practice:
+    """Withdraw a published practice (secretariat only): it becomes a draft of its State.
+
+    Its text, tags and documents are kept; the public no longer finds it. The
+    reason goes to the audit log.
+    """
+    require_secretariat(actor, "unpublish good practices")
+    practice = _practice(session, practice_id)
+    cleaned = _reason(reason, "good practice")
+    _practice_transition(
+        session,
+        actor,
+        practice,
+        allowed_from=Status.PUBLISHED,
+        to=Status.DRAFT,
+        action="unpublish",
+        note=cleaned,
+    )
+    practice.published_at = None
+    session.flush()
+    return practice
 
 
 def get_practice(session: Session, actor: TrackerActor, practice_id: int) -> Practice:

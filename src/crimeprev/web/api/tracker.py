@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crimeprev.db.accounts import Principal
-from crimeprev.errors import InvalidInputError
+from crimeprev.errors import InvalidInputError, NotFoundError
 from crimeprev.tracker import exports, service, views
 from crimeprev.tracker.access import (
     TrackerActor,
@@ -28,6 +28,7 @@ from crimeprev.tracker.access import (
     grant_membership,
     list_memberships,
     require_secretariat,
+    revoke_membership,
 )
 from crimeprev.tracker.models import Discussion, Practice, Submission
 from crimeprev.tracker.questionnaire import questionnaire_template
@@ -465,7 +466,8 @@ def submission_step(
     session: Session = Depends(tracker_session),
     actor: TrackerActor = Depends(tracker_actor),
 ) -> dict[str, Any]:
-    """Move a submission: ``submit`` (focal point), ``return`` or ``publish`` (secretariat)."""
+    """Move a submission: ``submit`` (focal point); ``return``, ``publish`` or ``unpublish``
+    (secretariat; unpublishing needs a ``note`` giving the reason)."""
     note = body.note if body else ""
     with session.begin():
         if step == "submit":
@@ -474,8 +476,12 @@ def submission_step(
             found = service.return_submission(session, actor, submission_id, note)
         elif step == "publish":
             found = service.publish_submission(session, actor, submission_id)
+        elif step == "unpublish":
+            found = service.unpublish_submission(session, actor, submission_id, note)
         else:
-            raise InvalidInputError(f"unknown step {step!r}; expected submit, return or publish")
+            raise InvalidInputError(
+                f"unknown step {step!r}; expected submit, return, publish or unpublish"
+            )
         return submission_json(session, actor, found)
 
 
@@ -559,7 +565,8 @@ def practice_step(
     session: Session = Depends(tracker_session),
     actor: TrackerActor = Depends(tracker_actor),
 ) -> dict[str, Any]:
-    """Move a practice: ``submit`` (focal point), ``return`` or ``publish`` (secretariat)."""
+    """Move a practice: ``submit`` (focal point); ``return``, ``publish`` or ``unpublish``
+    (secretariat; unpublishing needs a ``note`` giving the reason)."""
     note = body.note if body else ""
     with session.begin():
         if step == "submit":
@@ -568,8 +575,12 @@ def practice_step(
             found = service.return_practice(session, actor, practice_id, note)
         elif step == "publish":
             found = service.publish_practice(session, actor, practice_id)
+        elif step == "unpublish":
+            found = service.unpublish_practice(session, actor, practice_id, note)
         else:
-            raise InvalidInputError(f"unknown step {step!r}; expected submit, return or publish")
+            raise InvalidInputError(
+                f"unknown step {step!r}; expected submit, return, publish or unpublish"
+            )
         return practice_json(found)
 
 
@@ -596,11 +607,31 @@ def document_content(
 def memberships(
     session: Session = Depends(tracker_session), actor: TrackerActor = Depends(tracker_actor)
 ) -> dict[str, Any]:
-    """Who holds which tracker role (secretariat only)."""
+    """Who holds which tracker role (secretariat and administrators)."""
     require_secretariat(actor, "list tracker roles")
     with session.begin():
         rows = list_memberships(session)
     return {"memberships": [{"username": u, "role": r, "state": s} for u, r, s in rows]}
+
+
+@router.post("/memberships/revoke")
+def remove_membership(
+    body: MembershipBody,
+    session: Session = Depends(tracker_session),
+    actor: TrackerActor = Depends(tracker_actor),
+) -> dict[str, Any]:
+    """Take a tracker role from a user (administrators only)."""
+    with session.begin():
+        removed = revoke_membership(
+            session, actor, username=body.username, role=body.role, state=body.state
+        )
+    if not removed:
+        raise NotFoundError(
+            f"{body.username} does not hold the role {body.role}"
+            + (f" for {body.state}" if body.state else ""),
+            received=body.username,
+        )
+    return {"removed": removed, "username": body.username, "role": body.role, "state": body.state}
 
 
 @router.post("/memberships", status_code=201)
@@ -609,7 +640,7 @@ def add_membership(
     session: Session = Depends(tracker_session),
     actor: TrackerActor = Depends(tracker_actor),
 ) -> dict[str, Any]:
-    """Make a user a focal point for a State, or a member of the secretariat."""
+    """Make a user a focal point for a State, or a member of the secretariat (administrators)."""
     with session.begin():
         found = grant_membership(
             session, actor, username=body.username, role=body.role, state=body.state

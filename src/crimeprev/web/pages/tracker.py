@@ -17,10 +17,17 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from crimeprev.db.models import User
 from crimeprev.errors import DataFileError, InvalidInputError
 from crimeprev.standards import kyoto
 from crimeprev.tracker import exports, service, views
-from crimeprev.tracker.access import TrackerActor
+from crimeprev.tracker.access import (
+    TrackerActor,
+    grant_membership,
+    list_memberships,
+    require_secretariat,
+    revoke_membership,
+)
 from crimeprev.tracker.member_states import member_state, member_states, regions
 from crimeprev.tracker.models import Discussion
 from crimeprev.tracker.questionnaire import QuestionnaireError
@@ -388,7 +395,7 @@ def submission_step(
     session: Session = Depends(tracker_session),
     actor: TrackerActor = Depends(tracker_actor),
 ) -> Response:
-    """Submit, return or publish a submission."""
+    """Submit, return, publish or unpublish a submission."""
     with session.begin():
         if step == "submit":
             service.submit_submission(session, actor, submission_id)
@@ -396,6 +403,8 @@ def submission_step(
             service.return_submission(session, actor, submission_id, note)
         elif step == "publish":
             service.publish_submission(session, actor, submission_id)
+        elif step == "unpublish":
+            service.unpublish_submission(session, actor, submission_id, note)
         else:
             raise InvalidInputError(f"unknown step {step!r}")
     return RedirectResponse(f"/tracker/submissions/{submission_id}", status_code=303)
@@ -613,7 +622,7 @@ def practice_step(
     session: Session = Depends(tracker_session),
     actor: TrackerActor = Depends(tracker_actor),
 ) -> Response:
-    """Submit, return or publish a practice."""
+    """Submit, return, publish or unpublish a practice."""
     with session.begin():
         if step == "submit":
             service.submit_practice(session, actor, practice_id)
@@ -621,6 +630,64 @@ def practice_step(
             service.return_practice(session, actor, practice_id, note)
         elif step == "publish":
             service.publish_practice(session, actor, practice_id)
+        elif step == "unpublish":
+            service.unpublish_practice(session, actor, practice_id, note)
         else:
             raise InvalidInputError(f"unknown step {step!r}")
     return RedirectResponse(f"/tracker/practices/{practice_id}", status_code=303)
+
+
+@router.get("/roles", response_class=HTMLResponse)
+def roles(
+    request: Request,
+    session: Session = Depends(tracker_session),
+    actor: TrackerActor = Depends(tracker_actor),
+) -> HTMLResponse:
+    """Who holds which tracker role; administrators assign and remove them."""
+    require_secretariat(actor, "see tracker roles")
+    with session.begin():
+        rows = list_memberships(session)
+        usernames = (
+            session.execute(select(User.username).where(User.is_active).order_by(User.username))
+            .scalars()
+            .all()
+        )
+    return render(
+        request,
+        "tracker/roles.html",
+        _context(
+            request,
+            actor,
+            rows=rows,
+            usernames=usernames,
+            all_states=member_states(),
+        ),
+    )
+
+
+@router.post("/roles")
+def grant_role(
+    username: str = Form(...),
+    role: str = Form(...),
+    state: str = Form(""),
+    session: Session = Depends(tracker_session),
+    actor: TrackerActor = Depends(tracker_actor),
+) -> Response:
+    """Give a user a tracker role (administrators only)."""
+    with session.begin():
+        grant_membership(session, actor, username=username, role=role, state=state or None)
+    return RedirectResponse("/tracker/roles", status_code=303)
+
+
+@router.post("/roles/revoke")
+def revoke_role(
+    username: str = Form(...),
+    role: str = Form(...),
+    state: str = Form(""),
+    session: Session = Depends(tracker_session),
+    actor: TrackerActor = Depends(tracker_actor),
+) -> Response:
+    """Take a tracker role from a user (administrators only)."""
+    with session.begin():
+        revoke_membership(session, actor, username=username, role=role, state=state or None)
+    return RedirectResponse("/tracker/roles", status_code=303)
