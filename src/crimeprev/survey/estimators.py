@@ -396,86 +396,149 @@ def _ratio_core(
         mask = present_columns[column]
         whole = bool(mask.all())
         a = summer.base if whole else np.where(mask, summer.base, 0.0)
-        y = top_columns[column]
         x = None if bottom_columns is None else bottom_columns[column]
         if x is not None and bool((x == 1.0).all()):
             x = None
-        weight = summer.base_weight if whole else summer.to_domain(a)
-        respondents = summer.base_count if whole else summer.count(a > 0)
-        population[:, column] = weight
-        # Shift y by the overall ratio (or mean) so sums of squares do not cancel.
-        if x is None:
-            grand = float(np.dot(a, y))
-            scale = float(weight.sum())
-            shift = grand / scale if denominators is not None and scale > 0 else 0.0
-            shifted = y - shift if shift else y
-            weighted = a * shifted
-            bottom = weight
-            cross = None
-        else:
-            scale = float(np.dot(a, x))
-            shift = float(np.dot(a, y)) / scale if scale else 0.0
-            shifted = y - shift * x
-            weighted = a * shifted
-            ax = a * x
-            bottom = summer.to_domain(ax)
-            cross = summer.dot(ax, shifted)
-        cells = summer.cells
-        cell_top: np.ndarray | None = None
-        if cells is not None:
-            cell_top = summer.to_cells(weighted)
-            top = summer.cells_to_domain(cell_top)
-        else:
-            top = summer.to_domain(weighted)
-        squares = summer.dot(weighted, shifted)
-        if denominators is None:
-            theta = top + shift * weight
-            n[:, column] = summer.count((a > 0) & (y != 0))
-            residual_sum, residual_squares = top, squares
-        else:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                moved = top / bottom
-                theta = moved + shift
-                inverse = 1.0 / bottom
-            if x is None:
-                n[:, column] = respondents
-                residual_sum = np.zeros(domains)
-                residual_squares = (squares - moved * top) * inverse**2
-            else:
-                n[:, column] = summer.count((a > 0) & (x != 0))
-                xsquares = summer.dot(ax, x)
-                assert cross is not None
-                residual_sum = np.zeros(domains)
-                residual_squares = (squares - 2 * moved * cross + moved**2 * xsquares) * inverse**2
+        sums = _column_sums(summer, a, whole, top_columns[column], x, denominators is not None)
+        population[:, column] = sums.weight
+        n[:, column] = sums.n
         if isinstance(design, TaylorDesign):
-            assert cells is not None and cell_top is not None
-            estimate[:, column] = theta
-            if denominators is None:
-                scores = cell_top
-            else:
-                if x is not None:
-                    cell_bottom = summer.to_cells(ax)
-                else:
-                    cell_bottom = summer.base_cells() if whole else summer.to_cells(a)
-                d = cells.cell_domain
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    scores = (cell_top - moved[d] * cell_bottom) * inverse[d]
-                scores = np.where(np.isfinite(scores), scores, 0.0)
-            members = None
-            if not whole and design.lonely_psu == "average":
-                # R's "average" counts the strata where the domain has rows with a value.
-                members = summer.to_cells((mask & summer.inside).astype(float))
-            variance[:, column] = cell_variance(design, cells, scores[:, None], members)[:, 0]
-            variance[~np.isfinite(theta), column] = np.nan
+            estimate[:, column] = sums.theta
+            variance[:, column] = _taylor_column(design, summer, sums, mask, whole)
         # Design effect against SRS without replacement of the same size (R's deff=TRUE).
         with np.errstate(divide="ignore", invalid="ignore"):
-            mean_r = residual_sum / weight
-            mean_r2 = residual_squares / weight
-            nobs = respondents
-            dispersion = (mean_r2 - mean_r**2) * nobs / (nobs - 1)
-            srs = dispersion * weight**2 * (weight - nobs) / (weight * nobs)
+            mean_r2 = sums.residual_squares / sums.weight
+            nobs = sums.respondents
+            dispersion = mean_r2 * nobs / (nobs - 1)
+            srs = dispersion * sums.weight**2 * (sums.weight - nobs) / (sums.weight * nobs)
             deff[:, column] = variance[:, column] / srs
     return _Parts(estimate, variance, deff, n, population)
+
+
+@dataclass(frozen=True)
+class _ColumnSums:
+    """What one column reduces to, per domain (and per Taylor cell).
+
+    ``theta`` is the estimate; ``residual_squares`` is the weighted sum of
+    squared linearised residuals about the domain's mean residual (their
+    mean is 0 for a ratio, and removed for a total); ``cell_top`` and
+    ``cell_bottom`` are the Taylor cell totals of ``a (y - c x)`` and ``a x``,
+    and ``moved`` and ``inverse`` turn them into score totals.
+    """
+
+    theta: np.ndarray
+    weight: np.ndarray
+    respondents: np.ndarray
+    n: np.ndarray
+    residual_squares: np.ndarray
+    ratio: bool
+    cell_top: np.ndarray | None
+    cell_bottom: Callable[[], np.ndarray] | None
+    moved: np.ndarray
+    inverse: np.ndarray
+
+
+def _column_sums(
+    summer: _Summer, a: np.ndarray, whole: bool, y: np.ndarray, x: np.ndarray | None, ratio: bool
+) -> _ColumnSums:
+    """Reduce one column to per-domain (and per-cell) sums, shifted so squares do not cancel.
+
+    With ``y' = y - c x`` for the overall ratio (or mean) ``c``, a domain's
+    ratio is ``c + sum a y' / sum a x`` and its linearised residuals are
+    ``(y' - (theta - c) x) / sum a x``, whose squares are summed without
+    cancellation when the domains' ratios are near the overall one.
+    """
+    weight = summer.base_weight if whole else summer.to_domain(a)
+    respondents = summer.base_count if whole else summer.count(a > 0)
+    ax: np.ndarray | None = None
+    if x is None:
+        total_weight = float(weight.sum())
+        shift = float(np.dot(a, y)) / total_weight if ratio and total_weight > 0 else 0.0
+        shifted = y - shift if shift else y
+        bottom = weight
+    else:
+        scale = float(np.dot(a, x))
+        shift = float(np.dot(a, y)) / scale if scale else 0.0
+        shifted = y - shift * x
+        ax = a * x
+        bottom = summer.to_domain(ax)
+    weighted = a * shifted
+    cell_top: np.ndarray | None = None
+    if summer.cells is not None:
+        cell_top = summer.to_cells(weighted)
+        top = summer.cells_to_domain(cell_top)
+    else:
+        top = summer.to_domain(weighted)
+    squares = summer.dot(weighted, shifted)
+    if not ratio:  # a total: residuals are the values themselves
+        with np.errstate(divide="ignore", invalid="ignore"):
+            centred = squares - top**2 / weight
+        return _ColumnSums(
+            theta=top,
+            weight=weight,
+            respondents=respondents,
+            n=summer.count((a > 0) & (y != 0)),
+            residual_squares=centred,
+            ratio=False,
+            cell_top=cell_top,
+            cell_bottom=None,
+            moved=np.zeros_like(top),
+            inverse=np.ones_like(top),
+        )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        moved = top / bottom
+        inverse = 1.0 / bottom
+    if x is None or ax is None:
+        residual_squares = (squares - moved * top) * inverse**2
+        n = respondents
+
+        def cell_bottom() -> np.ndarray:
+            return summer.base_cells() if whole else summer.to_cells(a)
+
+    else:
+        cross = summer.dot(ax, shifted)
+        xsquares = summer.dot(ax, x)
+        residual_squares = (squares - 2 * moved * cross + moved**2 * xsquares) * inverse**2
+        n = summer.count((a > 0) & (x != 0))
+        weighted_x = ax
+
+        def cell_bottom() -> np.ndarray:
+            return summer.to_cells(weighted_x)
+
+    return _ColumnSums(
+        theta=moved + shift,
+        weight=weight,
+        respondents=respondents,
+        n=n,
+        residual_squares=residual_squares,
+        ratio=True,
+        cell_top=cell_top,
+        cell_bottom=cell_bottom,
+        moved=moved,
+        inverse=inverse,
+    )
+
+
+def _taylor_column(
+    design: TaylorDesign, summer: _Summer, sums: _ColumnSums, mask: np.ndarray, whole: bool
+) -> np.ndarray:
+    """Taylor variance of one column's domain estimates from its cell totals."""
+    cells = summer.cells
+    assert cells is not None and sums.cell_top is not None
+    scores = sums.cell_top
+    if sums.ratio:
+        assert sums.cell_bottom is not None
+        d = cells.cell_domain
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scores = (sums.cell_top - sums.moved[d] * sums.cell_bottom()) * sums.inverse[d]
+        scores = np.where(np.isfinite(scores), scores, 0.0)
+    members = None
+    if not whole and design.lonely_psu == "average":
+        # R's "average" counts the strata where the domain has rows with a value.
+        members = summer.to_cells((mask & summer.inside).astype(float))
+    variance = cell_variance(design, cells, scores[:, None], members)[:, 0]
+    variance[~np.isfinite(sums.theta)] = np.nan
+    return variance
 
 
 def _replicate_estimates(
