@@ -19,9 +19,11 @@ doing the same work and storing the same result:
   frame, join, counts, rates), in memory.
 
 Both DuckDB pipelines use a fresh database file with the same engine settings
-(``memory_limit`` 1GB, DuckDB's default threads), so memory stays bounded and
-DuckDB spills when it needs more. Each run is a fresh process, so the peak
-resident memory of a run is its own. Usage::
+(``memory_limit`` 512MB, the warehouse default, or ``--memory-limit``; DuckDB's
+default threads), so memory stays bounded and DuckDB spills when it needs more.
+Both DuckDB pipelines hash the file in a background thread while DuckDB reads
+it and check the hash against the import log before committing. Each run is
+a fresh process, so the peak resident memory of a run is its own. Usage::
 
     python bench/bench_warehouse.py 1000000 10000000 30000000 --repeats 3
 """
@@ -36,6 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +49,7 @@ AREAS = 500
 NATIONAL_CODES = 200
 START = np.datetime64("2015-01-01T00:00")
 MINUTES = 5 * 365 * 24 * 60
-MEMORY_LIMIT = "1GB"
+MEMORY_LIMIT = "512MB"
 
 
 def make_data(rows: int, folder: Path, seed: int = 7) -> Path:
@@ -172,8 +175,11 @@ def run_duckdb_sql(path: Path, folder: Path) -> int:
 
     from crimeprev.indicators.poisson import rates_with_intervals
 
-    with path.open("rb") as handle:
-        digest = hashlib.file_digest(handle, "sha256").hexdigest()
+    def sha256() -> str:
+        with path.open("rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+
+    hashing = ThreadPoolExecutor(max_workers=1).submit(sha256)
     con = duckdb.connect(str(_fresh_database(folder, "duckdb_sql")))
     con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'; SET preserve_insertion_order = false")
     con.execute(
@@ -187,8 +193,6 @@ def run_duckdb_sql(path: Path, folder: Path) -> int:
         "CREATE TABLE concordance AS SELECT * FROM read_csv("
         f"'{folder / 'bench_scheme.csv'}', types={{'iccs_code': 'VARCHAR'}})"
     )
-    if con.execute("SELECT count(*) FROM import_log WHERE file_hash = ?", [digest]).fetchone()[0]:
-        raise SystemExit("already imported")
     import_id = uuid.uuid4().hex
     flags = ", ".join(f"coalesce({sql}, false) AS {name}" for name, (sql, _) in SQL_RULES.items())
     bad = " OR ".join(SQL_RULES)
@@ -219,6 +223,9 @@ def run_duckdb_sql(path: Path, folder: Path) -> int:
     rows = pq.ParquetFile(path).metadata.num_rows
     if accepted + rejected != rows:
         raise SystemExit("row accounting failed")
+    digest = hashing.result()
+    if con.execute("SELECT count(*) FROM import_log WHERE file_hash = ?", [digest]).fetchone()[0]:
+        raise SystemExit("already imported")
     con.execute(
         "INSERT INTO import_log VALUES (?, ?, ?, ?, ?)",
         [import_id, digest, rows, accepted, rejected],
@@ -316,7 +323,16 @@ def child(name: str, path: str, folder: str) -> None:
 def measure(name: str, path: Path, folder: Path) -> tuple[float, float, int]:
     """Run a pipeline in a fresh process; return (seconds, peak GiB, result rows)."""
     process = subprocess.Popen(
-        [sys.executable, __file__, "--child", name, str(path), str(folder)],
+        [
+            sys.executable,
+            __file__,
+            "--child",
+            name,
+            str(path),
+            str(folder),
+            "--memory-limit",
+            MEMORY_LIMIT,
+        ],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -329,13 +345,18 @@ def measure(name: str, path: Path, folder: Path) -> tuple[float, float, int]:
 
 
 def main() -> None:
+    global MEMORY_LIMIT
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sizes", nargs="*", type=int, default=[1_000_000])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--pipelines", default="crimeprev,duckdb-sql,pandas")
     parser.add_argument("--folder", type=Path, default=None, help="Keep the data here")
     parser.add_argument("--child", nargs=3, metavar=("PIPELINE", "FILE", "FOLDER"))
+    parser.add_argument(
+        "--memory-limit", default=MEMORY_LIMIT, help="DuckDB memory_limit of both DuckDB pipelines"
+    )
     args = parser.parse_args()
+    MEMORY_LIMIT = args.memory_limit
     if args.child:
         child(*args.child)
         return

@@ -36,7 +36,7 @@ class Settings(BaseSettings):
             "warehouse.duckdb in the data directory. DuckDB engine options go in the "
             "query string, e.g. duckdb://w.duckdb?memory_limit=2GB&threads=4 (memory_limit, "
             "threads, temp_directory, max_temp_directory_size; a file warehouse is capped "
-            "at memory_limit=1GB unless set, and spills to disk beyond it)."
+            "at memory_limit=512MB unless set, and spills to disk beyond it)."
         ),
     )
     database_url: str = Field(

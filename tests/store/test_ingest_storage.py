@@ -87,8 +87,8 @@ def test_warehouse_written_with_incident_as_a_table_keeps_its_rows(tmp_path):
 
 def test_engine_options_from_the_url(tmp_path):
     plain = open_warehouse(f"duckdb://{tmp_path / 'a.duckdb'}")
-    assert DEFAULT_MEMORY_LIMIT == "1GB"
-    assert _settings(plain, "memory_limit") == ["953.6 MiB"]  # 1 GB as DuckDB shows it
+    assert DEFAULT_MEMORY_LIMIT == "512MB"
+    assert _settings(plain, "memory_limit") == ["488.2 MiB"]  # 512 MB as DuckDB shows it
     plain.close()
     tuned = open_warehouse(f"duckdb://{tmp_path / 'b.duckdb'}?memory_limit=200MB&threads=1")
     assert _settings(tuned, "memory_limit", "threads") == ["190.7 MiB", 1]

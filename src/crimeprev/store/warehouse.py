@@ -149,7 +149,7 @@ INCIDENT_ROWS = "incident_rows"
 #: Columns of ``incident`` that one import stores once, in ``incident_part``.
 PART_CONSTANTS = ("source", "import_id", "area_set", "occurred_precision")
 #: DuckDB memory cap of a file warehouse when its URL names none.
-DEFAULT_MEMORY_LIMIT = "1GB"
+DEFAULT_MEMORY_LIMIT = "512MB"
 #: DuckDB options a warehouse URL may set.
 DUCKDB_OPTIONS = ("memory_limit", "threads", "temp_directory", "max_temp_directory_size")
 
@@ -432,7 +432,7 @@ def duckdb_options(url: str) -> tuple[str, dict[str, str]]:
     Examples
     --------
     >>> duckdb_options("duckdb://data/w.duckdb?threads=2")
-    ('data/w.duckdb', {'threads': '2', 'memory_limit': '1GB'})
+    ('data/w.duckdb', {'threads': '2', 'memory_limit': '512MB'})
     >>> duckdb_options("duckdb://")
     ('', {})
     """
