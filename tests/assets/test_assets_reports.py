@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date
+from decimal import Decimal
 
 import pytest
 
@@ -180,3 +181,105 @@ def test_xlsx_export_api_cli_and_charts_on_the_page(
     assert single.text.count("data-vega-spec=") == 2
     assert "Value entering each stage, per year (EUR)" in single.text
     assert "format=xlsx&amp;base_currency=EUR" in single.text
+
+
+def test_time_to_disposal_returns_and_offences(registry_client, database, people):
+    admin = people["admin"]
+    seized_1, disposed_1 = date(2024, 1, 10), date(2024, 8, 1)
+    frozen_2, disposed_2 = date(2024, 2, 1), date(2024, 9, 1)
+    with database.transaction() as session:
+        for reference, offences, steps in (
+            (
+                "AR-T1",
+                ["07041", "0703"],
+                [
+                    (State.SEIZED, seized_1, {}),
+                    (State.CONFISCATED, date(2024, 6, 1), {"confiscation_type": "object_based"}),
+                    (
+                        State.DISPOSED,
+                        disposed_1,
+                        {"disposal": "returned_to_victims", "realised": Money.of("500", "EUR")},
+                    ),
+                ],
+            ),
+            (
+                "AR-T2",
+                ["0101", "07011"],
+                [
+                    (State.FROZEN, frozen_2, {}),
+                    (State.SEIZED, date(2024, 3, 1), {}),
+                    (State.CONFISCATED, date(2024, 5, 1), {"confiscation_type": "value_based"}),
+                    (State.DISPOSED, disposed_2, {"disposal": "shared_with_state"}),
+                ],
+            ),
+        ):
+            case = cases.create_case(
+                session,
+                admin,
+                reference=reference,
+                title="Fictional",
+                jurisdiction="ITA",
+                opened_on=date(2024, 1, 1),
+                agency_code="AMO",
+                offences=offences,
+            )
+            asset = registry.create_asset(
+                session,
+                admin,
+                case.id,
+                reference=reference + "-A",
+                category="vehicle",
+                description="Fictional",
+                country="ITA",
+                identified_on=date(2024, 1, 2),
+            )
+            for state, day, extra in steps:
+                registry.transition_asset(
+                    session,
+                    admin,
+                    asset.id,
+                    registry.TransitionRequest(state, day, court_order="o", **extra),
+                )
+    days = sorted([(disposed_1 - seized_1).days, (disposed_2 - frozen_2).days])  # 204, 213
+    with database.transaction() as session:
+        timing = reports.time_to_disposal(session, people["auditor"])
+        assert [(t.year, t.category, t.count, t.max_days) for t in timing] == [
+            (2024, "vehicle", 2, days[1])
+        ]
+        assert timing[0].median_days == (Decimal(days[0]) + Decimal(days[1])) / 2
+        back = reports.returns(session, people["auditor"])
+        assert [(r.year, r.disposal, r.count, r.realised) for r in back] == [
+            (2024, "returned_to_victims", 1, (Money.of("500", "EUR"),)),
+            (2024, "shared_with_state", 1, ()),
+        ]
+        offences = {(o.iccs_section, o.stage): o.count for o in reports.by_offence(session, admin)}
+        # AR-T1 has two section-07 offences but counts once; AR-T2 counts in 01 and 07
+        assert offences == {
+            ("07", "seized"): 2,
+            ("07", "frozen"): 1,
+            ("07", "confiscated"): 2,
+            ("07", "disposed"): 2,
+            ("01", "seized"): 1,
+            ("01", "frozen"): 1,
+            ("01", "confiscated"): 1,
+            ("01", "disposed"): 1,
+        }
+        assert reports.returns(session, people["other"]) == []  # POL sees no AMO case
+    with database.transaction() as session:
+        token = acc.create_api_token(session, acc.SYSTEM, "auditor", name="t").secret
+    body = registry_client.get(
+        "/api/assets/reports/annual", headers={"Authorization": f"Bearer {token}"}
+    ).json()
+    assert body["time_to_disposal"][0]["median_days"] == "208.5"
+    assert {r["disposal"] for r in body["returns"]} == {"returned_to_victims", "shared_with_state"}
+    assert {"year": 2024, "iccs_section": "01", "stage": "frozen", "count": 1} in body["by_offence"]
+    from openpyxl import load_workbook
+
+    content = registry_client.get(
+        "/api/assets/reports/annual?format=xlsx", headers={"Authorization": f"Bearer {token}"}
+    ).content
+    book = load_workbook(io.BytesIO(content))
+    timing_rows = [[c.value for c in r] for r in book["time to disposal"].iter_rows()]
+    assert timing_rows[1] == [2024, "vehicle", 2, 208.5, 213]
+    returns_rows = [[c.value for c in r] for r in book["returns"].iter_rows()]
+    assert [2024, "returned_to_victims", 1, 500, "EUR"] in returns_rows

@@ -491,10 +491,21 @@ def report(
     with acting(as_user) as (session, principal):
         rows = reports.annual_report(session, principal, base_currency=base_currency)
         funding = reports.self_funding(session, principal)
+        projects = social_reuse.list_projects(session, principal)
+        timing = reports.time_to_disposal(session, principal)
+        returned = reports.returns(session, principal)
+        offences = reports.by_offence(session, principal)
     if xlsx_path is not None:
         xlsx_path.write_bytes(
             reports.to_xlsx(
-                rows, funding, base_currency=base_currency, prepared_for=principal.username
+                rows,
+                funding,
+                base_currency=base_currency,
+                prepared_for=principal.username,
+                projects=projects,
+                timing=timing,
+                returned=returned,
+                offences=offences,
             )
         )
         console.print(f"{len(rows)} rows written to {xlsx_path}")
@@ -522,6 +533,14 @@ def report(
         console.print(
             f"{item.currency}: proceeds {item.proceeds}, costs {item.costs}, ratio {ratio}"
         )
+    for held in timing:
+        console.print(
+            f"{held.year} {held.category}: {held.count} disposed, median {held.median_days} "
+            f"days from seizure (max {held.max_days})"
+        )
+    for back in returned:
+        realised = ", ".join(str(m) for m in back.realised) or "no amount recorded"
+        console.print(f"{back.year} {back.disposal}: {back.count} ({realised})")
 
 
 @app.command("export")

@@ -828,6 +828,9 @@ def annual_report(
         rows = reports.annual_report(session, principal, base_currency=base_currency)
         funding = reports.self_funding(session, principal)
         projects = social_reuse.list_projects(session, principal)
+        timing = reports.time_to_disposal(session, principal)
+        returned = reports.returns(session, principal)
+        offences = reports.by_offence(session, principal)
     if format == "xlsx":
         return Response(
             reports.to_xlsx(
@@ -836,6 +839,9 @@ def annual_report(
                 base_currency=base_currency,
                 prepared_for=principal.username,
                 projects=projects,
+                timing=timing,
+                returned=returned,
+                offences=offences,
             ),
             media_type=XLSX_TYPE,
             headers={"Content-Disposition": 'attachment; filename="asset-report.xlsx"'},
@@ -868,6 +874,29 @@ def annual_report(
             for f in funding
         ],
         "social_reuse_projects": projects,
+        "time_to_disposal": [
+            {
+                "year": t.year,
+                "category": t.category,
+                "count": t.count,
+                "median_days": str(t.median_days),
+                "max_days": t.max_days,
+            }
+            for t in timing
+        ],
+        "returns": [
+            {
+                "year": r.year,
+                "disposal": r.disposal,
+                "count": r.count,
+                "realised": [m.to_json() for m in r.realised],
+            }
+            for r in returned
+        ],
+        "by_offence": [
+            {"year": o.year, "iccs_section": o.iccs_section, "stage": o.stage, "count": o.count}
+            for o in offences
+        ],
     }
 
 

@@ -740,6 +740,9 @@ def reports_page(
         except CrimeprevError as problem:
             error, status_code = problem.message, problem.status
         projects = social_reuse.list_projects(session, principal)
+        timing = reports.time_to_disposal(session, principal)
+        returned = reports.returns(session, principal)
+        offences = reports.by_offence(session, principal)
     context = _context(
         request,
         principal,
@@ -750,6 +753,9 @@ def reports_page(
         charts=reports.charts(rows) if rows else [],
         projects=projects,
         monitoring_days=social_reuse.MONITORING_INTERVAL_DAYS,
+        timing=timing,
+        returned=returned,
+        offences=offences,
     )
     return render(request, "assets/reports.html", context, status_code=status_code)
 
