@@ -215,3 +215,36 @@ def test_backup_and_restore_commands(filled, people, monkeypatch, tmp_path):
     junk = tmp_path / "junk.json"
     junk.write_text("{not json", encoding="utf-8")
     assert runner.invoke(app, ["assets", "restore", str(junk)]).exit_code == 2
+
+
+def test_full_text_index_is_rebuilt_not_copied(database):
+    """The tracker's search index (SQLite FTS5 tables, PostgreSQL generated tsvector) is
+    derived data: the backup leaves it out and the restored rows are searchable again."""
+    from crimeprev.tracker.search import index_document, search
+
+    def add(session, ref_id: int, title: str) -> None:
+        index_document(
+            session,
+            kind="practice",
+            ref_id=ref_id,
+            state_iso3="KEN",
+            published=True,
+            title=title,
+            body=f"{title} in a fictional ward.",
+            link=f"/tracker/practices/{ref_id}",
+            facets={"country": ["KEN"]},
+        )
+
+    with database.transaction() as session:
+        add(session, 1, "Street lighting")
+    with database.transaction() as session:
+        document = backup.create_backup(session)
+    assert not any(name.startswith("tracker_search_fts") for name in document["tables"])
+    assert "search_vector" not in document["tables"]["tracker_search_document"]["columns"]
+    with database.transaction() as session:
+        add(session, 2, "Burglary prevention")
+    with database.transaction() as session:
+        backup.restore_backup(session, "operator", document, replace=True)
+    with database.transaction() as session:
+        assert search(session, "lighting").total == 1
+        assert search(session, "burglary").total == 0

@@ -23,6 +23,8 @@ audit record saying who restored which backup.
 
 Tables are read by reflection rather than from the ORM models, so a backup
 carries whatever the migrations created, including tables of other domains.
+Derived full-text structures (SQLite FTS tables, PostgreSQL generated
+``tsvector`` columns) are left out: the database rebuilds them from the rows.
 
 Examples
 --------
@@ -91,10 +93,36 @@ def decode_value(value: Any, kind: type | None) -> Any:
     return value
 
 
+def _derived_tables(connection: Connection) -> set[str]:
+    """SQLite virtual tables (full-text indexes) and their shadow tables: derived data.
+
+    They are rebuilt from their source tables (and kept in step by triggers),
+    so a backup leaves them out rather than writing into an index directly.
+    """
+    if connection.dialect.name != "sqlite":
+        return set()
+    rows = connection.execute(
+        text("select name from sqlite_master where type = 'table' and sql like 'CREATE VIRTUAL%'")
+    ).scalars()
+    virtual = set(rows)
+    every = connection.execute(
+        text("select name from sqlite_master where type = 'table'")
+    ).scalars()
+    return {
+        name for name in every if name in virtual or any(name.startswith(v + "_") for v in virtual)
+    }
+
+
 def _data_tables(connection: Connection) -> list[Table]:
+    skipped = _SKIPPED | _derived_tables(connection)
     metadata = MetaData()
-    metadata.reflect(bind=connection)
-    return [table for table in metadata.sorted_tables if table.name not in _SKIPPED]
+    metadata.reflect(bind=connection, only=lambda name, _: name not in skipped)
+    return list(metadata.sorted_tables)
+
+
+def _stored_columns(table: Table) -> list[Any]:
+    """The columns a backup carries: not generated ones (e.g. a tsvector), which recompute."""
+    return [column for column in table.columns if column.computed is None]
 
 
 def _revisions(connection: Connection) -> list[str]:
@@ -121,10 +149,11 @@ def create_backup(session: Session) -> dict[str, Any]:
     connection = session.connection()
     tables: dict[str, Any] = {}
     for table in _data_tables(connection):
-        order = list(table.primary_key.columns) or list(table.columns)
-        rows = connection.execute(select(table).order_by(*order)).all()
+        columns = _stored_columns(table)
+        order = list(table.primary_key.columns) or columns
+        rows = connection.execute(select(*columns).order_by(*order)).all()
         tables[table.name] = {
-            "columns": [column.name for column in table.columns],
+            "columns": [column.name for column in columns],
             "rows": [[encode_value(value) for value in row] for row in rows],
         }
     verification = verify_audit_chain(session)
@@ -304,7 +333,8 @@ def restore_backup(
 
 def _insert(session: Session, table: Table, body: dict[str, Any], source: str) -> None:
     names = list(body["columns"])
-    missing = [name for name in names if name not in table.columns]
+    stored = {column.name for column in _stored_columns(table)}
+    missing = [name for name in names if name not in stored]
     if missing:
         raise DataFileError(
             f"table {table.name} in the backup has columns this database lacks",
