@@ -318,6 +318,8 @@ def pair_lists(
             f"at most {_MAX_DISTANCE_BANDS} distance bands are supported, got {breaks.size - 1}"
         )
     n = x.size
+    if n >= 2**31:
+        raise InvalidInputError(f"at most 2**31 - 1 events are supported, got {n:,}")
     if radius <= 0 or n < 2:
         return (
             np.arange(n),
