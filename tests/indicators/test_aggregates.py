@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pandas as pd
+from numpy.testing import assert_allclose
 from typer.testing import CliRunner
 
 from crimeprev.cli.main import app as cli
 from crimeprev.indicators.aggregates import hierarchy_findings
+from crimeprev.indicators.export import read_sdmx
 from crimeprev.store.profiles import BUNDLED_DATA_DIR
 
 CTS = BUNDLED_DATA_DIR / "unodc_cts_offences_2003_2022"
@@ -103,3 +105,18 @@ def test_country_profile_page_and_twin(stats_client, stats_settings, monkeypatch
     assert "hierarchy: Austria 2010" in " ".join(result.output.split())
     result = runner.invoke(cli, ["stats", "quality", "unodc_cts"])
     assert result.exit_code == 0 and "children exceed their parent" in result.output
+
+
+def test_un_cts_exported_as_sdmx_ml_round_trips(stats_client):
+    response = stats_client.get("/api/stats/unodc_cts/export", params={"format": "sdmx-ml"})
+    assert response.status_code == 200
+    back = read_sdmx(response.content)
+    raw = pd.read_parquet(CTS / "data_cts_corruption_and_economic_crime.parquet")
+    burglary = raw[(raw["Iso3_code"] == "GBR_E_W") & (raw["Category"] == "Burglary")
+                   & (raw["Year"] == 2019)]  # fmt: skip
+    cell = (back["REF_AREA"] == "GBR_E_W") & (back["ICCS"] == "0501")
+    got = back[cell & (back["TIME_PERIOD"] == "2019")].set_index("UNIT_MEASURE")["OBS_VALUE"]
+    counts = burglary.loc[burglary["Unit of measurement"] == "Counts", "VALUE"].item()
+    assert got["NUMBER"] == counts == 383_912  # England and Wales, as in the PROVENANCE note
+    assert_allclose(got["PER_100000"], 645.88, atol=0.005)
+    assert set(back["SEX"]) <= {"_T", "M", "F"} and set(back["OBS_STATUS"]) == {"A"}

@@ -538,9 +538,13 @@ def export(
     from crimeprev.indicators.counts import CountQuery, count_incidents
     from crimeprev.indicators.export import export_counts
     from crimeprev.indicators.sdmx import structure_xml
+    from crimeprev.indicators.trends import profile_kind
 
     settings = get_settings()
     threshold = settings.small_count_threshold
+    if profile_kind(source) == "aggregate":
+        _export_aggregate(source, output, file_format)
+        return
     try:
         with _warehouse() as warehouse:
             frame = count_incidents(
@@ -559,6 +563,25 @@ def export(
         raise fail(error) from error
     output.write_bytes(data)
     console.print(f"wrote {len(frame):,} rows to {output} (counts below {threshold} suppressed)")
+    if file_format == "sdmx-ml":
+        structure = output.with_suffix(".structure.xml")
+        structure.write_bytes(structure_xml())
+        console.print(f"wrote the data structure definition to {structure}")
+
+
+def _export_aggregate(source: str, output: Path, file_format: str) -> None:
+    from crimeprev.indicators.aggregates import aggregate_rows
+    from crimeprev.indicators.export import export_aggregate
+    from crimeprev.indicators.sdmx import structure_xml
+
+    try:
+        with _warehouse() as warehouse:
+            frame = aggregate_rows(warehouse, source)
+        data = export_aggregate(frame, file_format)
+    except CrimeprevError as error:
+        raise fail(error) from error
+    output.write_bytes(data)
+    console.print(f"wrote the published values of {source} to {output} ({len(frame):,} rows read)")
     if file_format == "sdmx-ml":
         structure = output.with_suffix(".structure.xml")
         structure.write_bytes(structure_xml())

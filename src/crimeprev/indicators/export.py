@@ -15,6 +15,7 @@ import pandas as pd
 from crimeprev.errors import DataFileError, InvalidInputError
 from crimeprev.indicators.disclosure import suppress_small
 from crimeprev.indicators.sdmx import (
+    aggregate_sdmx_frame,
     read_sdmx_csv,
     read_sdmx_ml,
     to_sdmx_frame,
@@ -70,6 +71,33 @@ def export_counts(
     table = frame.drop(columns=[c for c in ("records",) if c in frame.columns]).copy()
     table[value] = shown.values
     table["suppressed"] = shown.suppressed
+    buffer = io.BytesIO()
+    if file_format == "csv":
+        return table.to_csv(index=False).encode("utf-8")
+    if file_format == "parquet":
+        table.to_parquet(buffer, index=False)
+    else:
+        table.to_excel(buffer, index=False)
+    return buffer.getvalue()
+
+
+def export_aggregate(frame: pd.DataFrame, file_format: str) -> bytes:
+    """The bytes of an aggregate source's rows in `file_format` (published values, as is).
+
+    Raises
+    ------
+    InvalidInputError
+        If the format is not one of :data:`FORMATS`.
+    """
+    if file_format not in FORMATS:
+        raise InvalidInputError(
+            f"unknown format {file_format!r}; expected one of {', '.join(FORMATS)}"
+        )
+    if file_format == "sdmx-csv":
+        return write_sdmx_csv(aggregate_sdmx_frame(frame)).encode("utf-8")
+    if file_format == "sdmx-ml":
+        return write_sdmx_ml(aggregate_sdmx_frame(frame))
+    table = frame.drop(columns=[c for c in ("source_row",) if c in frame.columns])
     buffer = io.BytesIO()
     if file_format == "csv":
         return table.to_csv(index=False).encode("utf-8")

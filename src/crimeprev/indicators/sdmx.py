@@ -386,3 +386,49 @@ def indicator_sdmx_frame(
 def _shown(values: Any, hidden: list[bool]) -> pd.Series:
     """The values with the hidden ones set to missing (NaN)."""
     return pd.Series(values, dtype=float).where(~pd.Series(hidden, dtype=bool))
+
+
+def unit_code(unit: str) -> str:
+    """SDMX UNIT_MEASURE code of a published unit (``Counts`` -> ``NUMBER``).
+
+    Examples
+    --------
+    >>> unit_code("Counts"), unit_code("Rate per 100,000 population")
+    ('NUMBER', 'PER_100000')
+    """
+    text = str(unit).strip().lower()
+    if text in ("counts", "count", "number"):
+        return "NUMBER"
+    if text.startswith("rate per 100,000"):
+        return "PER_100000"
+    return "_Z"
+
+
+def aggregate_sdmx_frame(frame: pd.DataFrame, *, dataflow: str = DATAFLOW) -> pd.DataFrame:
+    """SDMX observations of an aggregate source's rows mapped to ICCS, as published.
+
+    The values are already public (e.g. UN-CTS), so nothing is suppressed;
+    rows whose offence is not mapped to ICCS are left out.
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame({"area_id": ["AUT"], "year": [2010], "iccs_code": ["0301"],
+    ...     "sex": ["Total"], "age": ["Total"], "unit": ["Counts"], "value": [3300.0]})
+    >>> aggregate_sdmx_frame(rows).iloc[0, 1:7].tolist()
+    ['AUT', '2010', '0301', '_T', '_T', 'NUMBER']
+    """
+    mapped = frame.dropna(subset=["iccs_code"])
+    out = pd.DataFrame(
+        {
+            "DATAFLOW": dataflow,
+            "REF_AREA": mapped["area_id"].astype(str),
+            "TIME_PERIOD": mapped["year"].astype(int).astype(str),
+            "ICCS": mapped["iccs_code"].astype(str),
+            "SEX": mapped["sex"].map(SEX_CODES).fillna("_U"),
+            "AGE": mapped["age"].fillna("Total").map(age_code),
+            "UNIT_MEASURE": mapped["unit"].map(unit_code),
+            "OBS_VALUE": mapped["value"].astype(float),
+            "OBS_STATUS": "A",
+        }
+    )
+    return out[list(COLUMNS)].reset_index(drop=True)

@@ -286,8 +286,20 @@ def export(
     settings: Settings = Depends(get_app_settings),
 ) -> Response:
     """Counts as a file, small counts suppressed (the download of the profile page)."""
-    from crimeprev.indicators.export import FORMATS, export_counts
+    from crimeprev.indicators.export import FORMATS, export_aggregate, export_counts
+    from crimeprev.indicators.trends import profile_kind
 
+    if profile_kind(source) == "aggregate":
+        from crimeprev.indicators.aggregates import aggregate_rows
+
+        data = export_aggregate(aggregate_rows(warehouse, source), file_format)
+        suffix, media_type = FORMATS[file_format]
+        name = f"{source}{'_sdmx' if file_format.startswith('sdmx') else ''}{suffix}"
+        return Response(
+            data,
+            media_type=media_type,
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
     kind = None if period == "all" else period
     frame = count_incidents(
         warehouse, CountQuery(source=source, level=level, period=kind, by_area=by_area)
