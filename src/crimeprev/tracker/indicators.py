@@ -11,6 +11,12 @@ as ``16.1.1``). The values come from the data that ship with crimeprev:
 A series without bundled data raises :class:`NotFoundError`, so a page can say
 so rather than show an empty chart.
 
+Where the warehouse holds data (``crimeprev stats load-bundled``, or a
+ministry's own imports), :func:`warehouse_series` reads a country's series
+from it instead: SDG 16.1.1 from every aggregate source that publishes the
+homicide rate, and the other published series of that country (UN-CTS
+offences by ICCS code, for example), each as published.
+
 Examples
 --------
 >>> found = country_series("16.1.1", "KEN")
@@ -25,11 +31,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import TYPE_CHECKING
 
 from crimeprev.errors import NotFoundError
 from crimeprev.tracker.member_states import member_state
 
-__all__ = ["IndicatorSeries", "available_series", "country_series"]
+if TYPE_CHECKING:
+    from crimeprev.store.warehouse import Warehouse
+
+__all__ = ["IndicatorSeries", "available_series", "country_series", "warehouse_series"]
+
+#: The ICCS codes behind SDG 16.1.1 (intentional homicide), as the SDG
+#: metadata lists them (crimeprev.standards.sdg).
+_HOMICIDE_SERIES = "16.1.1"
 
 
 @dataclass(frozen=True)
@@ -140,3 +154,78 @@ def country_series(series: str, state: str) -> IndicatorSeries:
         source=source,
         points=_table(series).get(iso3, ()),
     )
+
+
+def _source_title(source: str) -> str:
+    from crimeprev.errors import CrimeprevError
+    from crimeprev.store.profiles import load_profile
+
+    try:
+        profile = load_profile(source)
+    except (CrimeprevError, OSError):
+        return source
+    return f"{profile.title} ({profile.publisher}; {profile.licence})"
+
+
+def warehouse_series(
+    warehouse: Warehouse, state: str, *, limit: int = 20
+) -> tuple[IndicatorSeries, ...]:
+    """Return a Member State's series from the warehouse's aggregate sources.
+
+    Each (source, ICCS code) gives one series of the country's published totals
+    (both sexes, all ages): the rate per 100,000 where the source publishes one,
+    else the count. Series of the SDG 16.1.1 codes published as rates are named
+    ``16.1.1`` and come first; the others are named ``ICCS <code>``, in code
+    order. Values are as published; the warehouse's import checks apply.
+
+    Parameters
+    ----------
+    warehouse : Warehouse
+    state : str
+        ISO3 code or name.
+    limit : int, default=20
+        At most this many series.
+
+    Returns
+    -------
+    tuple of IndicatorSeries
+        Empty when the warehouse holds nothing for the country.
+    """
+    from crimeprev.standards import iccs, sdg
+
+    iso3 = member_state(state).iso3
+    homicide = set(sdg.indicator(_HOMICIDE_SERIES).iccs_codes)
+    table = warehouse.table("aggregate")
+    rows = table.filter(
+        (table.area_set == "iso3")
+        & (table.area_id == iso3)
+        & (table.sex == "Total")
+        & (table.age == "Total")
+        & table.iccs_code.notnull()
+        & table.value.notnull()
+    ).select("source", "iccs_code", "unit", "year", "value")
+    frame = warehouse.to_arrow(rows).to_pandas()
+    if frame.empty:
+        return ()
+    frame["unit"] = frame["unit"].fillna("")
+    frame["is_rate"] = frame["unit"].str.startswith("Rate")
+    found: list[tuple[tuple[int, str, str], IndicatorSeries]] = []
+    for (source, code), group in frame.groupby(["source", "iccs_code"], sort=True):
+        chosen = group[group["is_rate"]] if group["is_rate"].any() else group
+        unit = str(chosen["unit"].iloc[0])
+        chosen = chosen[chosen["unit"] == unit].drop_duplicates("year").sort_values("year")
+        is_homicide = str(code) in homicide and bool(chosen["is_rate"].iloc[0])
+        label = iccs.get(str(code)).label if iccs.is_valid(str(code)) else str(code)
+        series = IndicatorSeries(
+            series=_HOMICIDE_SERIES if is_homicide else f"ICCS {code}",
+            iso3=iso3,
+            label="Victims of intentional homicide" if is_homicide else label,
+            unit="per 100,000 population" if unit.startswith("Rate") else unit.lower(),
+            source=_source_title(str(source)),
+            points=tuple(
+                (int(year), float(value))
+                for year, value in zip(chosen["year"], chosen["value"], strict=True)
+            ),
+        )
+        found.append(((0 if is_homicide else 1, str(code), str(source)), series))
+    return tuple(series for _, series in sorted(found, key=lambda item: item[0])[:limit])

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
@@ -19,7 +19,12 @@ from sqlalchemy.orm import Session
 from crimeprev.errors import NotFoundError
 from crimeprev.standards import kyoto
 from crimeprev.tracker.access import TrackerActor
-from crimeprev.tracker.indicators import IndicatorSeries, available_series, country_series
+from crimeprev.tracker.indicators import (
+    IndicatorSeries,
+    available_series,
+    country_series,
+    warehouse_series,
+)
 from crimeprev.tracker.member_states import member_state
 from crimeprev.tracker.models import (
     Answer,
@@ -33,6 +38,9 @@ from crimeprev.tracker.models import (
     Submission,
     SubmissionVersion,
 )
+
+if TYPE_CHECKING:
+    from crimeprev.store.warehouse import Warehouse
 
 __all__ = [
     "AnswerRow",
@@ -269,14 +277,22 @@ class StateView:
     answers: tuple[AnswerRow, ...]
     practices: tuple[PracticeRow, ...]
     series: tuple[IndicatorSeries, ...]
+    series_from: str = "bundled"
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return _as_dict(self)
 
 
-def state_view(session: Session, actor: TrackerActor, state: str) -> StateView:
-    """Return the view of one Member State."""
+def state_view(
+    session: Session, actor: TrackerActor, state: str, warehouse: Warehouse | None = None
+) -> StateView:
+    """Return the view of one Member State.
+
+    Its indicator series come from the warehouse when one is given and holds
+    data for the State (``series_from`` is then ``"warehouse"``); otherwise the
+    bundled series of the indicators linked to paragraphs are used.
+    """
     found = member_state(state)
     statement = (
         select(Submission, Discussion)
@@ -299,10 +315,13 @@ def state_view(session: Session, actor: TrackerActor, state: str) -> StateView:
                 is_fictional=submission.is_fictional,
             )
         )
-    linked = set(session.execute(select(Indicator.series)).scalars())
-    series = tuple(
-        country_series(name, found.iso3) for name in available_series() if name in linked
-    )
+    series = warehouse_series(warehouse, found.iso3) if warehouse is not None else ()
+    series_from = "warehouse" if series else "bundled"
+    if not series:
+        linked = set(session.execute(select(Indicator.series)).scalars())
+        series = tuple(
+            country_series(name, found.iso3) for name in available_series() if name in linked
+        )
     return StateView(
         iso3=found.iso3,
         name=found.name,
@@ -312,6 +331,7 @@ def state_view(session: Session, actor: TrackerActor, state: str) -> StateView:
         answers=tuple(visible_answers(session, actor, state=found.iso3)),
         practices=tuple(visible_practices(session, actor, state=found.iso3)),
         series=series,
+        series_from=series_from,
     )
 
 

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
+import duckdb
 from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
@@ -20,7 +23,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crimeprev.db.accounts import Principal
-from crimeprev.errors import InvalidInputError, NotFoundError
+from crimeprev.errors import CrimeprevError, InvalidInputError, NotFoundError
+from crimeprev.store.warehouse import Warehouse, duckdb_options, open_warehouse
 from crimeprev.tracker import exports, service, views
 from crimeprev.tracker.access import (
     TrackerActor,
@@ -70,6 +74,31 @@ def tracker_actor(
 def upload_limit(request: Request) -> int:
     """Largest upload accepted (bytes), from the settings."""
     return int(request.app.state.settings.tracker_upload_max_bytes)
+
+
+@contextmanager
+def optional_warehouse(request: Request) -> Iterator[Warehouse | None]:
+    """The app's warehouse when it exists and opens, else None.
+
+    A State's page reads its indicator series from the warehouse; it never
+    creates an empty warehouse file, and a warehouse that cannot be opened
+    (e.g. locked by an import) only means the bundled series are shown.
+    """
+    url = str(request.app.state.settings.warehouse_url)
+    if url.startswith("duckdb://"):
+        path, _ = duckdb_options(url)
+        if not path or path == ":memory:" or not Path(path).is_file():
+            yield None
+            return
+    try:
+        warehouse = open_warehouse(url)
+    except (CrimeprevError, duckdb.Error, OSError):
+        yield None
+        return
+    try:
+        yield warehouse
+    finally:
+        warehouse.close()
 
 
 def search_candidates(request: Request) -> int:
@@ -313,12 +342,17 @@ def paragraph(
 @router.get("/states/{code}")
 def state(
     code: str,
+    request: Request,
     session: Session = Depends(tracker_session),
     actor: TrackerActor = Depends(tracker_actor),
 ) -> dict[str, Any]:
-    """A Member State's submissions, answers, practices and indicator series."""
-    with session.begin():
-        return views.state_view(session, actor, code).as_dict()
+    """A Member State's submissions, answers, practices and indicator series.
+
+    The series come from the warehouse when it holds data for the State
+    (``series_from``: ``warehouse``), else from the bundled 16.1.1 data.
+    """
+    with session.begin(), optional_warehouse(request) as warehouse:
+        return views.state_view(session, actor, code, warehouse).as_dict()
 
 
 @router.get("/coverage")

@@ -34,6 +34,7 @@ from crimeprev.tracker.questionnaire import QuestionnaireError
 from crimeprev.tracker.search import search
 from crimeprev.tracker.tagging import POPULATION_GROUPS, suggest_tags
 from crimeprev.web.api.tracker import (
+    optional_warehouse,
     read_upload,
     search_candidates,
     search_filters,
@@ -128,8 +129,8 @@ def state(
     actor: TrackerActor = Depends(tracker_actor),
 ) -> HTMLResponse:
     """A Member State's submissions, practices and indicator trends."""
-    with session.begin():
-        view = views.state_view(session, actor, code)
+    with session.begin(), optional_warehouse(request) as warehouse:
+        view = views.state_view(session, actor, code, warehouse)
     charts = [
         {
             "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
