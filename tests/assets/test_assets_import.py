@@ -94,7 +94,7 @@ def test_xlsx_template_round_trip_creates_and_audits_every_record(database, peop
         created = session.execute(
             select(AuditRecord.entity).where(AuditRecord.sequence > before[2])
         ).scalars()
-        assert sorted(created) == ["asset", "asset", "case"]
+        assert sorted(created) == ["asset", "asset", "asset_import", "case"]
         assert verify_audit_chain(session).valid
         case = session.execute(select(Case).where(Case.reference == "AR-X1")).scalar_one()
         assert case.agency.code == "AMO"  # the importing user's agency

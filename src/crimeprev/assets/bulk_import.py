@@ -31,6 +31,7 @@ Examples
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import warnings
 from collections.abc import Callable, Iterable, Iterator
@@ -47,6 +48,7 @@ from crimeprev.assets import cases, registry
 from crimeprev.assets.access import CASE_WRITERS, require
 from crimeprev.assets.models import Case
 from crimeprev.db.accounts import Principal
+from crimeprev.db.audit import record_audit
 from crimeprev.db.base import utcnow
 from crimeprev.errors import ConflictError, CrimeprevError, DataFileError, InvalidInputError
 from crimeprev.standards import iccs
@@ -584,6 +586,17 @@ def import_file(
     """Read, check and write a CSV or XLSX file of cases and assets (all or nothing).
 
     The caller owns the transaction: on :class:`ImportRowsError` it must roll
-    back, which undoes every row already written.
+    back, which undoes every row already written. A successful import adds one
+    audit record naming the file, its SHA-256 digest and how many cases and
+    assets it created (each of which has its own audit record).
     """
-    return import_rows(session, principal, filename, read_file(filename, content))
+    result = import_rows(session, principal, filename, read_file(filename, content))
+    digest = hashlib.sha256(content).hexdigest()
+    summary = {
+        "file": filename[:200],
+        "sha256": digest,
+        "cases_created": len(result.cases),
+        "assets_created": len(result.assets),
+    }
+    record_audit(session, principal, "import", "asset_import", digest[:16], None, summary)
+    return result
