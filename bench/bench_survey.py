@@ -123,6 +123,7 @@ suppressMessages(library(survey))
 args <- commandArgs(trailingOnly = TRUE)
 folder <- args[1]; rows <- as.integer(args[2]); R <- as.integer(args[3])
 repeats <- as.integer(args[4]); supplied <- args[5] == "1"
+cases <- strsplit(args[6], ",")[[1]]
 column <- function(name) readBin(file.path(folder, paste0(name, ".bin")), "double", rows)
 d <- data.frame(stratum = column("stratum"), psu_id = column("psu_id"),
                 weight = column("weight"), domain = column("domain"))
@@ -140,11 +141,11 @@ keep <- function(case, result) {
   out[[case]] <<- data.frame(case = case, name = names(est), estimate = as.vector(est),
                               se = as.vector(se), time = result$time)
 }
-keep("mean", time_it(function() svymean(~y0, des)))
-keep("domains", time_it(function() svyby(~y0, ~domain, des, svymean)))
-keep("many", time_it(function() svyby(many, ~domain, des, svymean)))
+if ("mean" %in% cases) keep("mean", time_it(function() svymean(~y0, des)))
+if ("domains" %in% cases) keep("domains", time_it(function() svyby(~y0, ~domain, des, svymean)))
+if ("many" %in% cases) keep("many", time_it(function() svyby(many, ~domain, des, svymean)))
 set.seed(1)
-keep("bootstrap", time_it(function() {
+if ("bootstrap" %in% cases) keep("bootstrap", time_it(function() {
   boot <- as.svrepdesign(des, type = "subbootstrap", replicates = R)
   svymean(~y0, boot)
 }))
@@ -168,7 +169,13 @@ def r_available() -> bool:
     return check.returncode == 0
 
 
-def run_r(frame: pd.DataFrame, supplied: np.ndarray | None, replicates: int, repeats: int) -> Peer:
+def run_r(
+    frame: pd.DataFrame,
+    supplied: np.ndarray | None,
+    replicates: int,
+    repeats: int,
+    cases: list[str],
+) -> Peer:
     """Run every case in R survey on the same data; times and estimates per case."""
     peer = Peer()
     with tempfile.TemporaryDirectory() as folder:
@@ -187,6 +194,7 @@ def run_r(frame: pd.DataFrame, supplied: np.ndarray | None, replicates: int, rep
                 str(replicates),
                 str(repeats),
                 "1" if supplied is not None else "0",
+                ",".join(cases),
             ],
             check=False,
             capture_output=True,
@@ -326,7 +334,8 @@ def run_size(rows: int, arguments: argparse.Namespace, peers: dict[str, bool]) -
     replicates = arguments.replicates
     frame = make_data(rows)
     design = survey_design(frame, weights="weight", strata="stratum", clusters="psu")
-    supplied = supplied_weights(frame, replicates) if rows <= arguments.supplied_max else None
+    wanted = rows <= arguments.supplied_max and "supplied" in arguments.cases
+    supplied = supplied_weights(frame, replicates) if wanted else None
     given = (
         None
         if supplied is None
@@ -347,21 +356,25 @@ def run_size(rows: int, arguments: argparse.Namespace, peers: dict[str, bool]) -
     }
     if given is not None:
         ours["supplied"] = lambda: estimate_means(given, "y0", by="domain")
+    ours = {case: function for case, function in ours.items() if case in arguments.cases}
 
     peer_repeats = arguments.repeats if rows <= 200_000 else 1
     r_peer = (
-        run_r(frame, supplied, replicates, peer_repeats)
+        run_r(frame, supplied, replicates, peer_repeats, arguments.cases)
         if peers["R"] and rows <= arguments.r_max
         else Peer()
     )
     svy_times: dict[str, float] = {}
     if peers["svy"] and rows <= arguments.svy_max:
         for case, function in svy_cases(frame, supplied, replicates).items():
-            svy_times[case], _ = timed(function, peer_repeats)
+            if case in arguments.cases:
+                svy_times[case], _ = timed(function, peer_repeats)
     samplics_times: dict[str, float] = {}
     if peers["samplics"] and rows <= arguments.peer_max:
         with_bootstrap = rows <= arguments.peer_replicate_max
         for case, function in samplics_cases(frame, replicates, with_bootstrap).items():
+            if case not in arguments.cases:
+                continue
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 samplics_times[case], _ = timed(function, peer_repeats)
@@ -405,6 +418,9 @@ def main() -> None:
     parser.add_argument("--peer-max", type=int, default=1_000_000)
     parser.add_argument("--peer-replicate-max", type=int, default=200_000)
     parser.add_argument("--supplied-max", type=int, default=1_000_000)
+    parser.add_argument(
+        "--cases", nargs="+", choices=list(CASES), default=list(CASES), help="Cases to run."
+    )
     arguments = parser.parse_args()
     peers = {"R": r_available(), "svy": installed("svy"), "samplics": installed("samplics")}
     print(f"peers available: {peers}; load average {os.getloadavg()}")
