@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from pathlib import Path
 
 import docx
 import pytest
@@ -125,3 +126,42 @@ def test_truncated_docx():
     content = _docx("Some text")
     with pytest.raises(DataFileError, match="file x.docx"):
         extract_text(content[: len(content) // 2], "x.docx")
+
+
+# The lines of tests/tracker/data/unicode_scripts.pdf (made by make_unicode_pdf.py there),
+# in reading order, as a reader should extract them.
+UNICODE_LINES = [
+    "Профилактика преступности: общинная полиция в городах.",
+    "منع الجريمة في المدن",
+    "A financial investigation unit (ligature fi in the PDF).",  # the PDF has "ﬁ" ligatures
+    "预防犯罪与刑事司法",
+]
+UNICODE_PDF = Path(__file__).with_name("data") / "unicode_scripts.pdf"
+
+
+def test_pdf_text_in_cyrillic_arabic_and_chinese():
+    content = UNICODE_PDF.read_bytes()
+    found = extract_text(content, "scripts.pdf")
+    assert found.kind == "pdf" and found.pages == 1
+    assert found.text.splitlines() == UNICODE_LINES
+
+
+def test_docx_text_in_cyrillic_arabic_and_chinese():
+    content = _docx(
+        UNICODE_LINES[0],
+        UNICODE_LINES[1],
+        table=[["Страна", "Мера"], ["中国", "预防犯罪"], ["مصر", "الشرطة المجتمعية"]],
+    )
+    found = extract_text(content, "scripts.docx")
+    assert found.text.splitlines() == [
+        UNICODE_LINES[0],
+        UNICODE_LINES[1],
+        "Страна\tМера",
+        "中国\t预防犯罪",
+        "مصر\tالشرطة المجتمعية",
+    ]
+
+
+def test_full_width_and_ligatures_are_normalised():
+    found = extract_text("ＩＣＣＳ ０１０１ and ﬁrearms".encode(), "note.txt")
+    assert found.text == "ICCS 0101 and firearms"

@@ -281,3 +281,27 @@ def test_filters_apply_before_the_candidate_limit(tracker_db):
 def test_bad_candidate_limit(tracker_db):
     with tracker_db.transaction() as session, pytest.raises(InvalidInputError, match="candidates"):
         search(session, "x", candidates=5)
+
+
+def test_text_in_other_scripts_is_found(tracker_db):
+    from pathlib import Path
+
+    from crimeprev.tracker.documents import extract_text
+
+    pdf = Path(__file__).with_name("data") / "unicode_scripts.pdf"
+    text = extract_text(pdf.read_bytes(), "scripts.pdf").text
+    with tracker_db.transaction() as session:
+        index_document(
+            session,
+            kind="document",
+            ref_id=1,
+            state_iso3="EGY",
+            published=True,
+            title="scripts.pdf",
+            body=text,
+            link="/d/1",
+            facets={},
+        )
+        for query in ("полиция", "Полиция", "الجريمة", "financial", "预防犯罪与刑事司法"):
+            assert search(session, query).total == 1, query
+        assert search(session, "полиции").total == 0  # no Russian stemming: exact word forms

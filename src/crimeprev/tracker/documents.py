@@ -8,6 +8,11 @@ extension disagrees with the content is refused, as are files over the size
 limit, files the parsers cannot read and PDFs without a text layer (scanned
 images), each with a message that says what was wrong and what to do.
 
+Text in any script is kept: pypdf reads the PDF's Unicode mapping (so Cyrillic,
+Arabic and Chinese come out as written, right-to-left runs in reading order),
+and the text is normalised (NFKC) so ligatures and presentation forms match
+the words a user types.
+
 Examples
 --------
 >>> found = extract_text(b"Community policing in three districts.", "note.txt")
@@ -23,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import unicodedata
 import zipfile
 from dataclasses import dataclass
 from pathlib import PurePath
@@ -230,7 +236,10 @@ def extract_text(
         text = _docx_text(content, name)
     else:
         text = content.decode("utf-8-sig")
-    text = text.strip()
+    # Compatibility forms become plain characters, so that search finds them: the
+    # ligatures PDFs use ("ﬁ" in "ﬁnancial"), Arabic presentation forms (shaped
+    # letters some PDFs map to), full-width Latin letters and digits.
+    text = unicodedata.normalize("NFKC", text).strip()
     if not text:
         hint = (
             "it is probably a scanned image; run text recognition (OCR) first"
