@@ -157,6 +157,25 @@ def test_forecast_accuracy_over_areas_and_bad_study_areas(sf_env, tmp_path):
     assert both.exit_code == 2 and "not both" in both.output
 
 
+def test_a_period_of_a_source(sf_env, tmp_path):
+    output = tmp_path / "autumn.json"
+    arguments = ["near-repeat", "--source", "sf_2012", "--start", "2012-09-01"]
+    result = runner.invoke(
+        cli_app, [*arguments, "--end", "2012-11-01", "--permutations", "0", "--output", str(output)]
+    )
+    assert result.exit_code == 0, result.output
+    body = json.loads(output.read_text())
+    assert body["source"].endswith("start 2012-09-01, end 2012-11-01")
+    frame = sf_frame()
+    expected = frame.Date.between("2012-09-01", "2012-10-31")
+    assert body["events"] == int(expected.sum())
+    file = REAL / "sf_crime_2012" / "incidents.parquet"
+    refused = runner.invoke(cli_app, ["hotspots", str(file), "--start", "2012-09-01"])
+    assert refused.exit_code == 2 and "filter a warehouse --source" in refused.output
+    bad = runner.invoke(cli_app, ["hotspots", "--source", "sf_2012", "--end", "autumn"])
+    assert bad.exit_code == 2 and "end must be a date" in bad.output
+
+
 def test_unknown_source_and_file_with_source_are_refused(sf_env, tmp_path):
     missing = runner.invoke(cli_app, ["hotspots", "--source", "atlantis"])
     assert missing.exit_code == 2

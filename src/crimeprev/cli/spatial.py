@@ -61,6 +61,8 @@ def near_repeat(
     offence: str | None = typer.Option(
         None, help="With --source: ICCS code prefix (e.g. 0501) or text of the offence label."
     ),
+    start: str | None = typer.Option(None, help="With --source: incidents on or after this date."),
+    end: str | None = typer.Option(None, help="With --source: incidents before this date."),
     x: str | None = typer.Option(None, help="Column of x in metres (default: X or x)."),
     y: str | None = typer.Option(None, help="Column of y in metres (default: Y or y)."),
     lon: str | None = typer.Option(None, help="Column of longitude (projected to UTM)."),
@@ -92,6 +94,7 @@ def near_repeat(
             file,
             source,
             offence,
+            period=(start, end),
             drop_missing=drop_missing,
             x=x,
             y=y,
@@ -190,10 +193,14 @@ def _read(  # noqa: ANN202
     source: str | None,
     offence: str | None,
     *,
+    period: tuple[str | None, str | None] = (None, None),
     drop_missing: bool = True,
     **columns,  # noqa: ANN003
 ):
-    """Events from a file or from a warehouse source (exactly one of them)."""
+    """Events from a file or from a warehouse source (exactly one of them).
+
+    ``offence`` and ``period`` (start, end) filter a source; a file is read whole.
+    """
     if (file is None) == (source is None):
         raise InvalidInputError("give either a FILE of events or --source NAME, not both")
     if source is not None:
@@ -205,11 +212,15 @@ def _read(  # noqa: ANN202
         settings.ensure_data_dir()
         warehouse = open_warehouse(settings.warehouse_url)
         try:
-            return read_source_events(warehouse, source, offence=offence)
+            return read_source_events(
+                warehouse, source, offence=offence, start=period[0], end=period[1]
+            )
         finally:
             warehouse.close()
-    if offence is not None:
-        raise InvalidInputError("--offence filters a warehouse --source; filter the file instead")
+    if offence is not None or period != (None, None):
+        raise InvalidInputError(
+            "--offence, --start and --end filter a warehouse --source; filter the file instead"
+        )
     from crimeprev.spatial.files import read_events
 
     assert file is not None
@@ -227,9 +238,19 @@ def _load_points(  # noqa: ANN202
     date=None,  # noqa: ANN001
     source: str | None = None,
     offence: str | None = None,
+    period: tuple[str | None, str | None] = (None, None),
 ):
     events = _read(
-        file, source, offence, x=x, y=y, lon=lon, lat=lat, date=date, need_date=need_date
+        file,
+        source,
+        offence,
+        period=period,
+        x=x,
+        y=y,
+        lon=lon,
+        lat=lat,
+        date=date,
+        need_date=need_date,
     )
     xs, ys, code = _projected(events, epsg)
     return events, xs, ys, code
@@ -261,6 +282,8 @@ def hotspots(
     offence: str | None = typer.Option(
         None, help="With --source: ICCS code prefix (e.g. 0501) or text of the offence label."
     ),
+    start: str | None = typer.Option(None, help="With --source: incidents on or after this date."),
+    end: str | None = typer.Option(None, help="With --source: incidents before this date."),
     x: str | None = typer.Option(None, help="Column of x in metres."),
     y: str | None = typer.Option(None, help="Column of y in metres."),
     lon: str | None = typer.Option(None, help="Column of longitude."),
@@ -299,7 +322,7 @@ def hotspots(
 
     try:
         events, xs, ys, code = _load_points(
-            file, x, y, lon, lat, epsg, source=source, offence=offence
+            file, x, y, lon, lat, epsg, source=source, offence=offence, period=(start, end)
         )
         if areas is not None:
             from crimeprev.spatial.geo import read_areas
@@ -408,6 +431,8 @@ def kde(
     offence: str | None = typer.Option(
         None, help="With --source: ICCS code prefix (e.g. 0501) or text of the offence label."
     ),
+    start: str | None = typer.Option(None, help="With --source: incidents on or after this date."),
+    end: str | None = typer.Option(None, help="With --source: incidents before this date."),
     x: str | None = typer.Option(None, help="Column of x in metres."),
     y: str | None = typer.Option(None, help="Column of y in metres."),
     lon: str | None = typer.Option(None, help="Column of longitude."),
@@ -436,7 +461,7 @@ def kde(
         if kernel not in ("quartic", "gaussian"):
             raise InvalidInputError(f"--kernel must be quartic or gaussian, got {kernel!r}")
         events, xs, ys, code = _load_points(
-            file, x, y, lon, lat, epsg, source=source, offence=offence
+            file, x, y, lon, lat, epsg, source=source, offence=offence, period=(start, end)
         )
         grid = square_grid(xs, ys, cell_size=cell_size, epsg=code)
         columns: dict[str, np.ndarray] = {}
@@ -501,6 +526,8 @@ def forecast_accuracy_command(
     offence: str | None = typer.Option(
         None, help="With --source: ICCS code prefix (e.g. 0501) or text of the offence label."
     ),
+    start: str | None = typer.Option(None, help="With --source: incidents on or after this date."),
+    end: str | None = typer.Option(None, help="With --source: incidents before this date."),
     split: str = typer.Option(..., help="First date of the test period, e.g. 2019-01-01."),
     x: str | None = typer.Option(None, help="Column of x in metres."),
     y: str | None = typer.Option(None, help="Column of y in metres."),
@@ -541,7 +568,17 @@ def forecast_accuracy_command(
         if method not in ("counts", "kde"):
             raise InvalidInputError(f"--method must be counts or kde, got {method!r}")
         events, xs, ys, code = _load_points(
-            file, x, y, lon, lat, epsg, need_date=True, date=date, source=source, offence=offence
+            file,
+            x,
+            y,
+            lon,
+            lat,
+            epsg,
+            need_date=True,
+            date=date,
+            source=source,
+            offence=offence,
+            period=(start, end),
         )
         try:
             cut = np.datetime64(split, "s")
