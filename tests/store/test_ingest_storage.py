@@ -21,7 +21,10 @@ def _settings(warehouse, *names):
     return [con.execute(f"SELECT current_setting('{name}')").fetchall()[0][0] for name in names]
 
 
-def test_import_stores_only_the_mapped_columns(tmp_path):
+def test_import_stores_only_the_mapped_columns(tmp_path, monkeypatch):
+    import crimeprev.store.ingest as ingest
+
+    monkeypatch.setattr(ingest, "OWN_TABLE_ROWS", 1)
     warehouse = open_warehouse(f"duckdb://{tmp_path / 'w.duckdb'}")
     result = import_file(warehouse, PROFILE, write(tmp_path, GOOD + [BAD["date_future"]]), now=NOW)
     part = warehouse.to_arrow(warehouse.table("incident_part")).to_pylist()
@@ -46,7 +49,10 @@ def test_import_stores_only_the_mapped_columns(tmp_path):
     warehouse.close()
 
 
-def test_rows_inserted_directly_and_imports_read_together(tmp_path):
+def test_rows_inserted_directly_and_imports_read_together(tmp_path, monkeypatch):
+    import crimeprev.store.ingest as ingest
+
+    monkeypatch.setattr(ingest, "OWN_TABLE_ROWS", 1)
     warehouse = open_warehouse(f"duckdb://{tmp_path / 'w.duckdb'}")
     import_file(warehouse, PROFILE, write(tmp_path, GOOD), now=NOW)
     written = warehouse.insert(
@@ -63,6 +69,17 @@ def test_rows_inserted_directly_and_imports_read_together(tmp_path):
     other = warehouse.con.con.sql(explain.format("other")).fetchall()[0][1]
     mine = warehouse.con.con.sql(explain.format("test_city")).fetchall()[0][1]
     assert part not in other and part in mine
+    warehouse.close()
+
+
+def test_small_import_joins_the_shared_table(tmp_path):
+    warehouse = open_warehouse(f"duckdb://{tmp_path / 'w.duckdb'}")
+    result = import_file(warehouse, PROFILE, write(tmp_path, GOOD), now=NOW)
+    assert warehouse.scalar(warehouse.table("incident_part").count()) == 0
+    stored = warehouse.con.con.execute(
+        "SELECT count(*), min(source), min(import_id), min(occurred_precision) FROM incident_rows"
+    ).fetchall()
+    assert stored == [(3, "test_city", result.import_id, "minute")]
     warehouse.close()
 
 
@@ -121,6 +138,7 @@ def test_large_file_hashed_during_the_import_is_still_skipped_the_second_time(
 
     # Every file counts as large: the hash is awaited only before the log is written.
     monkeypatch.setattr(ingest, "EARLY_HASH_BYTES", 0)
+    monkeypatch.setattr(ingest, "OWN_TABLE_ROWS", 1)
     warehouse = open_warehouse(f"duckdb://{tmp_path / 'w.duckdb'}")
     path = write(tmp_path, GOOD + [BAD["date_future"]])
     first = import_file(warehouse, PROFILE, path, now=NOW)

@@ -39,6 +39,10 @@ Progress = Callable[[str], None]
 #: Files up to this size are hashed before anything else, so a repeat import
 #: is skipped at once; larger files are hashed while the engine reads them.
 EARLY_HASH_BYTES = 64 * 1024 * 1024
+#: Imports of at least this many rows get a table of their own (see
+#: :meth:`Warehouse.store_import`); smaller ones join the shared table, which
+#: keeps the ``incident`` view short when a source arrives as many small files.
+OWN_TABLE_ROWS = 250_000
 
 
 @dataclass(frozen=True)
@@ -323,12 +327,14 @@ def _import(
             report("validating and storing accepted rows")
             accepted = _accepted_rows(warehouse, profile, parsed, concordance)
             if profile.kind == "incident":
-                if _needs_python(profile):
-                    written = warehouse.store_import(
-                        import_id, _python_step(warehouse, profile, accepted), constants
-                    )
-                else:
-                    written = warehouse.store_import(import_id, accepted, constants)
+                rows = (
+                    _python_step(warehouse, profile, accepted)
+                    if _needs_python(profile)
+                    else accepted
+                )
+                written = warehouse.store_import(
+                    import_id, rows, constants, own_table=source.rows >= OWN_TABLE_ROWS
+                )
             else:
                 written = warehouse.insert(
                     "aggregate", accepted.mutate(**literal_columns(constants))

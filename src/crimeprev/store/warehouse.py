@@ -10,10 +10,10 @@ bypassed because ``DROP``/``CREATE ... OVERWRITE`` render as empty statements
 with the sqlglot release this project locks (30.x), while query compilation is
 unaffected.
 
-``incident`` is a view. Rows written one batch at a time (and every row on
-PostgreSQL) live in the wide base table ``incident_rows``; on DuckDB each
-import of a source file is stored as its own table holding only the columns
-its profile maps, and the view adds the import's constants (source, import id,
+``incident`` is a view. Rows written one batch at a time, small imports and
+every row on PostgreSQL live in the wide base table ``incident_rows``; on
+DuckDB each large import of a source file is stored as its own table holding
+only the columns its profile maps, and the view adds the import's constants (source, import id,
 area set, date precision) and NULL for the columns it does not map. DuckDB
 writes a table of 24 columns, 16 of them NULL, at half the speed of the same
 rows in 8 columns; the view costs nothing when read, because a filter on
@@ -342,21 +342,28 @@ class Warehouse:
         return self.execute_count(f"INSERT INTO {target} ({', '.join(schema.names)}) {sql}")
 
     def store_import(
-        self, import_id: str, data: ibis.Table | pa.Table, constants: Mapping[str, str | None]
+        self,
+        import_id: str,
+        data: ibis.Table | pa.Table,
+        constants: Mapping[str, str | None],
+        *,
+        own_table: bool = True,
     ) -> int:
         """Store one import's incidents and return the number of rows written.
 
-        On DuckDB the rows become table ``incident_<import_id>`` with only the
-        columns `data` has (the columns in :data:`PART_CONSTANTS` are taken
-        from `constants` instead), and the ``incident`` view is redefined to
-        include it. Elsewhere they are appended to ``incident_rows``. Run it
-        inside :meth:`transaction` so that the table, its catalogue row and
-        the view land together or not at all.
+        On DuckDB, with `own_table`, the rows become table
+        ``incident_<import_id>`` with only the columns `data` has (the columns
+        in :data:`PART_CONSTANTS` are taken from `constants` instead), and the
+        ``incident`` view is redefined to include it. Otherwise (small imports,
+        which would only lengthen the view, and every import on PostgreSQL)
+        they are appended to ``incident_rows``. Run it inside
+        :meth:`transaction` so that the table, its catalogue row and the view
+        land together or not at all.
         """
         if not re.fullmatch(r"[0-9a-f]{32}", import_id):
             raise ValueError(f"import id must be 32 hex digits, got {import_id!r}")
         expr = data if isinstance(data, ibis.Table) else ibis.memtable(data)
-        if self.backend != "duckdb":
+        if self.backend != "duckdb" or not own_table:
             return self.insert("incident", expr.mutate(**literal_columns(constants)))
         schema = table_schema("incident")
         stored = [col for col in schema.names if col in expr.columns and col not in constants]
