@@ -16,6 +16,7 @@ reproduces.
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from datetime import date
@@ -38,7 +39,8 @@ from crimeprev.db.testing import fast_password_hashing
 from crimeprev.web.app import create_app
 
 #: Generated requests per operation and generation mode; small enough for a < 60 s file.
-MAX_EXAMPLES = 8
+#: CRIMEPREV_SCHEMATHESIS_EXAMPLES=200 makes a deeper (minutes-long) search.
+MAX_EXAMPLES = int(os.environ.get("CRIMEPREV_SCHEMATHESIS_EXAMPLES", "8"))
 
 
 def seed_registry(database: Database) -> str:

@@ -12,6 +12,7 @@ file well under a minute.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,8 +29,9 @@ from crimeprev.db import accounts as acc
 from crimeprev.db.testing import fast_password_hashing
 from crimeprev.web.app import create_app
 
-#: Generated requests per operation and generation mode.
-MAX_EXAMPLES = 4
+#: Generated requests per operation and generation mode (CRIMEPREV_SCHEMATHESIS_EXAMPLES
+#: raises it for a deeper search).
+MAX_EXAMPLES = int(os.environ.get("CRIMEPREV_SCHEMATHESIS_EXAMPLES", "4"))
 
 #: Only its OpenAPI document is used; requests go to the app of the `api_app` fixture.
 _SCHEMA_APP = create_app(Settings(data_dir=Path("unused"), secret_key="schema-only"))
