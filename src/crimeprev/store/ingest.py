@@ -3,13 +3,16 @@
 One import is one transaction. The engine reads the file (DuckDB scans
 Parquet in place), every validation rule is a vectorised expression
 (:mod:`crimeprev.store.validation`), accepted rows are joined to the
-concordance and inserted with ``INSERT ... SELECT``, rejected rows go to
-``quarantine`` with every reason, and ``import_log`` records the file's
-SHA-256 and the row counts. A file already imported (same source, same hash)
-adds nothing. If anything fails, or the process is killed, the transaction
-never commits and the warehouse is as it was. Rows pass through Python only
-when a step needs a Python library (re-projection with pyproj,
-point-in-polygon with Shapely), and then as Arrow columns, never row by row.
+concordance and written by one statement (on DuckDB a large import becomes a
+table of the columns its profile maps, see
+:meth:`~crimeprev.store.warehouse.Warehouse.store_import`), rejected rows go
+to ``quarantine`` with every reason, and ``import_log`` records the file's
+SHA-256 and the row counts, taken from the statements' own results. A file
+already imported (same source, same hash) adds nothing. If anything fails,
+or the process is killed, the transaction never commits and the warehouse is
+as it was. Rows pass through Python only when a step needs a Python library
+(re-projection with pyproj, point-in-polygon with Shapely), and then as Arrow
+columns, never row by row.
 """
 
 from __future__ import annotations
