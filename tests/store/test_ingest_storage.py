@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import textwrap
 from datetime import datetime
 
 import duckdb
@@ -150,4 +154,36 @@ def test_large_file_hashed_during_the_import_is_still_skipped_the_second_time(
     assert warehouse.scalar(warehouse.table("quarantine").count()) == 1
     assert warehouse.scalar(warehouse.table("import_log").count()) == 1
     assert warehouse.scalar(warehouse.table("incident_part").count()) == 1
+    warehouse.close()
+
+
+@pytest.mark.slow
+def test_killed_import_leaves_no_table_of_its_own(tmp_path):
+    # The child stores its rows in a table of their own, then dies (no clean-up)
+    # before the commit: neither the table nor the view's new branch may remain.
+    database = tmp_path / "killed.duckdb"
+    csv_path = write(tmp_path, GOOD)
+    script = textwrap.dedent(
+        f"""
+        import os
+        import crimeprev.store.ingest as ingest
+        from crimeprev.store import open_warehouse
+        from tests.store.test_ingest_validation import PROFILE, NOW
+        warehouse = open_warehouse("duckdb://{database}")
+        ingest.OWN_TABLE_ROWS = 1
+        ingest._write_quarantine = lambda *a, **k: os._exit(9)
+        ingest.import_file(warehouse, PROFILE, "{csv_path}", now=NOW)
+        """
+    )
+    root = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
+    child = subprocess.run([sys.executable, "-c", script], cwd=root, timeout=120)
+    assert child.returncode == 9
+    warehouse = open_warehouse(f"duckdb://{database}")
+    assert warehouse.scalar(warehouse.table("incident").count()) == 0
+    assert warehouse.scalar(warehouse.table("incident_part").count()) == 0
+    assert warehouse.scalar(warehouse.table("import_log").count()) == 0
+    assert [name for name in warehouse.list_tables() if name.startswith("incident_")] == [
+        "incident_part",
+        "incident_rows",
+    ]
     warehouse.close()
