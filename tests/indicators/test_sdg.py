@@ -173,6 +173,7 @@ def test_indicator_faces(stats_client, stats_settings, monkeypatch, tmp_path):
     total = next(r for r in data["rows"] if r["sex"] == "Total" and r["age"] == "Total")
     assert total["numerator"] == 19 and total["denominator"] is None
     assert any("no victim sex" in note for note in data["notes"])
+    assert "UNODC" in data["custodian_agency"] and "sex" in data["disaggregations"]
     page = stats_client.get("/stats/indicators", params={"year": 2015})
     assert (
         page.status_code == 200

@@ -74,11 +74,17 @@ def indicator_json(
         frame = frame[frame["year"].isin(years)]
     if areas:
         frame = frame[frame["area_id"].isin(areas)]
+    from crimeprev.standards import sdg
+
+    meta = sdg.indicator(result.indicator)
     return {
         "indicator": result.indicator,
         "name": result.name,
         "unit": result.unit,
         "iccs_code": result.iccs_code,
+        "custodian_agency": meta.custodian_agency,
+        "disaggregations": meta.disaggregations,
+        "data_source_type": meta.data_source_type,
         "numerator_definition": result.numerator_definition,
         "denominator_definition": result.denominator_definition,
         "source": result.source,
