@@ -37,6 +37,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -145,7 +147,31 @@ def create_backup(session: Session) -> dict[str, Any]:
 
     The document records whether the audit chain verified when it was taken;
     a broken chain is backed up as it is (the backup is evidence too).
+
+    On PostgreSQL every table is read in one ``REPEATABLE READ, READ ONLY``
+    transaction of its own, so the copy is one snapshot of committed data even
+    while others write (the caller's own uncommitted changes are not in it); on
+    SQLite the caller's transaction (``BEGIN IMMEDIATE``) already holds writers off.
     """
+    with _snapshot(session) as reading:
+        return _read_everything(reading)
+
+
+@contextmanager
+def _snapshot(session: Session) -> Iterator[Session]:
+    bind = session.get_bind()
+    if bind.dialect.name != "postgresql":
+        yield session
+        return
+    engine = bind.engine
+    with engine.connect() as connection:
+        connection.exec_driver_sql("set transaction isolation level repeatable read, read only")
+        with Session(bind=connection) as reading:
+            yield reading
+        connection.rollback()
+
+
+def _read_everything(session: Session) -> dict[str, Any]:
     connection = session.connection()
     tables: dict[str, Any] = {}
     for table in _data_tables(connection):
