@@ -201,30 +201,31 @@ def _read(  # noqa: ANN202
 
     ``offence`` and ``period`` (start, end) filter a source; a file is read whole.
     """
-    if (file is None) == (source is None):
+    if file is not None and source is not None:
         raise InvalidInputError("give either a FILE of events or --source NAME, not both")
-    if source is not None:
-        from crimeprev.config import get_settings
-        from crimeprev.spatial.warehouse import read_source_events
-        from crimeprev.store.warehouse import open_warehouse
-
-        settings = get_settings()
-        settings.ensure_data_dir()
-        warehouse = open_warehouse(settings.warehouse_url)
-        try:
-            return read_source_events(
-                warehouse, source, offence=offence, start=period[0], end=period[1]
+    if file is not None:
+        if offence is not None or period != (None, None):
+            raise InvalidInputError(
+                "--offence, --start and --end filter a warehouse --source; filter the file instead"
             )
-        finally:
-            warehouse.close()
-    if offence is not None or period != (None, None):
-        raise InvalidInputError(
-            "--offence, --start and --end filter a warehouse --source; filter the file instead"
-        )
-    from crimeprev.spatial.files import read_events
+        from crimeprev.spatial.files import read_events
 
-    assert file is not None
-    return read_events(file, drop_missing=drop_missing, **columns)
+        return read_events(file, drop_missing=drop_missing, **columns)
+    if source is None:
+        raise InvalidInputError("give a FILE of events or --source NAME (a warehouse source)")
+    from crimeprev.config import get_settings
+    from crimeprev.spatial.warehouse import read_source_events
+    from crimeprev.store.warehouse import open_warehouse
+
+    settings = get_settings()
+    settings.ensure_data_dir()
+    warehouse = open_warehouse(settings.warehouse_url)
+    try:
+        return read_source_events(
+            warehouse, source, offence=offence, start=period[0], end=period[1]
+        )
+    finally:
+        warehouse.close()
 
 
 def _load_points(  # noqa: ANN202
