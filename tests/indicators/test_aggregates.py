@@ -83,6 +83,20 @@ def test_country_profile_page_and_twin(stats_client, stats_settings, monkeypatch
     )
     finding = next(f for f in austria["findings"] if f["year"] == 2010 and f["unit"] == "Counts")
     assert finding["parent_code"] == "0301" and finding["excess"] == 1.0
+    # A category first published after the series starts is a coverage break.
+    first_years = raw[(raw["Iso3_code"] == "AUT") & (raw["Unit of measurement"] == "Counts")]
+    first_years = first_years.groupby("Category")["Year"].min()
+    start = int(raw.loc[raw["Iso3_code"] == "AUT", "Year"].min())
+    economic = pd.read_parquet(CTS / "data_cts_corruption_and_economic_crime.parquet")
+    start = min(start, int(economic.loc[economic["Iso3_code"] == "AUT", "Year"].min()))
+    late = {c: int(y) for c, y in first_years.items() if y > start}
+    flagged = {
+        b["detail"].split("'")[1]: int(b["period"])
+        for b in austria["breaks"]
+        if "first recorded" in b["detail"]
+    }
+    assert len(late) >= 5
+    assert all(flagged.get(category) == year for category, year in late.items())
     page = stats_client.get("/stats/unodc_cts/areas/AUT")
     assert page.status_code == 200 and "Austria" in page.text and "exceed 0301 = 3,300" in page.text
     listing = stats_client.get("/stats/unodc_cts")

@@ -381,8 +381,10 @@ def aggregate_area_list(
 def area_profile_json(warehouse: Warehouse, source: str, area_id: str) -> dict[str, Any]:
     """The profile of one area of an aggregate source as JSON."""
     from crimeprev.indicators.aggregates import area_profile, finding_json
+    from crimeprev.indicators.trends import profile_scheme, series_breaks
 
     profile = area_profile(warehouse, source, area_id)
+    breaks = series_breaks(warehouse, source, area_id=area_id, scheme=profile_scheme(source))
     return {
         "source": profile.source,
         "area_id": profile.area_id,
@@ -395,6 +397,7 @@ def area_profile_json(warehouse: Warehouse, source: str, area_id: str) -> dict[s
         ],
         "unmapped": profile.unmapped,
         "findings": [finding_json(f) for f in profile.findings],
+        "breaks": [asdict(b) for b in breaks],
     }
 
 
