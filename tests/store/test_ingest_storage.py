@@ -53,6 +53,27 @@ def test_import_stores_only_the_mapped_columns(tmp_path, monkeypatch):
     warehouse.close()
 
 
+def test_unmapped_label_is_not_stored(tmp_path, monkeypatch):
+    import dataclasses
+
+    import crimeprev.store.ingest as ingest
+
+    monkeypatch.setattr(ingest, "OWN_TABLE_ROWS", 1)
+    warehouse = open_warehouse(f"duckdb://{tmp_path / 'w.duckdb'}")
+    code_only = dataclasses.replace(PROFILE, offence_label=None)
+    result = import_file(warehouse, code_only, write(tmp_path, GOOD), now=NOW)
+    columns = warehouse.to_arrow(warehouse.table("incident_part")).column("columns")[0].as_py()
+    assert "offence_code" in columns.split(",") and "offence_label" not in columns.split(",")
+    rows = warehouse.to_arrow(warehouse.table("incident").order_by("source_row")).to_pylist()
+    assert [(r["offence_code"], r["offence_label"]) for r in rows] == [
+        ("Mischief", None),
+        ("Theft of Vehicle", None),
+        ("Homicide", None),
+    ]
+    assert result.rows_accepted == 3
+    warehouse.close()
+
+
 def test_rows_inserted_directly_and_imports_read_together(tmp_path, monkeypatch):
     import crimeprev.store.ingest as ingest
 

@@ -406,7 +406,11 @@ def _offence(profile: Profile, stages: _Stages) -> list[Rule]:
     names = ", ".join(repr(c) for c in (profile.offence_code, *label_columns) if c)
     flags = {"offence_missing": code.isnull() & label.isnull()}
     rules = [Rule("offence_missing", lambda _t: ibis.literal(f"offence missing: {names} empty"))]
-    columns: dict[str, ir.Value] = {"_k_offence_code": code, "_k_offence_label": label}
+    columns: dict[str, ir.Value] = {"_k_offence_code": code}
+    has_code = bool(profile.offence_code or profile.offence_code_value)
+    if label_columns or profile.offence_label_value or not has_code:
+        # A label the profile does not map would be stored as a column of NULLs.
+        columns["_k_offence_label"] = label
     if profile.iccs_column:
         value = text(profile.iccs_column)
         known = [item.code for item in iccs.codes()]
