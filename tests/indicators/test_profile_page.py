@@ -91,6 +91,10 @@ def test_profile_page_shows_where_and_when(stats_client):
     assert 'id="stats-map"' in page and "/api/stats/vancouver_2020/map?year=2020" in page
     assert "Gini coefficient" in page
     assert "no population by age band" in page  # honest about standardised rates
+    # SF districts have no boundaries in the warehouse: no map, but concentration.
+    sf = stats_client.get("/stats/sf_2012").text
+    assert 'id="stats-map"' not in sf and "Gini coefficient" in sf
+    assert stats_client.get("/api/stats/sf_2012/map").status_code == 404
     lancashire = stats_client.get("/stats/lancashire_asb_2022").text
     assert "gives the month only" in lancashire and "rates by area" in lancashire.lower()
 

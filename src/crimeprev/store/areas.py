@@ -255,3 +255,10 @@ def area_geojson(
         for area_id, name, shape in zip(frame["area_id"], frame["name"], shapes, strict=True)
     ]
     return {"type": "FeatureCollection", "features": features}
+
+
+def has_boundaries(warehouse: Warehouse, area_set: str) -> bool:
+    """Whether the warehouse holds at least one boundary of the area set."""
+    table = warehouse.table("area")
+    rows = table.filter((table.area_set == area_set) & table.geometry_wkt.notnull()).limit(1)
+    return warehouse.to_arrow(rows.select("area_id")).num_rows > 0

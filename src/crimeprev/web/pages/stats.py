@@ -219,6 +219,10 @@ def _where_and_when(
         out["concentration"] = area_concentration(warehouse, source, year=year)
     except CrimeprevError:
         return out
+    from crimeprev.store.areas import has_boundaries
+
+    if not has_boundaries(warehouse, out["concentration"].area_set):
+        return out
     measure = "rate" if data["rates"] else "count"
     title = f"rate per {settings.rate_per:,}" if measure == "rate" else "offences"
     out["map_chart"] = {
