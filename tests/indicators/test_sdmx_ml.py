@@ -118,3 +118,40 @@ def test_cli_exports_sdmx_ml_with_its_structure_and_reads_it_back(
     assert back.exit_code == 0, back.output
     frame = pd.read_csv(tmp_path / "b", dtype={"ICCS": str})
     assert frame.set_index("ICCS")["OBS_VALUE"].sum() == _vancouver_sections().sum()
+
+
+def test_un_cts_sdmx_ml_imports_back_into_the_warehouse(stats_settings, monkeypatch, tmp_path):
+    from crimeprev.indicators.aggregates import aggregate_rows, hierarchy_findings
+    from crimeprev.indicators.export import export_aggregate
+    from crimeprev.store import open_warehouse
+    from crimeprev.store.ingest import import_file
+    from crimeprev.store.profiles import load_profile
+
+    warehouse = open_warehouse(stats_settings.warehouse_url)
+    try:
+        austria = aggregate_rows(warehouse, "unodc_cts", area_id="AUT")
+    finally:
+        warehouse.close()
+    mapped = austria.dropna(subset=["iccs_code"])
+    xml = tmp_path / "aut.xml"
+    xml.write_bytes(export_aggregate(austria, "sdmx-ml"))
+    # SDMX-ML -> SDMX-CSV (crimeprev read-sdmx) -> warehouse (the sdmx_csv profile).
+    monkeypatch.setenv("CRIMEPREV_DATA_DIR", str(tmp_path / "data"))
+    result = CliRunner().invoke(
+        cli, ["stats", "read-sdmx", str(xml), "--output", str(tmp_path / "aut.csv")]
+    )
+    assert result.exit_code == 0, result.output
+    copy = open_warehouse(f"duckdb://{tmp_path / 'copy.duckdb'}")
+    try:
+        imported = import_file(copy, load_profile("sdmx_csv"), tmp_path / "aut.csv")
+        back = aggregate_rows(copy, "sdmx_csv")
+    finally:
+        copy.close()
+    assert imported.rows_accepted == len(mapped) and imported.rows_quarantined == 0
+    keys = ["year", "iccs_code", "sex", "age", "unit"]
+    original = mapped.set_index(keys)["value"].sort_index()
+    again = back.set_index(keys)["value"].sort_index()
+    pd.testing.assert_series_equal(original, again, check_exact=False, rtol=1e-12)
+    assert [(f.year, f.parent_code, f.unit) for f in hierarchy_findings(back)] == [
+        (f.year, f.parent_code, f.unit) for f in hierarchy_findings(mapped)
+    ]

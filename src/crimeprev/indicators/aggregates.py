@@ -22,6 +22,28 @@ from crimeprev.standards import iccs
 from crimeprev.store.warehouse import Warehouse
 
 CELL = ["area_id", "year", "sex", "age", "unit"]
+#: SDMX codes (a source read back from SDMX) and the labels used for every other source.
+_SEX_LABELS = {"_T": "Total", "M": "Male", "F": "Female", "_U": "Unknown"}
+_UNIT_LABELS = {"NUMBER": "Counts", "PER_100000": "Rate per 100,000 population"}
+
+
+def with_labels(frame: pd.DataFrame) -> pd.DataFrame:
+    """Sex, age and unit as labels (``Total``, ``Counts``) where a source gives SDMX codes.
+
+    Examples
+    --------
+    >>> with_labels(pd.DataFrame({"sex": ["_T", "Male"], "age": ["_T", "Y15T29"],
+    ...     "unit": ["PER_100000", "Counts"]})).values.tolist()
+    [['Total', 'Total', 'Rate per 100,000 population'], ['Male', 'Y15T29', 'Counts']]
+    """
+    out = frame.copy()
+    if "sex" in out:
+        out["sex"] = out["sex"].replace(_SEX_LABELS)
+    if "age" in out:
+        out["age"] = out["age"].replace({"_T": "Total"})
+    if "unit" in out:
+        out["unit"] = out["unit"].replace(_UNIT_LABELS)
+    return out
 
 
 def aggregate_rows(
@@ -47,7 +69,7 @@ def aggregate_rows(
     if frame.empty:
         where = f" for area {area_id!r}" if area_id else ""
         raise NotFoundError(f"no aggregate rows for source {source!r}{where}")
-    return frame
+    return with_labels(frame)
 
 
 @dataclass(frozen=True)

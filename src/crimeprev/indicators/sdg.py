@@ -273,9 +273,13 @@ def aggregate_indicator(
     meta = _metadata(indicator_id)
     table = warehouse.table("aggregate")
     rows = table.filter((table.source == source) & table.iccs_code.isin(list(meta.iccs_codes)))
-    values = warehouse.to_arrow(
-        rows.select("area_set", "area_id", "area_name", "year", "sex", "age", "unit", "value")
-    ).to_pandas()
+    from crimeprev.indicators.aggregates import with_labels
+
+    values = with_labels(
+        warehouse.to_arrow(
+            rows.select("area_set", "area_id", "area_name", "year", "sex", "age", "unit", "value")
+        ).to_pandas()
+    )
     if values.empty:
         raise NotFoundError(
             f"source {source!r} has no rows with ICCS {', '.join(meta.iccs_codes)} "
