@@ -105,6 +105,60 @@ def _pair(
     return close, trash if above == 0 else above - 1
 
 
+@njit(cache=True, nogil=True)
+def _close(x: np.ndarray, y: np.ndarray, i: int, j: int, radius: float, manhattan: bool) -> int:
+    """1 if events i and j are closer than ``radius`` (as ``_distance(...) < radius``), else 0.
+
+    Euclidean pairs are decided on the squared distance; only a pair within a
+    relative 1e-9 of the radius (rare, so a well-predicted branch) calls the
+    slower hypot, so the answer is that of the distance the bands use.
+    """
+    dx = x[j] - x[i]
+    dy = y[j] - y[i]
+    if manhattan:
+        return int(abs(dx) + abs(dy) < radius)
+    squared = dx * dx + dy * dy
+    low = radius * radius * (1.0 - 1e-9)
+    high = radius * radius * (1.0 + 1e-9)
+    if low <= squared <= high:
+        return int(_distance(x, y, i, j, manhattan) < radius)
+    return int(squared < low)
+
+
+@njit(cache=True, nogil=True)
+def _close_in_range(
+    x: np.ndarray, y: np.ndarray, i: int, first: int, last: int, radius: float, manhattan: bool
+) -> int:
+    """Number of events first .. last - 1 closer than ``radius`` to event i.
+
+    Written as plain sums over the range so that it compiles to vector
+    instructions; for the Euclidean distance the squared distance decides,
+    and only when some pair lies within a relative 1e-9 of the radius is the
+    range recounted pair by pair with :func:`_close`.
+    """
+    xi = x[i]
+    yi = y[i]
+    found = 0
+    if manhattan:
+        for j in range(first, last):
+            found += int(abs(x[j] - xi) + abs(y[j] - yi) < radius)
+        return found
+    low = radius * radius * (1.0 - 1e-9)
+    high = radius * radius * (1.0 + 1e-9)
+    unsure = 0
+    for j in range(first, last):
+        dx = x[j] - xi
+        dy = y[j] - yi
+        squared = dx * dx + dy * dy
+        found += int(squared < low)
+        unsure += int((squared >= low) & (squared <= high))
+    if unsure:
+        found = 0
+        for j in range(first, last):
+            found += _close(x, y, i, j, radius, manhattan)
+    return found
+
+
 @njit(cache=True, nogil=True, parallel=True)
 def count_partners(
     x: np.ndarray,
@@ -115,7 +169,6 @@ def count_partners(
     radius: float,
     manhattan: bool,
     bounds: np.ndarray,
-    breaks: np.ndarray,
 ) -> np.ndarray:  # pragma: no cover - compiled; exercised through knox_test
     """Number of later partners closer than ``radius`` for each event.
 
@@ -127,12 +180,8 @@ def count_partners(
     counts = np.zeros(x.size, dtype=np.int64)
     for c in prange(bounds.size - 1):
         for i in range(bounds[c], bounds[c + 1]):
-            found = 0
-            for j in range(i + 1, same_end[i]):
-                found += _pair(x, y, i, j, radius, manhattan, breaks, 0)[0]
-            for j in range(next_start[i], next_end[i]):
-                found += _pair(x, y, i, j, radius, manhattan, breaks, 0)[0]
-            counts[i] = found
+            counts[i] = _close_in_range(x, y, i, i + 1, same_end[i], radius, manhattan)
+            counts[i] += _close_in_range(x, y, i, next_start[i], next_end[i], radius, manhattan)
     return counts
 
 
@@ -163,6 +212,8 @@ def fill_partners(
         for i in range(bounds[c], bounds[c + 1]):
             k = offsets[i]
             end = offsets[i + 1]
+            if k == end:
+                continue
             for j in range(i + 1, same_end[i]):
                 close, value = _pair(x, y, i, j, radius, manhattan, breaks, trash)
                 if k < end:

@@ -365,7 +365,7 @@ def pair_lists(
     bounds = _chunk_bounds(candidates)
     float_breaks = breaks.astype(np.float64)
     counts = _knox_kernel.count_partners(
-        x, y, same_end, next_start, next_end, radius, manhattan, bounds, np.empty(0)
+        x, y, same_end, next_start, next_end, radius, manhattan, bounds
     )
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
