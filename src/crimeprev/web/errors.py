@@ -85,6 +85,20 @@ def _jsonable(details: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _unstorable_hint(reason: str) -> str:
+    """What to change when the database refused a value, from its reason.
+
+    >>> _unstorable_hint("integer out of range")
+    'ids and whole numbers must lie between 1 and 2147483647'
+    """
+    text = reason.lower()
+    if "nul" in text or "0x00" in text:
+        return "texts must not contain the NUL character (code 0)"
+    if "int" in text or "range" in text or "numeric" in text:
+        return "ids and whole numbers must lie between 1 and 2147483647"
+    return "check the lengths and formats of the values sent"
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers that turn every exception into the one error shape."""
 
@@ -134,7 +148,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DataError)
     async def _unstorable(request: Request, exc: Exception) -> Response:
         # A value passed validation but the database cannot hold it (an id beyond a 64-bit
-        # integer on SQLite, beyond the column on PostgreSQL): the request is at fault, so 422.
+        # integer on SQLite or the column on PostgreSQL, a NUL character in a text on
+        # PostgreSQL): the request is at fault, so 422 naming the reason.
         logger.warning("unstorable value on %s: %s", request.url.path, exc)
         reason = str(getattr(exc, "orig", None) or exc).splitlines()[0][:200]
         return _respond(
@@ -142,7 +157,7 @@ def install_error_handlers(app: FastAPI) -> None:
             422,
             "invalid_input",
             f"a value in the request is outside what the registry can store ({reason}); "
-            "ids and whole numbers must lie between 1 and 2147483647",
+            f"{_unstorable_hint(reason)}",
             {"reason": reason},
         )
 
