@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from crimeprev.db import SYSTEM
 from crimeprev.db.audit import audit_trail, verify_audit_chain
 from crimeprev.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
-from crimeprev.tracker import service
+from crimeprev.tracker import service, views
 from crimeprev.tracker.access import (
     TrackerActor,
     actor_for,
@@ -129,6 +129,19 @@ def test_only_the_secretariat_unpublishes_a_practice(tracker_db, people):
         trail = audit_trail(session, "tracker_practice", practice_id)
         assert trail[-1].action == "unpublish"
         assert json.loads(trail[-1].after_json)["note"] == "Duplicate of another entry."
+        # The State's focal point reads the reason; the public and other States do not.
+        history = views.review_history(
+            session, people["kenya"], "tracker_practice", practice_id, "KEN"
+        )
+        assert [(row.action, row.note) for row in history][-1] == (
+            "unpublish",
+            "Duplicate of another entry.",
+        )
+        for role in ("public", "ghana", "viewer"):
+            assert (
+                views.review_history(session, people[role], "tracker_practice", practice_id, "KEN")
+                == ()
+            )
 
 
 def test_only_administrators_assign_tracker_roles(tracker_db, people):

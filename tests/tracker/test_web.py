@@ -430,6 +430,8 @@ def test_unpublish_through_the_api_for_every_role(tracker_client, tokens):
     number = _publish(tracker_client, tokens)
     path = f"/api/tracker/submissions/{number}/unpublish"
     reason = {"note": "Published by mistake."}
+    assert "Review history" not in tracker_client.get(f"/tracker/submissions/{number}").text
+    assert tracker_client.get(f"/api/tracker/submissions/{number}").json()["history"] == []
     assert tracker_client.post(path, json=reason).status_code == 403
     for user in ("kenya", "ghana", "viewer"):
         assert tracker_client.post(path, json=reason, headers=tokens[user]).status_code == 403
@@ -441,6 +443,15 @@ def test_unpublish_through_the_api_for_every_role(tracker_client, tokens):
     assert tracker_client.get(f"/api/tracker/submissions/{number}").status_code == 404
     kept = tracker_client.get(f"/api/tracker/submissions/{number}", headers=tokens["kenya"])
     assert kept.status_code == 200
+    # The State's focal point reads why, on the API and the page.
+    last = kept.json()["history"][-1]
+    assert (last["action"], last["actor"], last["note"]) == (
+        "unpublish",
+        "secretary",
+        "Published by mistake.",
+    )
+    page = tracker_client.get(f"/tracker/submissions/{number}", headers=tokens["kenya"])
+    assert "Review history" in page.text and "Published by mistake." in page.text
     again = tracker_client.post(path, json=reason, headers=tokens["secretary"])
     assert again.status_code == 409
 

@@ -9,13 +9,16 @@ The results are frozen dataclasses with an ``as_dict()`` for the JSON twins.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from crimeprev.db.audit import audit_trail
 from crimeprev.errors import NotFoundError
 from crimeprev.standards import kyoto
 from crimeprev.tracker.access import TrackerActor
@@ -45,6 +48,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AnswerRow",
     "ComparisonRow",
+    "HistoryRow",
     "CoverageTable",
     "ParagraphView",
     "PracticeRow",
@@ -53,6 +57,7 @@ __all__ = [
     "compare_states",
     "coverage",
     "paragraph_view",
+    "review_history",
     "state_view",
     "visible_answers",
     "visible_practices",
@@ -488,3 +493,38 @@ def submission_answers(
         if row.submission_id == submission.id
     ]
     return rows
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    """One step of a record's review: who did what, when, and the note given."""
+
+    at: datetime
+    actor: str
+    action: str
+    note: str
+
+
+def review_history(
+    session: Session, actor: TrackerActor, entity: str, record_id: int, state_iso3: str
+) -> tuple[HistoryRow, ...]:
+    """The audit trail of a submission or practice, for its State's editors and the secretariat.
+
+    A focal point learns here why their text was returned or unpublished (the
+    secretariat's note); the public gets nothing.
+
+    Parameters
+    ----------
+    entity : {"tracker_submission", "tracker_practice"}
+    record_id : int
+    state_iso3 : str
+        The record's State, which decides who may read the history.
+    """
+    if not actor.may_edit(state_iso3):
+        return ()
+    rows = []
+    for record in audit_trail(session, entity, record_id):
+        after = json.loads(record.after_json) if record.after_json else {}
+        note = after.get("note", "") if isinstance(after, dict) else ""
+        rows.append(HistoryRow(at=record.at, actor=record.actor, action=record.action, note=note))
+    return tuple(rows)

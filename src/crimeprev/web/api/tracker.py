@@ -206,6 +206,12 @@ def submission_json(
         if version and actor.may_edit(submission.state_iso3)
         else None,
         "answers": [asdict(row) for row in answers],
+        "history": [
+            {**asdict(row), "at": row.at.isoformat()}
+            for row in views.review_history(
+                session, actor, "tracker_submission", submission.id, submission.state_iso3
+            )
+        ],
     }
 
 

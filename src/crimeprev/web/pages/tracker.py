@@ -384,6 +384,9 @@ def submission(
             versions=[(v.version, v.created_at, v.created_by, v.note) for v in found.versions]
             if actor.may_edit(found.state_iso3)
             else [],
+            history=views.review_history(
+                session, actor, "tracker_submission", found.id, found.state_iso3
+            ),
         )
         return render(request, "tracker/submission.html", context)
 
@@ -593,6 +596,9 @@ def practice(
                 actor,
                 practice=found,
                 paragraph_title=lambda n: kyoto.paragraph(n).title,
+                history=views.review_history(
+                    session, actor, "tracker_practice", found.id, found.state_iso3
+                ),
             ),
         )
 
