@@ -381,6 +381,16 @@ class Warehouse:
         with ibis_duckdb_compat():
             return self.con.table(name)
 
+    def temporary_view(self, expr: ibis.Table, name: str) -> ibis.Table:
+        """Define `expr` as a temporary view (gone with the session) and return it.
+
+        Queries built on the view compile to a short reference to it instead
+        of repeating `expr`'s nested SQL, which Ibis is slow to compile.
+        """
+        self.execute_sql(f"CREATE OR REPLACE TEMPORARY VIEW {name} AS {self._sql(expr)}")
+        with ibis_duckdb_compat():
+            return self.con.table(name)
+
     def _sql(self, expr: ibis.Expr) -> str:
         """Compile `expr` for this backend, registering its in-memory tables."""
         self.con._run_pre_execute_hooks(expr)
