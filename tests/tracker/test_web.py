@@ -163,6 +163,11 @@ def test_practice_and_uploads_through_the_api(tracker_client, tokens):
         assert error["details"]["file"] == filename
     detail = tracker_client.get(f"/api/tracker/practices/{number}", headers=tokens["kenya"]).json()
     assert [item["filename"] for item in detail["documents"]] == ["evaluation.pdf"]
+    assert [row["action"] for row in detail["history"]] == ["create"]
+    other = tracker_client.get(f"/api/tracker/practices/{number}", headers=tokens["secretary"])
+    assert [row["actor"] for row in other.json()["history"]] == ["kenya"]
+    hidden = tracker_client.get(f"/api/tracker/practices/{number}", headers=tokens["ghana"])
+    assert hidden.status_code == 404  # a draft of another State
     content = tracker_client.get(detail["documents"][0]["url"], headers=tokens["kenya"])
     assert content.status_code == 200 and content.content.startswith(b"%PDF")
     assert tracker_client.get(detail["documents"][0]["url"]).status_code == 404  # still a draft

@@ -544,9 +544,15 @@ def get_practice(
     session: Session = Depends(tracker_session),
     actor: TrackerActor = Depends(tracker_actor),
 ) -> dict[str, Any]:
-    """One good practice."""
+    """One good practice, with its review history for its State's editors and the secretariat."""
     with session.begin():
-        return practice_json(service.get_practice(session, actor, practice_id))
+        found = service.get_practice(session, actor, practice_id)
+        history = views.review_history(
+            session, actor, "tracker_practice", found.id, found.state_iso3
+        )
+        return practice_json(found) | {
+            "history": [{**asdict(row), "at": row.at.isoformat()} for row in history]
+        }
 
 
 @router.post("/practices", status_code=201)
