@@ -11,10 +11,11 @@ doing the same work and storing the same result:
   floor): the file hashed with hashlib, the profile's rules (date missing, in
   the future or before 2015-01-01; offence code blank; one coordinate without
   the other, (0, 0), outside the bounding box) as one SQL expression, accepted
-  rows stored with the same columns (trimmed code, ICCS code and share, area,
-  lon/lat, row number) in a DuckDB file, rejected rows with the same raw text
-  and every reason, an import log row, one transaction; then the same counts
-  (weighted and records) and rates;
+  rows stored with the same columns (code and area trimmed of whitespace as
+  crimeprev does, ICCS code and share, lon/lat, row number) in a DuckDB file,
+  rejected rows with the raw text and every reason, an import log row, one
+  transaction; then the same counts (weighted and records, sorted as
+  ``count_incidents`` returns them) and rates;
 * ``pandas``: the same steps written plainly in pandas (rules, quarantine
   frame, join, counts, rates), in memory.
 
@@ -34,6 +35,7 @@ import argparse
 import json
 import os
 import statistics
+import string
 import subprocess
 import sys
 import tempfile
@@ -151,12 +153,16 @@ def _fresh_database(folder: Path, name: str) -> Path:
     return database
 
 
+#: Text is trimmed of every whitespace character, as crimeprev does (DuckDB's
+#: one-argument trim() takes spaces only).
+TRIM = "'" + string.whitespace + "'"
+
 #: The bench profile's rules, each a SQL flag and the reason stored in quarantine.
 SQL_RULES = {
     "date_missing": ("occurred IS NULL", "date missing"),
     "date_future": ("occurred > now()::TIMESTAMP", "date in the future"),
     "date_too_early": ("occurred < TIMESTAMP '2015-01-01'", "before 2015-01-01"),
-    "offence_missing": ("nullif(trim(offence_code), '') IS NULL", "offence missing"),
+    "offence_missing": (f"nullif(trim(offence_code, {TRIM}), '') IS NULL", "offence missing"),
     "coordinate_half_missing": ("(lon IS NULL) <> (lat IS NULL)", "one coordinate"),
     "coordinate_zero": ("lon = 0 AND lat = 0", "(0, 0) is not a real location"),
     "coordinate_outside": (
@@ -205,10 +211,11 @@ def run_duckdb_sql(path: Path, folder: Path) -> int:
     accepted = con.execute(
         f"""CREATE TABLE incident AS
         SELECT i.file_row_number + 1 AS source_row, i.occurred AS occurred_at,
-               nullif(trim(i.offence_code), '') AS offence_code, c.iccs_code,
-               coalesce(c.share, 1.0) AS iccs_weight, nullif(trim(i.area), '') AS area_id,
+               nullif(trim(i.offence_code, {TRIM}), '') AS offence_code, c.iccs_code,
+               coalesce(c.share, 1.0) AS iccs_weight, nullif(trim(i.area, {TRIM}), '') AS area_id,
                i.lon, i.lat
-        FROM {scan} i LEFT JOIN concordance c ON nullif(trim(i.offence_code), '') = c.national_code
+        FROM {scan} i
+        LEFT JOIN concordance c ON nullif(trim(i.offence_code, {TRIM}), '') = c.national_code
         WHERE NOT ({bad})"""
     ).fetchone()[0]
     rejected = con.execute(
@@ -235,7 +242,7 @@ def run_duckdb_sql(path: Path, folder: Path) -> int:
         """SELECT CASE WHEN length(iccs_code) >= 5 THEN substr(iccs_code, 1, 5) ELSE iccs_code END
                   AS iccs_code, area_id, date_trunc('month', occurred_at)::DATE AS period,
                   sum(iccs_weight) AS count, count(*) AS records
-           FROM incident GROUP BY ALL"""
+           FROM incident GROUP BY ALL ORDER BY period, area_id, iccs_code"""
     ).df()
     population = pd.read_parquet(folder / "population.parquet")
     table = counts.merge(population, left_on="area_id", right_on="area", how="left")
@@ -310,8 +317,10 @@ def child(name: str, path: str, folder: str) -> None:
     import crimeprev.indicators.poisson  # noqa: F401
     import crimeprev.store.ingest  # noqa: F401
 
-    # Load the SQL dialect modules (lazy imports) with a trivial compile.
+    # Load the SQL dialect modules and the DuckDB backend (lazy imports) with a
+    # trivial compile.
     ibis.to_sql(ibis.table({"a": "int64"}, name="t").a.sum(), dialect="duckdb")
+    assert ibis.duckdb is not None
     warm = crimeprev.indicators.poisson.rates_with_intervals(np.array([1.0]), np.array([10.0]))
     del warm
     started = time.perf_counter()
