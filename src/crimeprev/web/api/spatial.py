@@ -1,22 +1,61 @@
 """JSON endpoints of the "Where and when" pages: near-repeat (Knox) tables, map layers,
-hot spots, kernel density and forecast accuracy on the bundled real data.
+hot spots, kernel density and forecast accuracy on the bundled real data and on the
+sources loaded into the warehouse.
 
-Results are cached per parameter set (the data are bundled and never change),
-so the page and its JSON twin share one computation.
+Results are cached per parameter set, so the page and its JSON twin share one
+computation. Bundled data never change at run time; results from the warehouse
+are keyed on its import log as well (:func:`crimeprev.spatial.sources.import_state`),
+so a new import is seen at once and an unchanged warehouse is not read twice.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
 from typing import Any, Literal
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
+from crimeprev.config import Settings
 from crimeprev.spatial.bundled import NEAR_REPEAT_DATASETS, near_repeat_events
+from crimeprev.spatial.files import Events
+from crimeprev.spatial.sources import MAP_SOURCES
+from crimeprev.web.deps import get_app_settings
 
 router = APIRouter(prefix="/api/spatial", tags=["Where and when"])
 
 MetricName = Literal["manhattan", "euclidean"]
+
+
+def _blank(value: str | None) -> str | None:
+    """Empty form fields mean "no filter"."""
+    return value.strip() or None if value is not None else None
+
+
+def _warehouse_state(settings: Settings) -> tuple[str, tuple[int, str]]:
+    """The warehouse URL and its import state: the cache key of warehouse results."""
+    from crimeprev.spatial.sources import import_state
+    from crimeprev.store.warehouse import open_warehouse
+
+    settings.ensure_data_dir()
+    warehouse = open_warehouse(settings.warehouse_url)
+    try:
+        return settings.warehouse_url, import_state(warehouse)
+    finally:
+        warehouse.close()
+
+
+def _source_events(
+    url: str, source: str, offence: str | None, start: str | None, end: str | None
+) -> Events:
+    from crimeprev.spatial.sources import read_map_events
+    from crimeprev.store.warehouse import open_warehouse
+
+    warehouse = open_warehouse(url)
+    try:
+        return read_map_events(warehouse, source, offence=offence, start=start, end=end)
+    finally:
+        warehouse.close()
 
 
 @lru_cache(maxsize=32)
@@ -31,9 +70,84 @@ def near_repeat_analysis(
     seed: int,
 ) -> dict[str, Any]:
     """Knox table (NRC bands) and near-repeat chains for a bundled data set."""
+    events = near_repeat_events(dataset)
+    item = NEAR_REPEAT_DATASETS[dataset]
+    return _knox_body(
+        events,
+        {"key": dataset, "title": item.title, "note": item.note, "dropped_rows": events.dropped},
+        item.file,
+        spatial_bandwidth,
+        spatial_bands,
+        temporal_bandwidth,
+        temporal_bands,
+        metric,
+        permutations,
+        seed,
+    )
+
+
+@lru_cache(maxsize=16)
+def source_near_repeat_analysis(
+    url: str,
+    state: tuple[int, str],  # noqa: ARG001 - part of the cache key only
+    source: str,
+    offence: str | None,
+    start: str | None,
+    end: str | None,
+    spatial_bandwidth: float,
+    spatial_bands: int,
+    temporal_bandwidth: float,
+    temporal_bands: int,
+    metric: MetricName,
+    permutations: int,
+    seed: int,
+) -> dict[str, Any]:
+    """Knox table and chains for a warehouse source (projected to its UTM zone)."""
+    from crimeprev.spatial.projection import project
+
+    events = _source_events(url, source, offence, start, end)
+    projected = project(events.x, events.y)
+    metres = Events(
+        projected.x, projected.y, events.times, False, events.source, events.rows, events.dropped
+    )
+    dataset = {
+        "key": source,
+        "title": MAP_SOURCES[source].title,
+        "note": f"{events.source}; projected to {projected.crs_name}",
+        "dropped_rows": events.dropped,
+        "offence": offence,
+        "start": start,
+        "end": end,
+    }
+    return _knox_body(
+        metres,
+        dataset,
+        events.source,
+        spatial_bandwidth,
+        spatial_bands,
+        temporal_bandwidth,
+        temporal_bands,
+        metric,
+        permutations,
+        seed,
+    )
+
+
+def _knox_body(
+    events: Events,
+    dataset: dict[str, Any],
+    described: str,
+    spatial_bandwidth: float,
+    spatial_bands: int,
+    temporal_bandwidth: float,
+    temporal_bands: int,
+    metric: MetricName,
+    permutations: int,
+    seed: int,
+) -> dict[str, Any]:
+    """Knox test with the NRC band convention and the near-repeat chains, as JSON."""
     from crimeprev.spatial.near_repeat import knox_test_nrc, near_repeat_chains
 
-    events = near_repeat_events(dataset)
     result = knox_test_nrc(
         events.x,
         events.y,
@@ -45,7 +159,7 @@ def near_repeat_analysis(
         metric=metric,
         permutations=permutations,
         rng=seed,
-        source=NEAR_REPEAT_DATASETS[dataset].file,
+        source=described,
     )
     chains = near_repeat_chains(
         events.x,
@@ -56,12 +170,7 @@ def near_repeat_analysis(
         metric=metric,
     )
     body = result.to_dict()
-    body["dataset"] = {
-        "key": dataset,
-        "title": NEAR_REPEAT_DATASETS[dataset].title,
-        "note": NEAR_REPEAT_DATASETS[dataset].note,
-        "dropped_rows": events.dropped,
-    }
+    body["dataset"] = dataset
     summary = chains.summary(events.times)
     body["chains"] = {
         "distance": chains.distance,
@@ -88,6 +197,14 @@ def near_repeat_datasets() -> dict[str, Any]:
 @router.get("/near-repeat")
 def near_repeat(
     dataset: str = Query("chicago_burglary_jan2016", description="Bundled data set key."),
+    source: str | None = Query(
+        None,
+        description="A warehouse source instead of the data set: "
+        + ", ".join(key for key, item in MAP_SOURCES.items() if item.bundled is None),
+    ),
+    offence: str | None = Query(None, description="ICCS code prefix or offence label text."),
+    start: str | None = Query(None, description="First day (ISO date) of a source's period."),
+    end: str | None = Query(None, description="Day after the period (ISO date)."),
     spatial_bandwidth: float = Query(100, gt=0, le=10_000, description="Metres per band."),
     spatial_bands: int = Query(3, ge=1, le=10),
     temporal_bandwidth: float = Query(7, gt=0, le=365, description="Days per band."),
@@ -95,8 +212,34 @@ def near_repeat(
     metric: MetricName = Query("manhattan"),
     permutations: int = Query(99, ge=0, le=999),
     seed: int = Query(1, ge=0, description="Random seed of the permutations."),
+    settings: Settings = Depends(get_app_settings),  # noqa: B008
 ) -> dict[str, Any]:
     """Knox near-repeat table with the Near Repeat Calculator's band convention, and chains."""
+    source = _blank(source)
+    if source is not None:
+        from crimeprev.errors import NotFoundError
+
+        if source not in MAP_SOURCES or MAP_SOURCES[source].bundled is not None:
+            raise NotFoundError(
+                f"unknown warehouse source {source!r}; choose one of "
+                + ", ".join(k for k, v in MAP_SOURCES.items() if v.bundled is None)
+            )
+        url, state = _warehouse_state(settings)
+        return source_near_repeat_analysis(
+            url,
+            state,
+            source,
+            _blank(offence),
+            _blank(start),
+            _blank(end),
+            spatial_bandwidth,
+            spatial_bands,
+            temporal_bandwidth,
+            temporal_bands,
+            metric,
+            permutations,
+            seed,
+        )
     return near_repeat_analysis(
         dataset,
         spatial_bandwidth,
@@ -299,52 +442,160 @@ def chicago_layers(year: int, permutations: int = 0, seed: int = 1) -> dict[str,
     }
 
 
+SUMMARY_KEYS = (
+    "dataset",
+    "year",
+    "incidents",
+    "epsg",
+    "crs",
+    "choices",
+    "cell_size",
+    "distance_band",
+    "kde",
+    "classes",
+    "incremental_autocorrelation",
+    "permutations",
+    "seed",
+    "area_outside",
+    "area_moran",
+    "area_smoothing",
+    "dual_kde",
+    "hexagons",
+)
+SOURCE_SUMMARY_KEYS = (
+    "source",
+    "title",
+    "offence",
+    "start",
+    "end",
+    "described",
+    "incidents",
+    "dropped_rows",
+    "epsg",
+    "crs",
+    "choices",
+    "cell_size",
+    "distance_band",
+    "kde",
+    "classes",
+    "incremental_autocorrelation",
+    "permutations",
+    "seed",
+    "dual_kde",
+    "crime_over_population",
+    "hexagons",
+    "base_layer",
+    "area_set",
+    "area_outside",
+)
+LAYER_NAMES = ("cells", "hexagons", "areas", "points")
+
+
+@lru_cache(maxsize=8)
+def cached_source_map(
+    url: str,
+    state: tuple[int, str],  # noqa: ARG001 - part of the cache key only
+    source: str,
+    offence: str | None,
+    start: str | None,
+    end: str | None,
+) -> dict[str, Any]:
+    """Every map layer of a source, computed once per parameters and warehouse state."""
+    from crimeprev.spatial.source_map import source_map
+    from crimeprev.store.warehouse import open_warehouse
+
+    warehouse = open_warehouse(url)
+    try:
+        return source_map(warehouse, source, offence=offence, start=start, end=end)
+    finally:
+        warehouse.close()
+
+
+def map_layers(
+    settings: Settings,
+    year: int,
+    source: str | None,
+    offence: str | None,
+    start: str | None,
+    end: str | None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The map's layers and the query that selects them (the bundled Chicago year
+    when no source is given, else the source, offence and period)."""
+    from crimeprev.spatial.sources import map_source
+
+    source, offence, start, end = (_blank(v) for v in (source, offence, start, end))
+    if source is None:
+        return chicago_layers(year), {"year": year}
+    map_source(source)
+    url, state = _warehouse_state(settings)
+    query = {"source": source, "offence": offence, "start": start, "end": end}
+    return cached_source_map(url, state, source, offence, start, end), {
+        key: value for key, value in query.items() if value
+    }
+
+
+def map_summary(layers: dict[str, Any], query: dict[str, Any]) -> dict[str, Any]:
+    """The summary part of the layers, with links to each layer's JSON."""
+    keys = SOURCE_SUMMARY_KEYS if "source" in layers else SUMMARY_KEYS
+    encoded = urlencode(query)
+    return {key: layers[key] for key in keys} | {
+        "query": query,
+        "layers": {name: f"/api/spatial/layers/{name}?{encoded}" for name in LAYER_NAMES},
+    }
+
+
+@router.get("/sources")
+def sources() -> dict[str, Any]:
+    """The sources the map can show: key, title, default period, base layer, populations."""
+    return {
+        "sources": [
+            {
+                "key": item.key,
+                "title": item.title,
+                "start": item.start,
+                "end": item.end,
+                "area_set": item.area_set,
+                "population": item.population,
+                "read_from": "bundled file" if item.bundled else "warehouse",
+                "near_repeat_offence": item.knox_offence,
+            }
+            for item in MAP_SOURCES.values()
+        ]
+    }
+
+
 @router.get("")
 def overview(
-    year: int = Query(2019, ge=2010, le=2019, description="Year of the Chicago assaults."),
+    year: int = Query(2019, ge=2010, le=2019, description="Year of the bundled Chicago assaults."),
+    source: str | None = Query(None, description="A source instead (see /api/spatial/sources)."),
+    offence: str | None = Query(None, description="ICCS code prefix or offence label text."),
+    start: str | None = Query(None, description="First day of the period (ISO date)."),
+    end: str | None = Query(None, description="Day after the period (ISO date)."),
+    settings: Settings = Depends(get_app_settings),  # noqa: B008
 ) -> dict[str, Any]:
     """Summary of the hot-spot map: choices made, classes, KDE and links to the layers."""
-    layers = chicago_layers(year)
-    return {
-        key: layers[key]
-        for key in (
-            "dataset",
-            "year",
-            "incidents",
-            "epsg",
-            "crs",
-            "choices",
-            "cell_size",
-            "distance_band",
-            "kde",
-            "classes",
-            "incremental_autocorrelation",
-            "permutations",
-            "seed",
-            "area_outside",
-            "area_moran",
-            "area_smoothing",
-            "dual_kde",
-            "hexagons",
-        )
-    } | {
-        "layers": {
-            name: f"/api/spatial/layers/{name}?year={year}"
-            for name in ("cells", "hexagons", "areas", "points")
-        }
-    }
+    layers, query = map_layers(settings, year, source, offence, start, end)
+    return map_summary(layers, query)
 
 
 @router.get("/layers/{name}")
 def layer(
     name: Literal["cells", "hexagons", "areas", "points"],
     year: int = Query(2019, ge=2010, le=2019),
+    source: str | None = Query(None),
+    offence: str | None = Query(None),
+    start: str | None = Query(None),
+    end: str | None = Query(None),
+    settings: Settings = Depends(get_app_settings),  # noqa: B008
 ) -> Any:
-    """One map layer as GeoJSON: square cells (count, Gi* z and class, KDE, and the
-    dual-KDE ratio to the year before as ``change``), hexagons (count, Gi* z and
-    class), areas (raw and Empirical Bayes rates with their rate-based Gi*
-    classes); or the incident points as [lat, lon] pairs."""
-    layers = chicago_layers(year)
+    """One map layer as GeoJSON: square cells (count, Gi* z and class, KDE, the
+    dual-KDE ratio to the period before as ``change`` and, where the source has
+    area populations, incidents per 1,000 residents as ``per_1000``), hexagons
+    (count, Gi* z and class), areas (counts and rates; for the bundled Chicago
+    year also Empirical Bayes rates with their rate-based Gi* classes; the
+    points' extent for a source without boundaries); or the incident points as
+    [lat, lon] pairs."""
+    layers, _ = map_layers(settings, year, source, offence, start, end)
     return layers["hexagon_cells" if name == "hexagons" else name]
 
 
