@@ -107,13 +107,15 @@ def source_near_repeat_analysis(
 
     events = _source_events(url, source, offence, start, end)
     projected = project(events.x, events.y)
+    # Whole days, as the Near Repeat Calculator counts them (its bands are days apart).
+    days = None if events.times is None else events.times.astype("datetime64[D]")
     metres = Events(
-        projected.x, projected.y, events.times, False, events.source, events.rows, events.dropped
+        projected.x, projected.y, days, False, events.source, events.rows, events.dropped
     )
     dataset = {
         "key": source,
         "title": MAP_SOURCES[source].title,
-        "note": f"{events.source}; projected to {projected.crs_name}",
+        "note": f"{events.source}; projected to {projected.crs_name}; times as dates",
         "dropped_rows": events.dropped,
         "offence": offence,
         "start": start,
