@@ -185,3 +185,34 @@ def test_unknown_source_and_file_with_source_are_refused(sf_env, tmp_path):
     assert both.exit_code == 2 and "not both" in both.output
     neither = runner.invoke(cli_app, ["kde"])
     assert neither.exit_code == 2 and "--source" in neither.output
+
+
+def test_kde_compare_reads_another_period_of_the_source(sf_env, tmp_path):
+    output = tmp_path / "dual.geojson"
+    arguments = ["kde", "--source", "sf_2012", "--offence", "robbery", "--bandwidth", "500"]
+    periods = ["--start", "2012-10-01", "--end", "2013-01-01"]
+    periods += ["--compare-start", "2012-07-01", "--compare-end", "2012-10-01"]
+    result = runner.invoke(cli_app, [*arguments, *periods, "--geojson", str(output)])
+    assert result.exit_code == 0, result.output
+    cells = json.loads(output.read_text())["features"]
+    busiest = max(cells, key=lambda f: f["properties"]["density"])
+    # Quartic densities of the two periods at the busiest cell's centre, computed here.
+    from shapely.geometry import shape
+
+    frame = sf_frame()
+    robbery = frame[(frame.Category + ": " + frame.Descript).str.contains("robbery", case=False)]
+    to_utm = Transformer.from_crs(4326, 32610, always_xy=True)
+    centre = shape(busiest["geometry"]).centroid
+    cx, cy = to_utm.transform(centre.x, centre.y)
+
+    def quartic_sum(rows: pd.DataFrame) -> float:
+        x, y = to_utm.transform(rows.longitude.to_numpy(), rows.latitude.to_numpy())
+        u = ((x - cx) ** 2 + (y - cy) ** 2) / 500.0**2
+        return float((u < 1).astype(float) @ ((1 - u) ** 2))
+
+    later = robbery[robbery.Date >= "2012-10-01"]
+    earlier = robbery[robbery.Date < "2012-10-01"]
+    expected = quartic_sum(later) / quartic_sum(earlier)
+    assert busiest["properties"]["ratio"] == pytest.approx(expected, rel=1e-4)
+    both = runner.invoke(cli_app, [*arguments, *periods, "--compare", str(tmp_path / "other.csv")])
+    assert both.exit_code != 0 and "not both" in both.output

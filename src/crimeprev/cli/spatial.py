@@ -449,10 +449,23 @@ def kde(
     compare: Path | None = typer.Option(
         None, help="Second file (same columns): dual KDE, density of FILE over this one."
     ),
+    compare_source: str | None = typer.Option(
+        None, help="Dual KDE over a warehouse source (default: --source, another period)."
+    ),
+    compare_offence: str | None = typer.Option(
+        None, help="Offence of the second density (default: --offence)."
+    ),
+    compare_start: str | None = typer.Option(None, help="Period of the second density: from."),
+    compare_end: str | None = typer.Option(None, help="Period of the second density: before."),
     geojson: Path | None = typer.Option(None, help="Write the surface as GeoJSON."),
     geoparquet: Path | None = typer.Option(None, help="Write the surface as GeoParquet."),
 ) -> None:
-    """Kernel density on a grid in events per km², or a dual KDE ratio."""
+    """Kernel density on a grid in events per km², or a dual KDE ratio.
+
+    The second density of a dual KDE comes from a file (``--compare``) or from
+    the warehouse: ``--source chicago_assaults --start 2019-01-01 --end 2020-01-01
+    --compare-start 2018-01-01 --compare-end 2019-01-01`` is this year over last.
+    """
     import numpy as np
 
     from crimeprev.spatial.grids import square_grid
@@ -466,8 +479,38 @@ def kde(
         )
         grid = square_grid(xs, ys, cell_size=cell_size, epsg=code)
         columns: dict[str, np.ndarray] = {}
+        from_warehouse = any(
+            v is not None for v in (compare_source, compare_offence, compare_start, compare_end)
+        )
+        if compare is not None and from_warehouse:
+            raise InvalidInputError(
+                "give --compare FILE or the --compare-source/-offence/-start/-end options, not both"
+            )
+        other = None
         if compare is not None:
-            _, other_x, other_y, _ = _load_points(compare, x, y, lon, lat, code)
+            other = _load_points(compare, x, y, lon, lat, code)
+        elif from_warehouse:
+            if (compare_source or source) is None:
+                raise InvalidInputError(
+                    "--compare-offence, --compare-start and --compare-end need --source "
+                    "or --compare-source"
+                )
+            other = _load_points(
+                None,
+                x,
+                y,
+                lon,
+                lat,
+                code,
+                source=compare_source or source,
+                offence=offence if compare_offence is None else compare_offence,
+                period=(compare_start, compare_end),
+            )
+        if other is not None:
+            other_events, other_x, other_y, _ = other
+            console.print(
+                f"second density: {other_events.rows:,} events from {other_events.source}"
+            )
             dual = dual_kernel_density(
                 xs,
                 ys,
