@@ -158,6 +158,10 @@ def test_map_hexagon_and_dual_kde_layers(client):
     )
     first = client.get("/api/spatial", params={"year": 2010}).json()
     assert first["dual_kde"] is None
+    # Crime over population: every 2010 resident of the community areas is on the surface.
+    census = sum(f["properties"]["population_2010"] for f in areas["features"])
+    assert summary["crime_over_population"]["residents"] == pytest.approx(census)
+    assert sum(f["properties"].get("per_1000") is not None for f in cells) > 1000
 
 
 @pytest.mark.browser
@@ -166,7 +170,8 @@ def test_browser_map_and_knox_table(live_server, browser, tmp_path):
     try:
         page.goto(live_server + "/spatial", timeout=120_000)
         page.wait_for_selector("#spatial-map[data-ready='true']", timeout=120_000)
-        assert page.locator(".leaflet-control-layers-overlays label").count() == 8
+        assert page.locator(".leaflet-control-layers-overlays label").count() == 9
+        assert int(page.locator("#spatial-map").get_attribute("data-populated")) > 1000
         assert "hexagons" in page.locator("#spatial-map-status").inner_text()
         map_element = page.locator("#spatial-map")
         assert int(map_element.get_attribute("data-hexagons")) > 1000

@@ -66,6 +66,56 @@ def _populated_centres(
     return np.concatenate(xs), np.concatenate(ys), np.concatenate(weights)
 
 
+def crime_over_population(
+    x: np.ndarray,
+    y: np.ndarray,
+    areas: list[Any],
+    populations: np.ndarray,
+    at_x: np.ndarray,
+    at_y: np.ndarray,
+    *,
+    bandwidth: float,
+) -> Any:
+    """Dual KDE of incidents over residents, per :data:`PER_RESIDENTS`, at the grid centres.
+
+    ``areas`` are projected polygons with their ``populations``; each area's residents
+    are shared equally among the centres inside it (see the module docstring).
+
+    Examples
+    --------
+    1,000 residents on a square kilometre of 100 m cells, one incident at its centre:
+
+    >>> from shapely.geometry import box
+    >>> centres = np.arange(50.0, 1000, 100)
+    >>> gx, gy = (a.ravel() for a in np.meshgrid(centres, centres))
+    >>> risk = crime_over_population(
+    ...     [450.0], [450.0], [box(0, 0, 1000, 1000)], np.array([1000.0]), gx, gy, bandwidth=200
+    ... )
+    >>> middle = 44  # the cell centred on (450, 450)
+    >>> float(risk.denominator.events), round(float(risk.denominator.density[middle]))
+    (1000.0, 1015)
+    >>> round(float(risk.numerator.density[middle]), 2)  # 3 / (pi 0.2^2) incidents per km^2
+    23.87
+    >>> round(float(risk.ratio[middle]), 1)  # per 1,000 residents: 23.87 / 1015 * 1000
+    23.5
+    """
+    from crimeprev.spatial.kde import dual_kernel_density
+
+    px, py, weights = _populated_centres(areas, populations, at_x, at_y)
+    return dual_kernel_density(
+        x,
+        y,
+        px,
+        py,
+        at_x,
+        at_y,
+        bandwidth=bandwidth,
+        other_weights=weights,
+        scale=PER_RESIDENTS,
+        floor=RESIDENT_FLOOR,
+    )
+
+
 def _extent_feature(events: Events) -> dict[str, Any]:
     """The points' bounding box as the base layer of a source without boundaries."""
     west, east = float(events.x.min()), float(events.x.max())
@@ -186,18 +236,14 @@ def source_map(
     if area_set is not None and projected_areas is not None and source.population:
         year, by_id = area_populations(warehouse, area_set.name)
         population = np.array([by_id.get(area_id, 0.0) for area_id in area_set.ids])
-        px, py, weights = _populated_centres(projected_areas.geometries, population, grid.x, grid.y)
-        risk = dual_kernel_density(
+        risk = crime_over_population(
             projected.x,
             projected.y,
-            px,
-            py,
+            projected_areas.geometries,
+            population,
             grid.x,
             grid.y,
             bandwidth=density.bandwidth,
-            other_weights=weights,
-            scale=PER_RESIDENTS,
-            floor=RESIDENT_FLOOR,
         )
         columns["per_1000"] = np.round(risk.ratio, 3)
         per_residents_summary = {
@@ -207,7 +253,7 @@ def source_map(
             "bandwidth": density.bandwidth,
             "per": PER_RESIDENTS,
             "floor": RESIDENT_FLOOR,
-            "residents": float(weights.sum()),
+            "residents": float(risk.denominator.events),
             "note": "incidents per 1,000 residents: the incident density over the resident "
             "density (same kernel and bandwidth), each area's population spread evenly over "
             f"the area; left out where fewer than {RESIDENT_FLOOR:g} residents live per km^2",

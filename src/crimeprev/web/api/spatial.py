@@ -309,6 +309,7 @@ def chicago_layers(year: int, permutations: int = 0, seed: int = 1) -> dict[str,
     from crimeprev.spatial.moran import QUADRANTS, global_moran, local_moran
     from crimeprev.spatial.projection import project
     from crimeprev.spatial.significance import CLASS_LABELS
+    from crimeprev.spatial.source_map import PER_RESIDENTS, RESIDENT_FLOOR, crime_over_population
     from crimeprev.spatial.weights import polygon_contiguity
 
     if year not in CHICAGO_YEARS:
@@ -334,6 +335,17 @@ def chicago_layers(year: int, permutations: int = 0, seed: int = 1) -> dict[str,
     columns = {"z": spots.result.z, "class": spots.result.classes, "density": density.density}
     if change is not None:
         columns["change"] = np.round(change.ratio, 3)
+    population = np.array([float(p["POP2010"]) for p in areas.properties])
+    risk = crime_over_population(
+        projected.x,
+        projected.y,
+        areas.geometries,
+        population,
+        grid.x,
+        grid.y,
+        bandwidth=density.bandwidth,
+    )
+    columns["per_1000"] = np.round(risk.ratio, 3)
     cells = grid_features(grid, columns, only=show)
     # Hexagons of the same width as the squares: counts and Gi* with the six neighbours.
     hexagons = hex_grid(
@@ -345,7 +357,6 @@ def chicago_layers(year: int, permutations: int = 0, seed: int = 1) -> dict[str,
         {"z": np.round(hex_spots.z, 3), "class": hex_spots.classes},
         only=(hexagons.counts > 0) | (hex_spots.classes != 0),
     )
-    population = np.array([float(p["POP2010"]) for p in areas.properties])
     counted = count_in_areas(projected.x, projected.y, areas.geometries, denominator=population)
     queen = polygon_contiguity(areas.geometries)
     by_rate = rate_hot_spots(counted.counts, population, queen, permutations=999, rng=seed)
@@ -411,6 +422,19 @@ def chicago_layers(year: int, permutations: int = 0, seed: int = 1) -> dict[str,
             f"bandwidth); left out where the {year - 1} density is below {DUAL_FLOOR:g} "
             "events per km^2",
         },
+        "crime_over_population": {
+            "numerator": f"assaults {year}",
+            "denominator": "residents (2010 census, community areas)",
+            "kernel": "quartic",
+            "bandwidth": density.bandwidth,
+            "per": PER_RESIDENTS,
+            "floor": RESIDENT_FLOOR,
+            "residents": float(risk.denominator.events),
+            "note": "assaults per 1,000 residents: the assault density over the resident "
+            "density (same kernel and bandwidth), each community area's 2010 population "
+            "spread evenly over the area; left out where fewer than "
+            f"{RESIDENT_FLOOR:g} residents live per km^2",
+        },
         "hexagons": {
             "cell_size": hexagons.cell_size,
             "cells": hexagons.cells,
@@ -462,6 +486,7 @@ SUMMARY_KEYS = (
     "area_moran",
     "area_smoothing",
     "dual_kde",
+    "crime_over_population",
     "hexagons",
 )
 SOURCE_SUMMARY_KEYS = (
