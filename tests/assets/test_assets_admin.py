@@ -114,6 +114,20 @@ def test_api_agency_user_token_lifecycle(registry_client, database, bearer):
         ).status_code
         == 409
     )
+    changed = client.post(
+        "/api/assets/admin/users/nadia/roles", headers=admin, json={"roles": ["viewer"]}
+    )
+    assert changed.status_code == 200 and changed.json()["roles"] == ["viewer"]
+    refused_case = client.post(
+        "/api/assets/cases",
+        headers=nadia,
+        json={"reference": "AR-N2", "title": "t", "jurisdiction": "FRA", "opened_on": "2025-01-01"},
+    )
+    assert refused_case.status_code == 403  # a viewer now
+    own = client.post(
+        "/api/assets/admin/users/admin/roles", headers=admin, json={"roles": ["auditor"]}
+    )
+    assert own.status_code == 409 and "your own administrator role" in own.text
     assert client.post("/api/assets/admin/tokens/999999/revoke", headers=admin).status_code == 404
     assert (
         client.post(
@@ -124,7 +138,7 @@ def test_api_agency_user_token_lifecycle(registry_client, database, bearer):
     # audited, in order, by the administrator
     assert [a[:2] for a in _audit(database, "agency")][-1] == ("admin", "create")
     user_actions = [a[:2] for a in _audit(database, "user") if '"nadia"' in a[2]]
-    assert user_actions == [("admin", "create"), ("admin", "update"), ("admin", "update")]
+    assert user_actions == [("admin", "create")] + [("admin", "update")] * 3
     token_actions = [a[:2] for a in _audit(database, "api_token")]
     assert ("admin", "revoke") in token_actions
     assert token_actions.count(("admin", "create")) == 2
@@ -205,6 +219,14 @@ def test_admin_page_forms(registry_client, database, people):
     assert client.get("/api/assets/fund", headers=headers).status_code == 401
     bad_days = post("/assets/admin/users/carla/tokens", {"name": "x", "days": "forever"})
     assert bad_days.status_code == 422 and "forever" in bad_days.text
+    roles = client.post(
+        "/assets/admin/users/carla/roles",
+        data={"roles": ["viewer"], "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert roles.status_code == 303
+    row = re.search(r'<tr id="user-carla">.*?</tr>', client.get("/assets/admin").text, re.S)
+    assert '<span class="user-roles">viewer</span>' in row.group(0)
     assert post("/assets/admin/users/carla/active", {"active": "no"}).status_code == 303
     row = re.search(r'<tr id="user-carla">.*?</tr>', client.get("/assets/admin").text, re.S)
     assert "deactivated" in row.group(0)

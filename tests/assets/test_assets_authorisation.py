@@ -44,6 +44,7 @@ MATRIX: dict[str, list[object]] = {
     "create agency":     [403, 403, 403, 403, 403, "ok", 403],
     "create user":       [403, 403, 403, 403, 403, "ok", 403],
     "deactivate user":   [403, 403, 403, 403, 403, "ok", 403],
+    "set roles":         [403, 403, 403, 403, 403, "ok", 403],
     "issue token":       [403, 403, 403, 403, 403, "ok", 403],
     "revoke token":      [403, 403, 403, 403, 403, "ok", 403],
 }  # fmt: skip
@@ -255,6 +256,9 @@ def _request(client, endpoint, headers, case_id, new_asset, role_index):
     if endpoint == "deactivate user":
         url = "/api/assets/admin/users/spare/active"
         return client.post(url, headers=headers, json={"active": False})
+    if endpoint == "set roles":
+        url = "/api/assets/admin/users/spare/roles"
+        return client.post(url, headers=headers, json={"roles": ["viewer", "auditor"]})
     if endpoint == "issue token":
         url = "/api/assets/admin/users/spare/tokens"
         return client.post(url, headers=headers, json={"name": "t", "days": 30})

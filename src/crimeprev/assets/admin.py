@@ -117,6 +117,17 @@ def set_active(session: Session, principal: Principal, username: str, *, active:
     return accounts.set_active(session, principal, username, active)
 
 
+def set_roles(session: Session, principal: Principal, username: str, roles: Iterable[str]) -> User:
+    """Replace a user's roles (audited); an administrator may not drop their own administration."""
+    check_admin(principal, "changing a user's roles")
+    wanted = accounts.parse_roles(roles)
+    if username.strip().lower() == principal.username and Role.ADMINISTRATOR not in wanted:
+        raise ConflictError(
+            "you cannot remove your own administrator role; ask another administrator to do it"
+        )
+    return accounts.set_roles(session, principal, username, wanted)
+
+
 def issue_token(
     session: Session, principal: Principal, username: str, *, name: str, days: int | None = None
 ) -> IssuedToken:

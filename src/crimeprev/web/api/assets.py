@@ -1048,6 +1048,25 @@ def admin_set_active(
         return admin.user_json(session, user)
 
 
+class RolesIn(BaseModel):
+    """The roles a user should hold from now on (replacing the current ones)."""
+
+    roles: list[str] = Field(min_length=1, max_length=6, examples=[["viewer", "auditor"]])
+
+
+@router.post("/admin/users/{username}/roles")
+def admin_set_roles(
+    username: str,
+    body: RolesIn,
+    principal: Principal = Depends(current_principal),
+    session: Session = Depends(db_session),
+) -> dict[str, Any]:
+    """Replace a user's roles (administrators only; audited)."""
+    with session.begin():
+        user = admin.set_roles(session, principal, username, body.roles)
+        return admin.user_json(session, user)
+
+
 class TokenIn(BaseModel):
     """A token to issue: what it is for and, optionally, how many days it lasts."""
 

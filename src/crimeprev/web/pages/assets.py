@@ -917,6 +917,23 @@ def admin_set_active(
     return _act(session, action, _admin_error(request, session, principal))
 
 
+@router.post("/admin/users/{username}/roles")
+def admin_set_roles(
+    request: Request,
+    username: str,
+    roles: list[str] = Form([]),
+    principal: Principal = Depends(page_principal),
+    session: Session = Depends(db_session),
+) -> Response:
+    """Replace a user's roles."""
+
+    def action() -> str:
+        admin.set_roles(session, principal, username, roles)
+        return "/assets/admin"
+
+    return _act(session, action, _admin_error(request, session, principal))
+
+
 @router.post("/admin/users/{username}/tokens", response_class=HTMLResponse)
 def admin_issue_token(
     request: Request,
