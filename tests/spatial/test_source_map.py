@@ -200,6 +200,11 @@ def test_sources_without_boundaries_or_warehouse_and_errors(client, tmp_path):
     assert none.status_code == 422 and "no incidents" in none.json()["error"]["message"]
     missing = client.get("/api/spatial", params={"source": "atlantis"})
     assert missing.status_code == 404
+    listed = client.get("/api/spatial/sources").json()["sources"]
+    assert [item["key"] for item in listed] == [
+        "chicago_assaults", "chicago_burglary_2016", "vancouver_2020", "sf_2012"
+    ]  # fmt: skip
+    assert [item["population"] for item in listed] == [True, True, False, False]
     # An empty warehouse: the warehouse sources say how to load them.
     with TestClient(create_app(Settings(data_dir=tmp_path / "empty", secret_key="k"))) as empty:
         answer = empty.get("/api/spatial", params={"source": "vancouver_2020"})
