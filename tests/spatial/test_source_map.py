@@ -177,7 +177,7 @@ def test_chicago_crime_over_population_matches_an_integral_of_the_census(client)
         )
         inside = shapely.contains_xy(polygon, gx, gy)
         residents += people / polygon.area * kernel[inside].sum()
-    assert busiest["properties"]["per_1000"] == pytest.approx(1000 * crime / residents, rel=0.05)
+    assert busiest["properties"]["per_1000"] == pytest.approx(1000 * crime / residents, rel=0.01)
     areas = client.get(summary["layers"]["areas"]).json()["features"]
     by_name = {f["properties"]["name"]: f["properties"] for f in areas}
     loop = by_name["Loop"]
