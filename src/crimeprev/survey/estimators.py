@@ -335,7 +335,7 @@ def _cached(design: Design, key: object, make: Callable[[], Any]) -> Any:
     if key is None or (isinstance(key, tuple) and key[-1] is None):
         return make()
     if key not in design.memo:
-        if len(design.memo) >= 8:
+        if len(design.memo) >= 6:  # three sets of domain columns: codes and cells
             design.memo.clear()
         design.memo[key] = make()
     return design.memo[key]
