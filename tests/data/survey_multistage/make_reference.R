@@ -1,6 +1,7 @@
 # Reference values for crimeprev's multistage Taylor variances: strata at the
 # second stage, finite population corrections at both stages, and every
-# lonely-PSU option at both stages. Run with R's survey package:
+# lonely-PSU option at both stages, also for a variable with missing values (na.rm = TRUE).
+# Run with R's survey package:
 #   Rscript make_reference.R
 # It writes design.csv (the fictional sample) and reference.csv (R's results).
 suppressMessages(library(survey))
@@ -31,6 +32,7 @@ d <- do.call(rbind, rows)
 n1 <- ave(d$psu, d$h1, FUN = function(x) length(unique(x)))
 n2 <- ave(d$ssu, d$h2, FUN = function(x) length(unique(x)))
 d$w <- d$N1 / n1 * d$N2 / n2
+d$ym <- ifelse(d$ssu %% 4 == 0, NA, d$y)  # y with missing values, for na.rm = TRUE
 write.csv(d, "design.csv", row.names = FALSE)
 results <- list()
 for (option in c("remove", "certainty", "adjust", "average")) {
@@ -40,12 +42,15 @@ for (option in c("remove", "certainty", "adjust", "average")) {
   total <- suppressWarnings(svytotal(~y, des))
   mean <- suppressWarnings(svymean(~y, des))
   by <- suppressWarnings(svyby(~y, ~d, des, svymean))
+  mean_m <- suppressWarnings(svymean(~ym, des, na.rm = TRUE))
+  by_m <- suppressWarnings(svyby(~ym, ~d, des, svymean, na.rm = TRUE))
   results[[option]] <- data.frame(
     lonely_psu = option,
-    statistic = c("total", "mean", "mean", "mean"),
-    domain = c("all", "all", paste0("d=", by$d)),
-    estimate = c(coef(total), coef(mean), coef(by)),
-    se = c(SE(total), SE(mean), SE(by)))
+    variable = c("y", "y", "y", "y", "ym", "ym", "ym"),
+    statistic = c("total", "mean", "mean", "mean", "mean", "mean", "mean"),
+    domain = c("all", "all", paste0("d=", by$d), "all", paste0("d=", by_m$d)),
+    estimate = c(coef(total), coef(mean), coef(by), coef(mean_m), coef(by_m)),
+    se = c(SE(total), SE(mean), SE(by), SE(mean_m), SE(by_m)))
 }
 write.csv(do.call(rbind, results), "reference.csv", row.names = FALSE)
 cat("survey", as.character(packageVersion("survey")), "on", R.version.string, "\n")
