@@ -53,11 +53,7 @@ def open_profile(
 ) -> tuple[DesignProfile, SurveyData, Design]:
     """Load a profile (a path or a bundled name), its data and its design."""
     text = str(profile)
-    path = (
-        bundled_profile(text)
-        if text in PROFILES
-        else Path(text)
-    )
+    path = bundled_profile(text) if text in PROFILES else Path(text)
     loaded = load_profile(path)
     if data is None and loaded.file is None and loaded.dataset and loaded.dataset not in NEEDS_FILE:
         survey = _cached_dataset(str(loaded.dataset))
