@@ -1,18 +1,42 @@
 """Disclosure control for published tables: primary and secondary suppression.
 
 Primary suppression hides counts in ``1 .. threshold-1`` (zeros are not
-disclosive and stay). In a table whose row and column totals are published,
-a row or column with exactly one hidden cell would let a reader recover it
-by subtraction, so :func:`suppress_table` hides the smallest other cell of
-that row or column too, repeating until no row or column has a single
-hidden cell.
+disclosive and stay). Hiding them is not enough when totals are published
+too: a reader who knows a row total and every other cell of the row gets the
+hidden one back by subtraction. Secondary (complementary) suppression hides
+further cells so that this cannot happen.
+
+For a plain two-way table :func:`suppress_table` hides, in any row or column
+with a single hidden cell, the smallest other cell, until none is left alone.
+
+For the exported count tables :func:`protect_counts` follows the approach of
+Hundepool et al., *Statistical Disclosure Control* (Wiley, 2012), chapter 4,
+as in tau-argus: the table is written as cells tied by linear relations
+(a margin equals the sum of its parts), complements are chosen greedily
+where they cost least (the smallest published cell of a relation that still
+leaves a sensitive cell exposed), and the pattern is then *audited*: for every
+primary cell two linear programmes (``scipy.optimize.linprog``) find the
+smallest and largest value it can take, given every published cell, every
+relation and non-negative counts. A primary cell whose feasible interval is
+narrower than the protection range gets another complement, and the audit
+runs again until it passes. The relations of a counts export are the ones
+crimeprev publishes elsewhere: totals over areas, and each ICCS parent code
+equal to the sum of its children (the coarser-level exports and the profile
+page). Periods are protected one at a time (independent sub-tables).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
+from scipy import sparse
+from scipy.optimize import linprog
+
+from crimeprev.errors import InvalidInputError
+from crimeprev.standards.iccs import LEVELS
 
 
 @dataclass(frozen=True)
@@ -77,3 +101,334 @@ def suppress_table(table: np.ndarray, *, threshold: int = 5) -> SuppressedTable:
                         changed = True
     values = np.where(hidden, np.nan, counts)
     return SuppressedTable(values=values, primary=primary, secondary=hidden & ~primary)
+
+
+#: Suppression status of a published cell.
+PUBLISHED, PRIMARY, SECONDARY = "", "primary", "secondary"
+
+
+@dataclass(frozen=True)
+class LinkedTable:
+    """Cells tied by linear relations: the input of :func:`protect`.
+
+    ``values`` holds every cell, the table's own (``own``) and the margins
+    published elsewhere. Each row of ``relations`` has ``+1`` on a margin and
+    ``-1`` on each of its parts, so ``relations @ values == 0``.
+    """
+
+    values: np.ndarray  # float, (n,)
+    own: np.ndarray  # bool, (n,): a cell of the exported table, may be hidden as a complement
+    relations: sparse.csr_matrix  # (m, n)
+    labels: tuple[tuple[str, str], ...] = ()  # (ICCS code or "_T", area or "_T") per cell
+
+
+@dataclass(frozen=True)
+class Protection:
+    """A suppression pattern and its audit.
+
+    ``lower`` and ``upper`` are the feasible bounds of each primary cell
+    (NaN elsewhere); ``exposed`` lists primary cells whose interval stayed
+    narrower than the protection range (empty when the audit passes).
+    """
+
+    primary: np.ndarray
+    secondary: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    exposed: list[int]
+
+
+def feasible_intervals(
+    table: LinkedTable, hidden: np.ndarray, cells: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Smallest and largest value of each of `cells` consistent with what is published.
+
+    The unknowns are the hidden cells (non-negative); every relation must
+    hold with the published cells at their values. Returns ``inf`` as the
+    upper bound when nothing limits a cell from above.
+    """
+    lower = np.full(len(cells), np.nan)
+    upper = np.full(len(cells), np.nan)
+    unknown = np.flatnonzero(hidden)
+    if not len(cells):
+        return lower, upper
+    matrix = table.relations.tocsc()
+    a_hidden = matrix[:, unknown]
+    touched = np.flatnonzero(np.asarray(abs(a_hidden).sum(axis=1)).ravel() > 0)
+    a_eq = a_hidden[touched]
+    published = np.flatnonzero(~hidden)
+    b_eq = -(matrix[touched][:, published] @ table.values[published])
+    position = {int(cell): index for index, cell in enumerate(unknown)}
+    for slot, cell in enumerate(cells):
+        objective = np.zeros(len(unknown))
+        objective[position[int(cell)]] = 1.0
+        for sign in (1.0, -1.0):
+            result = linprog(
+                sign * objective, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs"
+            )
+            if result.status == 3:  # unbounded: only the maximum can be
+                upper[slot] = np.inf
+            elif result.status != 0:
+                raise InvalidInputError(
+                    f"the disclosure audit failed ({result.message}); "
+                    "the table's margins do not add up"
+                )
+            elif sign > 0:
+                lower[slot] = result.fun
+            else:
+                upper[slot] = -result.fun
+    return lower, upper
+
+
+def protect(
+    table: LinkedTable, *, threshold: int = 5, protection: float | None = None
+) -> Protection:
+    """Primary suppression, greedy complements and an LP audit until no primary cell is exposed.
+
+    A primary cell is protected when its feasible interval is at least
+    `protection` wide (default: the threshold), so a reader of every
+    published cell and margin cannot narrow it below that. Complements are
+    the table's own cells where one will do; a margin (a total published
+    elsewhere) only when none is left, since it must then be hidden wherever
+    it is published. A margin that is itself a small count is primary too.
+
+    Examples
+    --------
+    >>> parts = np.array([3.0, 9.0, 20.0])
+    >>> table = LinkedTable(np.append(parts, parts.sum()), np.array([True] * 3 + [False]),
+    ...                     sparse.csr_matrix(np.array([[-1.0, -1.0, -1.0, 1.0]])))
+    >>> result = protect(table, threshold=5)
+    >>> result.primary.tolist()[:3], result.secondary.tolist()[:3], float(result.upper[0])
+    ([True, False, False], [False, True, False], 12.0)
+    """
+    width = float(threshold if protection is None else protection)
+    values = np.asarray(table.values, dtype=float)
+    primary = (values > 0) & (values < threshold)
+    hidden = primary.copy()
+    lower = np.full(len(values), np.nan)
+    upper = np.full(len(values), np.nan)
+    if threshold <= 0 or not primary.any():
+        return Protection(primary, np.zeros_like(primary), lower, upper, [])
+    relations = table.relations.tocsr()
+    _cover_lone_cells(table, relations, hidden)
+    narrow = np.flatnonzero(primary)
+    while True:
+        # Hiding more cells only widens an interval, so a cell that passed stays passed.
+        low, high = feasible_intervals(table, hidden, narrow)
+        lower[narrow], upper[narrow] = low, high
+        narrow = narrow[(high - low) < width - 1e-9]
+        if not len(narrow):
+            return Protection(primary, hidden & ~primary, lower, upper, [])
+        added = [_cheapest_complement(table, relations, hidden, int(cell)) for cell in narrow]
+        picks = [cell for cell in added if cell is not None]
+        if not picks:
+            return Protection(primary, hidden & ~primary, lower, upper, narrow.tolist())
+        hidden[picks] = True
+
+
+def _cover_lone_cells(table: LinkedTable, relations: sparse.csr_matrix, hidden: np.ndarray) -> None:
+    """Hide complements until no relation has exactly one hidden cell (the cheap first pass)."""
+    incidence = relations.copy()
+    incidence.data = np.ones_like(incidence.data)
+    while True:
+        lone = np.flatnonzero(incidence @ hidden.astype(float) == 1)
+        picks = set()
+        for row in lone:
+            cells = incidence.indices[incidence.indptr[row] : incidence.indptr[row + 1]]
+            pick = _cheapest(table, cells, hidden)
+            if pick is not None:
+                picks.add(pick)
+        if not picks:
+            return
+        hidden[list(picks)] = True
+
+
+def _cheapest(table: LinkedTable, cells: np.ndarray, hidden: np.ndarray) -> int | None:
+    """The published cell of `cells` that costs least to hide.
+
+    The table's own cells come first (positive values before zeros: a hidden
+    zero adds little, as counts cannot go below it); a margin only when no
+    own cell is left, since hiding it means hiding it wherever it is published.
+    """
+    free = cells[~hidden[cells]]
+    if not len(free):
+        return None
+    costs = table.values[free]
+    costs = np.where(costs > 0, costs, costs.max() + 1.0)
+    costs = np.where(table.own[free], costs, costs + table.values.max() + 2.0)
+    return int(free[np.argmin(costs)])
+
+
+def _cheapest_complement(
+    table: LinkedTable, relations: sparse.csr_matrix, hidden: np.ndarray, cell: int
+) -> int | None:
+    """A further complement for an exposed cell: first in its own relations, then one step out."""
+    column = relations.tocsc()[:, cell]
+    rows = column.indices
+    near = np.unique(relations[rows].indices)
+    pick = _cheapest(table, near, hidden)
+    if pick is not None:
+        return pick
+    linked = near[hidden[near]]
+    wider = np.unique(relations[np.unique(relations.tocsc()[:, linked].indices)].indices)
+    return _cheapest(table, wider, hidden)
+
+
+#: Code of the all-offences total and of the all-areas total.
+_TOTAL = "_T"
+
+
+def _ancestors(code: str) -> list[str]:
+    """The ICCS codes above `code`, nearest first, ending with the all-offences total."""
+    widths = sorted((w for w in LEVELS.values() if w < len(code)), reverse=True)
+    if len(code) not in LEVELS.values():
+        return [_TOTAL]
+    return [code[:w] for w in widths] + [_TOTAL]
+
+
+def counts_table(
+    codes: Sequence[str], areas: Sequence[str] | None, counts: Sequence[float]
+) -> LinkedTable:
+    """The linked table of one period's counts by ICCS code (x area): cells and relations.
+
+    Own cells come first, one per input row and in order. Margins: for every
+    ICCS ancestor of the codes (up to the all-offences total) a cell per area,
+    equal to the sum of its children; with areas, an all-areas cell per code
+    and ancestor, equal to the sum over areas. A code that is also the parent
+    of other exported codes (records coded at the coarser level) is one child
+    of its own margin.
+
+    Raises
+    ------
+    InvalidInputError
+        If a code (and area) appears twice.
+
+    Examples
+    --------
+    >>> table = counts_table(["0501", "0502"], ["A", "A"], [3, 9])
+    >>> table.values.tolist()  # two own cells, then 05 and _T for area A and all areas
+    [3.0, 9.0, 12.0, 12.0, 3.0, 12.0, 12.0, 9.0]
+    """
+    codes = [str(c) for c in codes]
+    area_list = [str(a) for a in areas] if areas is not None else ["*"] * len(codes)
+    if len(set(zip(codes, area_list, strict=True))) < len(codes):
+        raise InvalidInputError("the counts table has the same ICCS code (and area) twice")
+    parents = {a for code in codes for a in _ancestors(code)}
+    pairs = list(zip(codes, area_list, strict=True))
+    index = {(f"own:{code}", area): row for row, (code, area) in enumerate(pairs)}
+    values = [float(v) for v in counts]
+    # A margin may be the total of two relations: of its ICCS children, and over areas.
+    children: dict[tuple[int, str], set[int]] = {}
+
+    def cell(node: str, area: str) -> int:
+        if (node, area) not in index:
+            index[(node, area)] = len(values)
+            values.append(0.0)
+        return index[(node, area)]
+
+    for row, (code, area) in enumerate(pairs):
+        nodes = [f"own:{code}", *([code] if code in parents else []), *_ancestors(code)]
+        for where in [area, *([_TOTAL] if areas is not None else [])]:
+            below = None
+            for node in nodes:
+                position = cell(node, where)
+                if position != row:
+                    values[position] += values[row]
+                if below is not None:
+                    children.setdefault((position, "codes"), set()).add(below)
+                if where == _TOTAL:
+                    children.setdefault((position, "areas"), set()).add(cell(node, area))
+                below = position
+    array = np.asarray(values, dtype=float)
+    rows: list[int] = []
+    cols: list[int] = []
+    data: list[float] = []
+    for number, ((total, _kind), members) in enumerate(children.items()):
+        rows += [number] * (len(members) + 1)
+        cols += [total, *sorted(members)]
+        data += [1.0] + [-1.0] * len(members)
+    own = np.zeros(len(array), dtype=bool)
+    own[: len(codes)] = True
+    shape = (len(children), len(array))
+    labels = [("", "")] * len(array)
+    for (node, area), position in index.items():
+        labels[position] = (node.removeprefix("own:"), area)
+    relations = sparse.csr_matrix((data, (rows, cols)), shape=shape)
+    return LinkedTable(array, own, relations, tuple(labels))
+
+
+@dataclass(frozen=True)
+class CountsProtection:
+    """The suppression status of each row of a counts frame, and what the audit found.
+
+    ``status`` is ``""`` (published), ``"primary"`` or ``"secondary"`` per
+    row; ``exposed`` counts primary cells the audit could not protect;
+    ``hidden_margins`` lists the totals (an ICCS code or parent, ``_T`` for
+    all offences, by area or ``_T`` for all areas, with the sub-table's
+    other columns) that had to be hidden as complements because no cell of
+    the table would do: they are published elsewhere, so the protection
+    holds where those totals are hidden too.
+    """
+
+    status: pd.Series
+    exposed: int
+    tables: int
+    hidden_margins: pd.DataFrame
+
+
+def protect_counts(
+    frame: pd.DataFrame,
+    *,
+    threshold: int,
+    value: str = "count",
+    code: str = "iccs_code",
+    area: str = "area_id",
+    protection: float | None = None,
+) -> CountsProtection:
+    """Primary and secondary suppression of a counts frame (ICCS code x area x period x ...).
+
+    Each combination of the other columns (the period, tags) is an
+    independent sub-table, protected by :func:`protect` against its ICCS
+    parent sums and, with an area column, its totals over areas.
+
+    Examples
+    --------
+    >>> counts = pd.DataFrame({"period": ["2020"] * 4, "iccs_code": ["0501", "0502"] * 2,
+    ...                        "area_id": ["A", "A", "B", "B"], "count": [3, 9, 7, 20]})
+    >>> protect_counts(counts, threshold=5).status.tolist()
+    ['primary', 'secondary', 'secondary', 'secondary']
+    """
+    status = pd.Series(PUBLISHED, index=frame.index, dtype=object)
+    keys = [c for c in frame.columns if c not in (value, code, area, "records", "rate")]
+    margins: list[dict[str, object]] = []
+    if threshold <= 0 or frame.empty:
+        return CountsProtection(status, 0, 0, pd.DataFrame(columns=[*keys, code, area]))
+    groups = frame.groupby(keys, dropna=False, sort=False) if keys else [((), frame)]
+    exposed = 0
+    tables = 0
+    counts = frame[value].fillna(0).to_numpy(dtype=float)
+    positions = pd.Series(np.arange(len(frame)), index=frame.index)
+    marks = np.full(len(frame), PUBLISHED, dtype=object)
+    for group, part in groups:
+        rows = positions[part.index].to_numpy()
+        sub = counts[rows]
+        if not ((sub > 0) & (sub < threshold)).any():
+            continue
+        tables += 1
+        table = counts_table(
+            part[code].fillna("_U").astype(str).tolist(),
+            part[area].fillna("_Z").astype(str).tolist() if area in part else None,
+            sub,
+        )
+        result = protect(table, threshold=threshold, protection=protection)
+        own = len(part)
+        marks[rows[result.primary[:own]]] = PRIMARY
+        marks[rows[result.secondary[:own]]] = SECONDARY
+        exposed += len(result.exposed)
+        group_values = group if isinstance(group, tuple) else (group,)
+        for position in np.flatnonzero(result.secondary[own:]) + own:
+            node, where = table.labels[position]
+            margins.append({**dict(zip(keys, group_values, strict=True)), code: node, area: where})
+    status[:] = marks
+    hidden = pd.DataFrame(margins, columns=[*keys, code, area])
+    return CountsProtection(status, exposed, tables, hidden)

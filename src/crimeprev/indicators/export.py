@@ -1,9 +1,15 @@
 """Published tables as files: CSV, Parquet, Excel, SDMX-CSV and SDMX-ML.
 
 The CLI's ``export`` command and the web download call the same function, so
-a file downloaded from the page equals the one the command writes. Small
-counts are suppressed before anything is written, and every format marks
-what was suppressed (a ``suppressed`` column, or SDMX status ``C``).
+a file downloaded from the page equals the one the command writes. Counts
+are protected before anything is written: small counts are hidden (primary
+suppression) and so are the complements that stop a reader from getting
+them back from the totals over areas and the ICCS parent sums (secondary
+suppression, :func:`crimeprev.indicators.disclosure.protect_counts`). Every
+format marks what was hidden and why: a ``suppressed`` column (true or
+false) and a ``suppression`` column (``primary``, ``secondary`` or empty) in
+CSV, Parquet and Excel, and in SDMX the observation status ``C`` with the
+confidentiality status ``A`` (primary, small count) or ``D`` (secondary).
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import io
 import pandas as pd
 
 from crimeprev.errors import DataFileError, InvalidInputError
-from crimeprev.indicators.disclosure import suppress_small
+from crimeprev.indicators.disclosure import PUBLISHED, protect_counts
 from crimeprev.indicators.sdmx import (
     aggregate_sdmx_frame,
     read_sdmx_csv,
@@ -42,7 +48,7 @@ def export_counts(
     unit: str = "NUMBER",
     value: str = "count",
 ) -> bytes:
-    """The bytes of a counts (or indicator) table in `file_format`, small counts suppressed.
+    """The bytes of a counts table in `file_format`, with primary and secondary suppression.
 
     Raises
     ------
@@ -53,24 +59,26 @@ def export_counts(
     --------
     >>> table = pd.DataFrame({"period": ["2019-01-01"], "iccs_code": ["0501"], "count": [3.0]})
     >>> print(export_counts(table, "csv", threshold=5).decode().strip())
-    period,iccs_code,count,suppressed
-    2019-01-01,0501,,True
+    period,iccs_code,count,suppressed,suppression
+    2019-01-01,0501,,True,primary
     """
     if file_format not in FORMATS:
         raise InvalidInputError(
             f"unknown format {file_format!r}; expected one of {', '.join(FORMATS)}"
         )
+    status = protect_counts(frame, threshold=threshold, value=value).status
     if file_format in ("sdmx-csv", "sdmx-ml"):
         sdmx = to_sdmx_frame(
-            frame, threshold=threshold, period_kind=period_kind, unit=unit, value=value
+            frame, period_kind=period_kind, unit=unit, value=value, suppression=status.tolist()
         )
         if file_format == "sdmx-csv":
             return write_sdmx_csv(sdmx).encode("utf-8")
         return write_sdmx_ml(sdmx)
-    shown = suppress_small(frame[value].tolist(), threshold=threshold)
+    hidden = (status != PUBLISHED).to_numpy()
     table = frame.drop(columns=[c for c in ("records",) if c in frame.columns]).copy()
-    table[value] = shown.values
-    table["suppressed"] = shown.suppressed
+    table[value] = table[value].astype(float).where(~hidden)
+    table["suppressed"] = hidden
+    table["suppression"] = status.to_numpy()
     buffer = io.BytesIO()
     if file_format == "csv":
         return table.to_csv(index=False).encode("utf-8")

@@ -2,8 +2,10 @@
 
 SDMX-CSV (version 1.0 of the format): one row per observation, the first
 column ``DATAFLOW`` names the dataflow (agency:id(version)), then one column
-per dimension, ``OBS_VALUE`` and the ``OBS_STATUS`` attribute (``A`` normal,
-``C`` confidential: suppressed, value left empty). Our data structure has the
+per dimension, ``OBS_VALUE``, the ``OBS_STATUS`` attribute (``A`` normal,
+``C`` confidential: suppressed, value left empty) and the ``CONF_STATUS``
+attribute saying why (``F`` free, ``A`` primary: a small count, ``D``
+secondary: hidden so that a small count cannot be recovered). Our data structure has the
 dimensions REF_AREA, TIME_PERIOD, ICCS, SEX, AGE and UNIT_MEASURE.
 
 SDMX-ML (version 2.1, structure-specific data) carries the same observations
@@ -30,7 +32,12 @@ STRUCTURE_ID = "ICCS_COUNTS"
 STRUCTURE_VERSION = "1.0"
 DATAFLOW = f"{AGENCY}:{STRUCTURE_ID}({STRUCTURE_VERSION})"
 DIMENSIONS = ("REF_AREA", "TIME_PERIOD", "ICCS", "SEX", "AGE", "UNIT_MEASURE")
-COLUMNS = ("DATAFLOW", *DIMENSIONS, "OBS_VALUE", "OBS_STATUS")
+COLUMNS = ("DATAFLOW", *DIMENSIONS, "OBS_VALUE", "OBS_STATUS", "CONF_STATUS")
+#: Confidentiality status (SDMX cross-domain code list CL_CONF_STATUS) of a
+#: published value (``F`` free), a small count (``A`` primary confidentiality
+#: due to small counts) and a complement (``D`` secondary confidentiality set
+#: by the sender, not for publication).
+CONF_CODES = {"": "F", "primary": "A", "secondary": "D"}
 #: Names of the concepts behind the dimensions, the measure and the attribute.
 CONCEPTS = {
     "REF_AREA": "Reference area",
@@ -41,6 +48,7 @@ CONCEPTS = {
     "UNIT_MEASURE": "Unit of measure",
     "OBS_VALUE": "Observation value",
     "OBS_STATUS": "Observation status (A normal, C confidential: suppressed)",
+    "CONF_STATUS": "Confidentiality status (F free, A primary: small count, D secondary)",
 }
 #: How a period start date is written as an SDMX TIME_PERIOD, by period kind.
 _PERIOD_FORMATS = {"year": "%Y", "month": "%Y-%m", "day": "%Y-%m-%d", "week": "%G-W%V"}
@@ -57,8 +65,13 @@ def to_sdmx_frame(
     threshold: int = 0,
     dataflow: str = DATAFLOW,
     period_kind: str | None = None,
+    suppression: list[str] | None = None,
 ) -> pd.DataFrame:
     """Map a counts frame to SDMX-CSV columns, suppressing counts below `threshold`.
+
+    `suppression` (``primary``, ``secondary`` or empty per row, from
+    :func:`crimeprev.indicators.disclosure.protect_counts`) replaces the
+    plain threshold when given.
 
     `period_kind` (``year``, ``quarter``, ``month``, ``week``, ``day``) writes
     period start dates the SDMX way (``2019``, ``2019-Q1``, ``2019-01``,
@@ -72,7 +85,10 @@ def to_sdmx_frame(
     >>> to_sdmx_frame(counts, threshold=5)[["REF_AREA", "OBS_VALUE", "OBS_STATUS"]].values.tolist()
     [['25', None, 'C']]
     """
-    shown = suppress_small(frame[value].tolist(), threshold=threshold)
+    if suppression is None:
+        primary = suppress_small(frame[value].tolist(), threshold=threshold).suppressed
+        suppression = ["primary" if hidden else "" for hidden in primary]
+    hidden = pd.Series([bool(s) for s in suppression], dtype=bool)
     out = pd.DataFrame(
         {
             "DATAFLOW": dataflow,
@@ -82,8 +98,9 @@ def to_sdmx_frame(
             "SEX": frame["sex"].astype(str) if "sex" in frame else "_T",
             "AGE": frame["age"].astype(str) if "age" in frame else "_T",
             "UNIT_MEASURE": unit,
-            "OBS_VALUE": shown.values,
-            "OBS_STATUS": ["C" if hidden else "A" for hidden in shown.suppressed],
+            "OBS_VALUE": [None if h else v for v, h in zip(frame[value], hidden, strict=True)],
+            "OBS_STATUS": ["C" if h else "A" for h in hidden],
+            "CONF_STATUS": [CONF_CODES[s] for s in suppression],
         }
     )
     return out[list(COLUMNS)]
@@ -103,6 +120,8 @@ def read_sdmx_csv(text: str, *, file: str = "<sdmx-csv>") -> pd.DataFrame:
         Naming the missing columns or the first row whose OBS_VALUE is not a number.
     """
     frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    if "CONF_STATUS" not in frame.columns and "OBS_STATUS" in frame.columns:
+        frame["CONF_STATUS"] = frame["OBS_STATUS"].map(_conf_of)
     missing = [c for c in COLUMNS if c not in frame.columns]
     if missing:
         raise DataFileError(
@@ -169,13 +188,14 @@ def data_structure() -> Any:
         )
     )
     dsd.measures.append(model.PrimaryMeasure(id="OBS_VALUE", concept_identity=scheme["OBS_VALUE"]))
-    dsd.attributes.append(
-        model.DataAttribute(
-            id="OBS_STATUS",
-            concept_identity=scheme["OBS_STATUS"],
-            related_to=model.PrimaryMeasureRelationship(),
+    for attribute in ("OBS_STATUS", "CONF_STATUS"):
+        dsd.attributes.append(
+            model.DataAttribute(
+                id=attribute,
+                concept_identity=scheme[attribute],
+                related_to=model.PrimaryMeasureRelationship(),
+            )
         )
-    )
     return dsd, scheme
 
 
@@ -207,9 +227,9 @@ def write_sdmx_ml(frame: pd.DataFrame) -> bytes:
 
     dsd, _ = data_structure()
     measure = dsd.measures.get("OBS_VALUE")
-    status = dsd.attributes.get("OBS_STATUS")
+    attributes = {a: dsd.attributes.get(a) for a in ("OBS_STATUS", "CONF_STATUS")}
     observations: list[Any] = []
-    for values in frame[[*DIMENSIONS, "OBS_VALUE", "OBS_STATUS"]].to_dict(orient="records"):
+    for values in frame[list(COLUMNS[1:])].to_dict(orient="records"):
         key = dsd.make_key(model.Key, {d: str(values[d]) for d in DIMENSIONS})
         value = values["OBS_VALUE"]
         observations.append(
@@ -218,9 +238,8 @@ def write_sdmx_ml(frame: pd.DataFrame) -> bytes:
                 value=float("nan") if value is None or pd.isna(value) else float(value),
                 value_for=measure,
                 attached_attribute={
-                    "OBS_STATUS": model.AttributeValue(
-                        value=str(values["OBS_STATUS"]), value_for=status
-                    )
+                    a: model.AttributeValue(value=str(values[a]), value_for=attribute)
+                    for a, attribute in attributes.items()
                 },
             )
         )
@@ -309,12 +328,29 @@ def _observation_row(observation: Any, number: int, file: str) -> dict[str, Any]
             value=status,
             expected="A (normal) or C (confidential)",
         )
+    confidentiality = observation.attached_attribute.get("CONF_STATUS")
+    conf = str(confidentiality.value) if confidentiality is not None else _conf_of(status)
+    if conf not in CONF_CODES.values():
+        raise DataFileError(
+            "CONF_STATUS unknown",
+            file=file,
+            row=number,
+            field="CONF_STATUS",
+            value=conf,
+            expected="F (free), A (primary) or D (secondary)",
+        )
     return {
         "DATAFLOW": DATAFLOW,
         **{d: key[d] for d in DIMENSIONS},
         "OBS_VALUE": None if math.isnan(value) else value,
         "OBS_STATUS": status,
+        "CONF_STATUS": conf,
     }
+
+
+def _conf_of(status: str) -> str:
+    """CONF_STATUS of a file written before it existed: confidential counts were primary."""
+    return "A" if status == "C" else "F"
 
 
 #: SDMX codes (the global SEX code list) of our canonical sex labels.
@@ -368,16 +404,19 @@ def indicator_sdmx_frame(
         }
     )
     status = ["C" if h else "A" for h in hidden]
+    conf = [CONF_CODES["primary" if h else ""] for h in hidden]
     numbers = base.assign(
         UNIT_MEASURE="NUMBER",
         OBS_VALUE=_shown(frame["numerator"].to_numpy(dtype=float), hidden),
         OBS_STATUS=status,
+        CONF_STATUS=conf,
     )
     has_rate = frame["value"].notna().to_numpy()
     rates = base.assign(
         UNIT_MEASURE="PER_100000",
         OBS_VALUE=_shown(frame["value"].to_numpy(dtype=float), hidden),
         OBS_STATUS=status,
+        CONF_STATUS=conf,
     )[has_rate]
     out = pd.concat([numbers, rates], ignore_index=True)
     return out[list(COLUMNS)]
@@ -429,6 +468,7 @@ def aggregate_sdmx_frame(frame: pd.DataFrame, *, dataflow: str = DATAFLOW) -> pd
             "UNIT_MEASURE": mapped["unit"].map(unit_code),
             "OBS_VALUE": mapped["value"].astype(float),
             "OBS_STATUS": "A",
+            "CONF_STATUS": "F",
         }
     )
     return out[list(COLUMNS)].reset_index(drop=True)
