@@ -3,8 +3,9 @@
 The app runs in-process on a fresh registry (a SQLite file, and a PostgreSQL
 schema of its own) seeded with a case, an asset with a valuation, a
 cooperation request, a sharing agreement and a fund receipt (ids 1, so
-generated small ids often reach real records), and an administrator's API
-token that every generated request carries. For every
+generated small ids often reach real records), and API tokens that the
+generated requests carry in turn: an administrator's, an investigator's of
+the case's agency, a viewer's of another agency and an auditor's. For every
 operation under ``/api/assets`` schemathesis sends schema-valid and
 schema-violating requests; each must be answered without a 5xx, every
 schema-violating one with a 4xx, and every error in the project's one JSON
@@ -17,6 +18,7 @@ reproduces.
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 from collections.abc import Iterator
@@ -126,9 +128,9 @@ def seed_registry(database: Database) -> str:
 )
 def seeded(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[Settings, str, Any]]:
+) -> Iterator[tuple[Settings, Iterator[str], Any]]:
     """A fresh migrated registry (SQLite file, or a PostgreSQL schema of its own), seeded,
-    the administrator's token and the app on it."""
+    the users' tokens in turn (administrator first) and the app on it."""
     folder = tmp_path_factory.mktemp("schemathesis")
     if request.param == "sqlite":
         path = folder / "registry.sqlite"
@@ -141,14 +143,35 @@ def seeded(
         yield from _seeded_app(url, folder)
 
 
-def _seeded_app(url: str, folder: Path) -> Iterator[tuple[Settings, str, Any]]:
+def role_tokens(database: Database) -> list[str]:
+    """Tokens of users who may do less: an investigator of the case's agency, a viewer of
+    another agency (who sees none of it) and an auditor without agency."""
+    users = (("investigator", "AMO"), ("viewer", "POL"), ("auditor", None))
+    with fast_password_hashing(), database.transaction() as session:
+        acc.create_agency(session, acc.SYSTEM, code="POL", name="Police unit", country="ITA")
+        for role, agency in users:
+            acc.create_user(
+                session,
+                acc.SYSTEM,
+                username=role,
+                password="correct horse battery",
+                roles=[role],
+                agency_code=agency,
+            )
+        return [
+            acc.create_api_token(session, acc.SYSTEM, role, name="schemathesis").secret
+            for role, _ in users
+        ]
+
+
+def _seeded_app(url: str, folder: Path) -> Iterator[tuple[Settings, Iterator[str], Any]]:
     database = Database(url)
     database.upgrade()
-    token = seed_registry(database)
+    tokens = [seed_registry(database), *role_tokens(database)]
     database.dispose()
     settings = Settings(data_dir=folder / "data", secret_key="test-secret-key", database_url=url)
     app = create_app(settings)
-    yield settings, token, app
+    yield settings, itertools.cycle(tokens), app
     opened = getattr(app.state, "database", None)
     if opened is not None:  # release the connections before the schema is dropped
         opened.dispose()
@@ -182,12 +205,12 @@ def error_shape(ctx: Any, response: Any, case: Any) -> bool | None:
 
 @assets_schema.parametrize()
 def test_assets_api_never_fails_and_refuses_bad_input_clearly(
-    case: Any, seeded: tuple[Settings, str, Any]
+    case: Any, seeded: tuple[Settings, Iterator[str], Any]
 ) -> None:
-    _settings, token, app = seeded
+    _settings, tokens, app = seeded
     case.call_and_validate(
         app=app,
-        headers={"Authorization": f"Bearer {token}"},
+        headers={"Authorization": f"Bearer {next(tokens)}"},
         checks=[not_a_server_error, negative_data_rejection],
         additional_checks=[error_shape],
     )
