@@ -2,16 +2,17 @@
 
 The asset registry has its own, seeded run (tests/assets/test_assets_schemathesis.py).
 Here the app runs in-process on a fresh data folder (bundled reference data,
-no imported statistics) with a SQLite registry holding one administrator,
-whose API token every generated request carries, so the signed-in endpoints
-(tracker, tokens) are reached too. Each operation gets schema-valid and
-schema-violating requests: no 5xx, a 4xx for every schema violation, and
-every error in the one JSON error shape. Few examples per operation keep the
-file well under a minute.
+no imported statistics) with a SQLite registry holding an administrator and
+a viewer, whose API tokens the generated requests carry in turn, so the
+signed-in endpoints (tracker, tokens) and their refusals are reached too.
+Each operation gets schema-valid and schema-violating requests: no 5xx, a
+4xx for every schema violation, and every error in the one JSON error shape.
+Few examples per operation keep the file well under a minute.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -47,8 +48,9 @@ other_apis = schema.exclude(path_regex=r"^/api/assets")
 
 
 @pytest.fixture(scope="module")
-def api_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, str]]:
-    """The app on a fresh data folder and registry, and an administrator's API token."""
+def api_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Iterator[str]]]:
+    """The app on a fresh data folder and registry, and an administrator's and a viewer's API
+    tokens in turn."""
     folder = tmp_path_factory.mktemp("schemathesis-api")
     settings = Settings(data_dir=folder / "data", secret_key="test-secret-key")
     settings.ensure_data_dir()
@@ -65,9 +67,19 @@ def api_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, str
         # Decoys first, so generated small token ids revoke these rather than the one in use.
         for number in range(5):
             acc.create_api_token(session, acc.SYSTEM, "admin", name=f"decoy {number}")
-        token = acc.create_api_token(session, acc.SYSTEM, "admin", name="schemathesis").secret
+        acc.create_user(
+            session,
+            acc.SYSTEM,
+            username="viewer",
+            password="correct horse battery",
+            roles=["viewer"],
+        )
+        tokens = [
+            acc.create_api_token(session, acc.SYSTEM, user, name="schemathesis").secret
+            for user in ("admin", "viewer")
+        ]
     database.dispose()
-    yield create_app(settings), token
+    yield create_app(settings), itertools.cycle(tokens)
 
 
 def error_shape(ctx: Any, response: Any, case: Any) -> bool | None:
