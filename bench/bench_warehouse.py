@@ -376,14 +376,19 @@ def main() -> None:
     print("{:>12} {:<11} {:>9} {:>9} {:>13} {:>12}".format(*header))
     for size in args.sizes:
         path = make_data(size, folder)
-        medians: dict[str, tuple[float, float, int]] = {}
-        for name in names:
-            runs = [measure(name, path, folder) for _ in range(args.repeats)]
-            medians[name] = (
-                statistics.median(r[0] for r in runs),
-                max(r[1] for r in runs),
-                runs[0][2],
+        # Round-robin, so that a change in the machine's load hits every pipeline alike.
+        runs: dict[str, list[tuple[float, float, int]]] = {name: [] for name in names}
+        for _ in range(args.repeats):
+            for name in names:
+                runs[name].append(measure(name, path, folder))
+        medians = {
+            name: (
+                statistics.median(r[0] for r in done),
+                max(r[1] for r in done),
+                done[0][2],
             )
+            for name, done in runs.items()
+        }
         floor = medians.get("duckdb-sql", (float("nan"),))[0]
         for name, (seconds, peak, rows) in medians.items():
             ratio = seconds / floor
