@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 from scipy.optimize import linprog
+from scipy.sparse.csgraph import connected_components
 
 from crimeprev.errors import InvalidInputError
 from crimeprev.standards.iccs import LEVELS
@@ -146,6 +147,11 @@ def feasible_intervals(
     The unknowns are the hidden cells (non-negative); every relation must
     hold with the published cells at their values. Returns ``inf`` as the
     upper bound when nothing limits a cell from above.
+
+    The minimum and the maximum are separable, so one linear programme over
+    two copies of the unknowns (``x`` and ``y``, each satisfying every
+    relation) that maximises ``x_i - y_i`` finds both at once: half the
+    solver calls of solving them one by one.
     """
     lower = np.full(len(cells), np.nan)
     upper = np.full(len(cells), np.nan)
@@ -155,28 +161,29 @@ def feasible_intervals(
     matrix = table.relations.tocsc()
     a_hidden = matrix[:, unknown]
     touched = np.flatnonzero(np.asarray(abs(a_hidden).sum(axis=1)).ravel() > 0)
-    a_eq = a_hidden[touched]
+    a_single = a_hidden[touched]
     published = np.flatnonzero(~hidden)
-    b_eq = -(matrix[touched][:, published] @ table.values[published])
+    b_single = -(matrix[touched][:, published] @ table.values[published])
+    a_eq = sparse.block_diag([a_single, a_single], format="csr")
+    b_eq = np.concatenate([b_single, b_single])
     position = {int(cell): index for index, cell in enumerate(unknown)}
+    size = len(unknown)
     for slot, cell in enumerate(cells):
-        objective = np.zeros(len(unknown))
-        objective[position[int(cell)]] = 1.0
-        for sign in (1.0, -1.0):
-            result = linprog(
-                sign * objective, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs"
+        at = position[int(cell)]
+        objective = np.zeros(2 * size)
+        objective[at], objective[size + at] = -1.0, 1.0
+        result = linprog(objective, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
+        if result.status == 3:  # unbounded above; the minimum on its own
+            alone = linprog(
+                objective[size:], A_eq=a_single, b_eq=b_single, bounds=(0, None), method="highs"
             )
-            if result.status == 3:  # unbounded: only the maximum can be
-                upper[slot] = np.inf
-            elif result.status != 0:
-                raise InvalidInputError(
-                    f"the disclosure audit failed ({result.message}); "
-                    "the table's margins do not add up"
-                )
-            elif sign > 0:
-                lower[slot] = result.fun
-            else:
-                upper[slot] = -result.fun
+            lower[slot], upper[slot] = alone.fun, np.inf
+        elif result.status != 0:
+            raise InvalidInputError(
+                f"the disclosure audit failed ({result.message}); the table's margins do not add up"
+            )
+        else:
+            upper[slot], lower[slot] = result.x[at], result.x[size + at]
     return lower, upper
 
 
@@ -211,19 +218,42 @@ def protect(
         return Protection(primary, np.zeros_like(primary), lower, upper, [])
     relations = table.relations.tocsr()
     _cover_lone_cells(table, relations, hidden)
-    narrow = np.flatnonzero(primary)
+    same = _equal_cells(relations)
+    # One audit per set of equal cells (a parent with a single child equals it).
+    _, first = np.unique(same[primary], return_index=True)
+    narrow = np.flatnonzero(primary)[first]
     while True:
         # Hiding more cells only widens an interval, so a cell that passed stays passed.
         low, high = feasible_intervals(table, hidden, narrow)
-        lower[narrow], upper[narrow] = low, high
+        for cell, low_value, high_value in zip(narrow, low, high, strict=True):
+            members = primary & (same == same[cell])
+            lower[members], upper[members] = low_value, high_value
         narrow = narrow[(high - low) < width - 1e-9]
         if not len(narrow):
             return Protection(primary, hidden & ~primary, lower, upper, [])
-        added = [_cheapest_complement(table, relations, hidden, int(cell)) for cell in narrow]
+        added = [
+            _cheapest_complement(table, relations, hidden, np.flatnonzero(same == same[cell]))
+            for cell in narrow
+        ]
         picks = [cell for cell in added if cell is not None]
         if not picks:
-            return Protection(primary, hidden & ~primary, lower, upper, narrow.tolist())
+            exposed = np.flatnonzero(primary & np.isin(same, same[narrow]))
+            return Protection(primary, hidden & ~primary, lower, upper, exposed.tolist())
         hidden[picks] = True
+
+
+def _equal_cells(relations: sparse.csr_matrix) -> np.ndarray:
+    """A label per cell, shared by cells a two-cell relation makes equal (total = its one part)."""
+    pairs = relations[np.diff(relations.indptr) == 2]
+    links = sparse.csr_matrix(
+        (
+            np.ones(pairs.nnz // 2),
+            (pairs.indices[0::2], pairs.indices[1::2]),
+        ),
+        shape=(relations.shape[1], relations.shape[1]),
+    )
+    _, labels = connected_components(links, directed=False)
+    return labels
 
 
 def _cover_lone_cells(table: LinkedTable, relations: sparse.csr_matrix, hidden: np.ndarray) -> None:
@@ -260,11 +290,10 @@ def _cheapest(table: LinkedTable, cells: np.ndarray, hidden: np.ndarray) -> int 
 
 
 def _cheapest_complement(
-    table: LinkedTable, relations: sparse.csr_matrix, hidden: np.ndarray, cell: int
+    table: LinkedTable, relations: sparse.csr_matrix, hidden: np.ndarray, cells: np.ndarray
 ) -> int | None:
-    """A further complement for an exposed cell: first in its own relations, then one step out."""
-    column = relations.tocsc()[:, cell]
-    rows = column.indices
+    """A further complement for exposed (equal) cells: in their relations, then one step out."""
+    rows = np.unique(relations.tocsc()[:, cells].indices)
     near = np.unique(relations[rows].indices)
     pick = _cheapest(table, near, hidden)
     if pick is not None:
