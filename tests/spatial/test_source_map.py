@@ -280,3 +280,42 @@ def test_browser_switches_sources(loaded_server, browser):
         assert page.locator("#knox-source").input_value() == "sf_2012"
     finally:
         page.close()
+
+
+def test_forecast_accuracy_on_a_source_agrees_with_the_command(client, data_dir, tmp_path):
+    from typer.testing import CliRunner
+
+    from crimeprev.cli.main import app as cli_app
+
+    query = {"source": "sf_2012", "offence": "0401", "method": "counts"}
+    body = client.get("/api/spatial/forecast-accuracy", params=query).json()
+    robbery = pd.read_parquet(REAL / "sf_crime_2012/incidents.parquet")
+    robbery = robbery[robbery.Category == "ROBBERY"].drop_duplicates(["IncidntNum", "Descript"])
+    # The sf_2012 profile's box rejects a few rows without a real location.
+    robbery = robbery[robbery.longitude.between(-122.53, -122.34)]
+    robbery = robbery[robbery.latitude.between(37.69, 37.84)]
+    assert body["training"]["end"] == "2012-10-01"  # the middle of July to December
+    assert body["training"]["events"] == int((robbery.Date < "2012-10-01").sum())
+    assert body["test"]["events"] + body["outside_study_area"] == int(
+        (robbery.Date >= "2012-10-01").sum()
+    )
+    # The command on the same source, split and cell size gives the same table.
+    output = tmp_path / "forecast.json"
+    arguments = ["forecast-accuracy", "--source", "sf_2012", "--offence", "0401"]
+    arguments += ["--start", "2012-07-01", "--end", "2013-01-01", "--split", "2012-10-01"]
+    result = CliRunner().invoke(
+        cli_app,
+        [*arguments, "--cell-size", "250", "--output", str(output)],
+        env={"CRIMEPREV_DATA_DIR": str(data_dir)},
+    )
+    assert result.exit_code == 0, result.output
+    command = json.loads(output.read_text())
+    ours = {row["cells"]: (row["hits"], row["pai"]) for row in body["table"]}
+    theirs = {row["cells"]: (row["hits"], row["pai"]) for row in command["table"]}
+    assert len(theirs) >= 5 and all(ours[cells] == theirs[cells] for cells in theirs)
+    for row in body["table"]:
+        assert row["pai"] == pytest.approx(row["hit_rate"] / row["coverage"], rel=1e-9)
+    page = client.get("/spatial/forecast-accuracy", params={**query, "method": "kde"})
+    assert page.status_code == 200 and 'value="sf_2012" selected' in page.text
+    late = client.get("/api/spatial/forecast-accuracy", params={**query, "split": "2014-01-01"})
+    assert late.status_code == 422 and late.json()["error"]["details"]["field"] == "split"

@@ -697,36 +697,96 @@ def chicago_forecast(year: int, method: str = "counts") -> dict[str, Any]:
         "outside_city": int(later.outside),
         "table": result.table,
         "curve": curve,
-        "chart": {
-            "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
-            "description": "Hit rate by share of the city's area flagged as hot spots",
-            "width": "container",
-            "height": 260,
-            "data": {"values": curve},
-            "mark": {"type": "line", "interpolate": "step-after"},
-            "encoding": {
-                "x": {
-                    "field": "coverage",
-                    "type": "quantitative",
-                    "title": "share of area",
-                    "axis": {"format": "%"},
-                    "scale": {"type": "sqrt"},
-                },
-                "y": {
-                    "field": "hit_rate",
-                    "type": "quantitative",
-                    "title": "share of assaults",
-                    "axis": {"format": "%"},
-                },
+        "chart": forecast_chart(curve, "assaults"),
+    }
+
+
+def forecast_chart(curve: list[dict[str, float]], what: str) -> dict[str, Any]:
+    """Vega-Lite step chart of the hit rate by share of the area flagged."""
+    return {
+        "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+        "description": "Hit rate by share of the area flagged as hot spots",
+        "width": "container",
+        "height": 260,
+        "data": {"values": curve},
+        "mark": {"type": "line", "interpolate": "step-after"},
+        "encoding": {
+            "x": {
+                "field": "coverage",
+                "type": "quantitative",
+                "title": "share of area",
+                "axis": {"format": "%"},
+                "scale": {"type": "sqrt"},
+            },
+            "y": {
+                "field": "hit_rate",
+                "type": "quantitative",
+                "title": f"share of {what}",
+                "axis": {"format": "%"},
             },
         },
     }
+
+
+@lru_cache(maxsize=8)
+def cached_source_forecast(
+    url: str,
+    state: tuple[int, str],  # noqa: ARG001 - part of the cache key only
+    source: str,
+    offence: str | None,
+    start: str | None,
+    split: str | None,
+    end: str | None,
+    method: str,
+) -> dict[str, Any]:
+    """Forecast accuracy on a source, once per parameters and warehouse state."""
+    from crimeprev.spatial.source_forecast import source_forecast
+    from crimeprev.store.warehouse import open_warehouse
+
+    warehouse = open_warehouse(url)
+    try:
+        body = source_forecast(
+            warehouse, source, offence=offence, start=start, split=split, end=end, method=method
+        )
+    finally:
+        warehouse.close()
+    return body | {"chart": forecast_chart(body["curve"], "incidents")}
+
+
+def forecast(
+    settings: Settings,
+    year: int,
+    method: str,
+    source: str | None,
+    offence: str | None,
+    start: str | None,
+    split: str | None,
+    end: str | None,
+) -> dict[str, Any]:
+    """The bundled Chicago year's forecast, or a source's when one is given."""
+    from crimeprev.spatial.sources import map_source
+
+    source = _blank(source)
+    if source is None:
+        return chicago_forecast(year, method)
+    map_source(source)
+    url, state = _warehouse_state(settings)
+    return cached_source_forecast(
+        url, state, source, _blank(offence), _blank(start), _blank(split), _blank(end), method
+    )
 
 
 @router.get("/forecast-accuracy")
 def forecast_accuracy_json(
     year: int = Query(2019, ge=2011, le=2019, description="Test year (forecast: the year before)."),
     method: Literal["counts", "kde"] = Query("counts"),
+    source: str | None = Query(None, description="A source instead (see /api/spatial/sources)."),
+    offence: str | None = Query(None, description="ICCS code prefix or offence label text."),
+    start: str | None = Query(None, description="First day of the earlier period."),
+    split: str | None = Query(None, description="First day of the later period (default: middle)."),
+    end: str | None = Query(None, description="Day after the later period."),
+    settings: Settings = Depends(get_app_settings),  # noqa: B008
 ) -> dict[str, Any]:
-    """Hit rate, PAI, PEI and RRI of last year's hot spots for this year's assaults."""
-    return chicago_forecast(year, method)
+    """Hit rate, PAI, PEI and RRI of last year's hot spots for this year's assaults, or of
+    a source's hot spots of one period for the next."""
+    return forecast(settings, year, method, source, offence, start, split, end)

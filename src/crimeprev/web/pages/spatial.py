@@ -89,9 +89,28 @@ def hot_spot_map(
 
 
 @router.get("/forecast-accuracy", response_class=HTMLResponse)
-def forecast_accuracy(request: Request, year: int = 2019, method: str = "counts") -> HTMLResponse:
-    """Hit rate, PAI, PEI and RRI of last year's hot spots, with the accuracy curve."""
-    result = api.chicago_forecast(year, method)
+def forecast_accuracy(
+    request: Request,
+    year: int = 2019,
+    method: str = "counts",
+    source: str | None = None,
+    offence: str | None = None,
+    start: str | None = None,
+    split: str | None = None,
+    end: str | None = None,
+    settings: Settings = Depends(get_app_settings),  # noqa: B008
+) -> HTMLResponse:
+    """Hit rate, PAI, PEI and RRI of last year's hot spots (or a source's earlier
+    period's), with the accuracy curve."""
+    result = api.forecast(settings, year, method, source, offence, start, split, end)
+    query = urlencode({k: v for k, v in request.query_params.items() if v})
     return render(
-        request, "spatial/forecast.html", {"result": result, "years": list(range(2011, 2020))}
+        request,
+        "spatial/forecast.html",
+        {
+            "result": result,
+            "years": list(range(2011, 2020)),
+            "sources": MAP_SOURCES.values(),
+            "json_url": "/api/spatial/forecast-accuracy" + (f"?{query}" if query else ""),
+        },
     )
