@@ -186,3 +186,25 @@ def test_page_download_of_vancouver_is_protected(stats_client):
     assert set(table["suppression"].dropna()) == {"primary", "secondary"}
     page = stats_client.get("/stats/vancouver_2020")
     assert "secondary suppression" in page.text
+
+
+def test_profile_table_of_codes_by_year_passes_the_audit():
+    from crimeprev.indicators.profile import _protected_pivot
+
+    pivot = pd.DataFrame(
+        [[3, 40, 12], [25, 2, 30], [18, 22, 0], [9, 11, 14]],
+        index=["0501", "0502", "0201", "(not mapped)"],
+        columns=[2018, 2019, 2020],
+    )
+    mask, hidden_totals = _protected_pivot(pivot, THRESHOLD)
+    # The page publishes each code's total over the years and each year's total:
+    # the years play the part of the areas in the audit.
+    long = pivot.stack().rename("count").reset_index()
+    long.columns = ["iccs_code", "area_id", "count"]
+    long["area_id"] = long["area_id"].astype(str)
+    hidden = mask.ravel()
+    assert hidden.sum() > 2  # more than the two small counts
+    totals = {(code, "_T") for code in hidden_totals}
+    values = long["count"].to_numpy(dtype=float)
+    for cell, (low, high) in audit(long, hidden, totals).items():
+        assert low <= values[cell] <= high and high - low >= THRESHOLD - 1e-6

@@ -10,11 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from crimeprev.errors import CrimeprevError, NotFoundError
 from crimeprev.indicators.counts import CountQuery, area_rates, count_incidents
-from crimeprev.indicators.disclosure import suppress_small, suppress_table
+from crimeprev.indicators.disclosure import PUBLISHED, protect_counts, suppress_small
 from crimeprev.standards import iccs
 from crimeprev.store.ingest import import_log
 from crimeprev.store.profiles import Profile, load_profile, profile_names
@@ -133,13 +134,13 @@ def crime_profile(
         pivot = counts.pivot_table(
             index="iccs_code", columns="year", values="count", aggfunc="sum", fill_value=0
         )
-        # Row totals and yearly totals are published too: secondary suppression
-        # keeps a hidden cell from being recovered by subtraction.
-        matrix = suppress_table(pivot.to_numpy(dtype=float), threshold=small_count_threshold)
+        # Row totals, yearly totals and the other ICCS levels are published too:
+        # secondary suppression keeps a hidden cell from being worked out.
+        hidden_cells, hidden_totals = _protected_pivot(pivot, small_count_threshold)
         year_list = [int(y) for y in pivot.columns]
         for index, code in enumerate(pivot.index):
             label = iccs.get(str(code)).label if iccs.is_valid(str(code)) else "not mapped to ICCS"
-            mask = matrix.primary[index] | matrix.secondary[index]
+            mask = hidden_cells[index]
             values = pivot.iloc[index].to_numpy(dtype=float)
             by_category.append(
                 {
@@ -150,8 +151,9 @@ def crime_profile(
                         for year, value, masked in zip(year_list, values, mask, strict=True)
                     },
                     "suppressed": [y for y, m in zip(year_list, mask, strict=True) if m],
-                    # A one-column row's total would equal its hidden cell.
-                    "total": None if (mask.any() and len(year_list) == 1) else float(values.sum()),
+                    "total": None
+                    if (str(code) in hidden_totals or 0 < values.sum() < small_count_threshold)
+                    else float(values.sum()),
                 }
             )
         totals = counts.groupby("year")["count"].sum()
@@ -291,3 +293,26 @@ def rate_map(
         "suppressed_below": small_count_threshold,
     }
     return geojson
+
+
+def _protected_pivot(pivot: pd.DataFrame, threshold: int) -> tuple[np.ndarray, set[str]]:
+    """Hidden cells of an ICCS code x year table whose row and year totals are published.
+
+    The years play the part of the areas in
+    :func:`~crimeprev.indicators.disclosure.protect_counts`: each code's
+    total over the years and each year's total (and its ICCS parents) are
+    the relations. Returns the mask and the codes whose total must be hidden.
+    """
+    codes, years = np.meshgrid(pivot.index.astype(str), pivot.columns.astype(str), indexing="ij")
+    long = pd.DataFrame(
+        {
+            "iccs_code": codes.ravel(),
+            "area_id": years.ravel(),
+            "count": pivot.to_numpy(dtype=float).ravel(),
+        }
+    )
+    result = protect_counts(long, threshold=threshold)
+    mask = (result.status != PUBLISHED).to_numpy().reshape(pivot.shape)
+    margins = result.hidden_margins
+    totals = set(margins.loc[margins["area_id"] == "_T", "iccs_code"].astype(str))
+    return mask, totals
