@@ -208,3 +208,19 @@ def test_profile_table_of_codes_by_year_passes_the_audit():
     values = long["count"].to_numpy(dtype=float)
     for cell, (low, high) in audit(long, hidden, totals).items():
         assert low <= values[cell] <= high and high - low >= THRESHOLD - 1e-6
+
+
+@pytest.mark.parametrize(
+    "counts", [[3, 40, 12, 0, 7], [1, 1, 30, 9], [4, 0, 0, 2, 2, 50], [2, 6, 6, 6]]
+)
+def test_areas_on_the_map_and_rates_table_are_safe_from_the_year_total(counts):
+    from crimeprev.indicators.profile import _protected_areas
+
+    hidden = np.array(_protected_areas(pd.Series(counts, dtype=float), THRESHOLD))
+    values = np.array(counts, dtype=float)
+    assert hidden[(values > 0) & (values < THRESHOLD)].all()
+    # With only the total over areas known, a hidden area can be anything from 0
+    # to the sum of the hidden areas when two or more are hidden (brute force
+    # over that one relation): that range must be at least the threshold.
+    assert hidden.sum() >= 2 and values[hidden].sum() >= THRESHOLD
+    assert hidden.sum() <= (values > 0).sum()

@@ -15,7 +15,7 @@ import pandas as pd
 
 from crimeprev.errors import CrimeprevError, NotFoundError
 from crimeprev.indicators.counts import CountQuery, area_rates, count_incidents
-from crimeprev.indicators.disclosure import PUBLISHED, protect_counts, suppress_small
+from crimeprev.indicators.disclosure import PUBLISHED, protect_counts
 from crimeprev.standards import iccs
 from crimeprev.store.ingest import import_log
 from crimeprev.store.profiles import Profile, load_profile, profile_names
@@ -170,10 +170,11 @@ def crime_profile(
             area_set = table.area_set
             unassigned = table.unassigned
             latest = table.frame[table.frame["year"] == rates_year]
-            shown = suppress_small(latest["count"].tolist(), threshold=small_count_threshold)
-            for (_, row), value, hidden in zip(
-                latest.iterrows(), shown.values, shown.suppressed, strict=True
-            ):
+            hidden_areas = _protected_areas(latest["count"], small_count_threshold)
+            shown = [
+                None if h else float(c) for c, h in zip(latest["count"], hidden_areas, strict=True)
+            ]
+            for (_, row), value, hidden in zip(latest.iterrows(), shown, hidden_areas, strict=True):
                 rates.append(
                     {
                         "area_id": row["area_id"],
@@ -268,10 +269,14 @@ def rate_map(
         area_set = next((s for s in sets if s), "")
     geojson = area_geojson(warehouse, area_set)
     rows = {str(r["area_id"]): r for r in frame.to_dict(orient="records")}
+    # The year's total is published, so the map hides complements too.
+    ids = [str(f["id"]) for f in geojson["features"]]
+    area_counts = pd.Series([float(rows.get(i, {}).get("count", 0.0) or 0.0) for i in ids])
+    hidden_areas = dict(zip(ids, _protected_areas(area_counts, small_count_threshold), strict=True))
     for feature in geojson["features"]:
         row = rows.get(feature["id"], {})
         count = float(row.get("count", 0.0) or 0.0)
-        hidden = 0 < count < small_count_threshold
+        hidden = hidden_areas[str(feature["id"])]
         feature["properties"].update(
             {
                 "count": None if hidden else count,
@@ -316,3 +321,21 @@ def _protected_pivot(pivot: pd.DataFrame, threshold: int) -> tuple[np.ndarray, s
     margins = result.hidden_margins
     totals = set(margins.loc[margins["area_id"] == "_T", "iccs_code"].astype(str))
     return mask, totals
+
+
+def _protected_areas(counts: pd.Series, threshold: int) -> list[bool]:
+    """Hidden areas of one year's counts by area, whose total over areas is published.
+
+    Small counts are hidden, and complements so that none can be worked
+    out from the year's total (see
+    :func:`~crimeprev.indicators.disclosure.protect_counts`).
+    """
+    frame = pd.DataFrame(
+        {
+            "iccs_code": "all",
+            "area_id": [f"area{i}" for i in range(len(counts))],
+            "count": counts.fillna(0).to_numpy(dtype=float),
+        }
+    )
+    status = protect_counts(frame, threshold=threshold).status
+    return (status != PUBLISHED).tolist()

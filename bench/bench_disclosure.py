@@ -1,0 +1,166 @@
+"""Benchmark: disclosure control of an exported counts table (ICCS code x area x period).
+
+For each number of areas N the script draws a fictional table of counts by
+ICCS code (a three-level tree of 24 codes under 4 sections) x N areas x
+``--periods`` months, with many small counts (a gamma-Poisson mixture, as
+in real neighbourhood-by-offence tables), and times side by side:
+
+* ``primary``: :func:`crimeprev.indicators.disclosure.suppress_small`, small
+  counts hidden and nothing else (what the exports did before);
+* ``greedy 2-D``: :func:`crimeprev.indicators.disclosure.suppress_table`
+  per period on the code x area matrix (row and column totals only, no
+  ICCS parents, no audit);
+* ``protect``: :func:`crimeprev.indicators.disclosure.protect_counts`,
+  greedy complements against area totals and ICCS parent sums plus the
+  linear-programming audit, repeated until every small count is protected.
+
+Each timing is the median of ``--repeats`` runs (the ratio is to the greedy
+2-D pass); peak Python memory (tracemalloc) is taken in one further run. The
+table also gives how many cells each method hides, how many totals
+(published elsewhere) it had to hide, and how many small counts stay
+exposed by the LP audit against area totals and ICCS parents: the point of
+the peers is what they leave recoverable, not only their speed.
+
+Usage::
+
+    python bench/bench_disclosure.py --sizes 20 80 --periods 12 --repeats 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+import tracemalloc
+from collections.abc import Callable
+from functools import partial
+
+import numpy as np
+import pandas as pd
+
+from crimeprev.indicators.disclosure import (
+    PUBLISHED,
+    counts_table,
+    feasible_intervals,
+    protect_counts,
+    suppress_small,
+    suppress_table,
+)
+
+THRESHOLD = 5
+CODES = [
+    f"{section}{division}{group}"
+    for section in ("01", "02", "05", "08")
+    for division in ("01", "02")
+    for group in ("1", "2", "9")
+]
+
+
+def synthetic_counts(areas: int, periods: int, seed: int = 7) -> pd.DataFrame:
+    """A fictional counts table with a realistic share of small counts."""
+    rng = np.random.default_rng(seed)
+    code_rate = rng.gamma(0.8, 12.0, size=len(CODES))
+    area_rate = rng.gamma(1.5, 0.7, size=areas)
+    grid = pd.MultiIndex.from_product(
+        [
+            [f"2024-{m:02d}-01" for m in range(1, periods + 1)],
+            CODES,
+            [f"A{a:03d}" for a in range(areas)],
+        ],
+        names=["period", "iccs_code", "area_id"],
+    ).to_frame(index=False)
+    mean = (
+        code_rate[grid["iccs_code"].map(CODES.index)]
+        * area_rate[grid["area_id"].str[1:].astype(int)]
+    )
+    grid["count"] = rng.poisson(mean).astype(float)
+    return grid[grid["count"] > 0].reset_index(drop=True)
+
+
+#: A method's hidden cells, and the totals it hides (period, code, area).
+Pattern = tuple[np.ndarray, set[tuple[str, str, str]]]
+
+
+def primary_only(frame: pd.DataFrame) -> Pattern:
+    return np.array(suppress_small(frame["count"].tolist(), threshold=THRESHOLD).suppressed), set()
+
+
+def greedy_2d(frame: pd.DataFrame) -> Pattern:
+    hidden = np.zeros(len(frame), dtype=bool)
+    for _, part in frame.groupby("period", sort=False):
+        pivot = part.pivot_table(
+            index="iccs_code", columns="area_id", values="count", fill_value=0, aggfunc="sum"
+        )
+        result = suppress_table(pivot.to_numpy(dtype=float), threshold=THRESHOLD)
+        mask = pd.DataFrame(result.primary | result.secondary, pivot.index, pivot.columns)
+        hidden[part.index] = (
+            mask.stack().loc[list(zip(part["iccs_code"], part["area_id"], strict=True))].to_numpy()
+        )
+    return hidden, set()
+
+
+def full(frame: pd.DataFrame) -> Pattern:
+    result = protect_counts(frame, threshold=THRESHOLD)
+    margins = result.hidden_margins.astype(str)
+    totals = set(zip(margins["period"], margins["iccs_code"], margins["area_id"], strict=True))
+    return (result.status != PUBLISHED).to_numpy(), totals
+
+
+def exposed_by_audit(frame: pd.DataFrame, pattern: Pattern) -> int:
+    """Small counts whose feasible interval, given area totals and ICCS parents, is too narrow."""
+    hidden, totals = pattern
+    exposed = 0
+    for period, part in frame.groupby("period", sort=False):
+        table = counts_table(part["iccs_code"].tolist(), part["area_id"].tolist(), part["count"])
+        own = len(part)
+        mask = np.zeros(len(table.values), dtype=bool)
+        mask[:own] = hidden[part.index]
+        small = (table.values > 0) & (table.values < THRESHOLD)
+        mask |= small  # small margins are hidden wherever they appear
+        for position, (code, area) in enumerate(table.labels):
+            mask[position] |= position >= own and (str(period), code, area) in totals
+        cells = np.flatnonzero(small[:own])
+        low, high = feasible_intervals(table, mask, cells)
+        exposed += int(((high - low) < THRESHOLD - 1e-9).sum())
+    return exposed
+
+
+def measure(run: Callable[[], Pattern], repeats: int) -> tuple[float, float, Pattern]:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        pattern = run()
+        times.append(time.perf_counter() - start)
+    tracemalloc.start()
+    run()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return statistics.median(times), peak / 2**20, pattern
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[20, 80], help="areas")
+    parser.add_argument("--periods", type=int, default=12)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    print(f"load average {os.getloadavg()[0]:.1f}; threshold {THRESHOLD}; {args.periods} periods")
+    print(f"{'areas':>6} {'cells':>7} {'method':<11} {'median s':>9} {'ratio':>6} "
+          f"{'peak MiB':>9} {'hidden':>7} {'totals':>7} {'exposed':>8}")  # fmt: skip
+    methods = {"primary": primary_only, "greedy 2-D": greedy_2d, "protect": full}
+    for areas in args.sizes:
+        frame = synthetic_counts(areas, args.periods)
+        results = {
+            name: measure(partial(method, frame), args.repeats) for name, method in methods.items()
+        }
+        base = results["greedy 2-D"][0]
+        for name, (seconds, peak, pattern) in results.items():
+            exposed = exposed_by_audit(frame, pattern)
+            print(f"{areas:>6} {len(frame):>7} {name:<11} {seconds:>9.3f} {seconds / base:>6.1f} "
+                  f"{peak:>9.1f} {int(pattern[0].sum()):>7} {len(pattern[1]):>7} "
+                  f"{exposed:>8}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
