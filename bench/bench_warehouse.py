@@ -217,7 +217,7 @@ def run_duckdb_sql(path: Path, folder: Path) -> int:
         FROM {scan} i
         LEFT JOIN concordance c ON nullif(trim(i.offence_code, {TRIM}), '') = c.national_code
         WHERE NOT ({bad})"""
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     rejected = con.execute(
         f"""INSERT INTO quarantine
         SELECT '{import_id}', file_row_number + 1,
@@ -226,12 +226,13 @@ def run_duckdb_sql(path: Path, folder: Path) -> int:
                || ' | lat=' || coalesce(lat::TEXT, '') || ' | area=' || coalesce(area, ''),
                concat_ws('; ', {reasons})
         FROM {scan} WHERE {bad}"""
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     rows = pq.ParquetFile(path).metadata.num_rows
     if accepted + rejected != rows:
         raise SystemExit("row accounting failed")
     digest = hashing.result()
-    if con.execute("SELECT count(*) FROM import_log WHERE file_hash = ?", [digest]).fetchone()[0]:
+    logged = con.execute("SELECT count(*) FROM import_log WHERE file_hash = ?", [digest])
+    if logged.fetchall()[0][0]:
         raise SystemExit("already imported")
     con.execute(
         "INSERT INTO import_log VALUES (?, ?, ?, ?, ?)",
