@@ -153,9 +153,19 @@ def count_incidents(warehouse: Warehouse, query: CountQuery) -> pd.DataFrame:
             f"source {query.source!r} records dates to the {precision}; "
             f"counts by {query.period} would invent precision. Use a coarser period."
         )
-    frame = warehouse.to_arrow(count_expression(warehouse, query)).to_pandas()
-    order = [c for c in ("period", "area_id", "iccs_code", *query.tags) if c in frame.columns]
-    return frame.sort_values(order, na_position="last").reset_index(drop=True)
+    return warehouse.to_arrow(sorted_count_expression(warehouse, query)).to_pandas()
+
+
+def sorted_count_expression(warehouse: Warehouse, query: CountQuery) -> ibis.Table:
+    """:func:`count_expression` ordered by period, area, ICCS code and tags, nulls last.
+
+    The engine sorts (DuckDB or PostgreSQL), so a result of millions of
+    groups is never sorted again in pandas; the key columns are unique per
+    group, so the order is total and the same on every backend.
+    """
+    counts = count_expression(warehouse, query)
+    keys = [c for c in ("period", "area_id", "iccs_code", *query.tags) if c in counts.columns]
+    return counts.order_by([ibis.asc(key, nulls_first=False) for key in keys])
 
 
 @dataclass(frozen=True)
