@@ -226,6 +226,43 @@ def _expect(value: Any, kind: type | tuple[type, ...], where: str, path: Path) -
     return value
 
 
+_OFFENCE_KEYS = ("code", "label", "iccs", "code_value", "label_value")
+
+
+def _offence_table(offence: Any, where: Path) -> dict[str, Any]:
+    """Check the ``[offence]`` table names at least one source of the offence.
+
+    Without one every row would be quarantined as "offence missing", so the
+    mistake is reported once, when the profile is read, instead of per row.
+    A misspelt key (``iccs_code`` for ``iccs``) is refused for the same reason.
+    """
+    expected = (
+        "an [offence] table with a column 'code', 'label' or 'iccs' (an ICCS code), "
+        "or a constant 'code_value' or 'label_value'"
+    )
+    if not isinstance(offence, dict):
+        raise DataFileError(
+            "[offence] must be a table", file=str(where), field="offence", expected=expected
+        )
+    unknown = sorted(set(offence) - set(_OFFENCE_KEYS))
+    if unknown:
+        raise DataFileError(
+            f"unknown [offence] key(s) {unknown}",
+            file=str(where),
+            field="offence",
+            value=unknown,
+            expected=f"keys among {list(_OFFENCE_KEYS)}",
+        )
+    if not any(offence.get(key) for key in _OFFENCE_KEYS):
+        raise DataFileError(
+            "the profile maps no offence column, so no row could be coded",
+            file=str(where),
+            field="offence",
+            expected=expected,
+        )
+    return offence
+
+
 def parse_profile(text: str, *, path: Path | None = None) -> Profile:
     """Parse the TOML text of a profile.
 
@@ -310,7 +347,7 @@ def parse_profile(text: str, *, path: Path | None = None) -> Profile:
             components=components,
             precision=precision,
         )
-    offence = data.get("offence", {})
+    offence = _offence_table(data.get("offence", {}), where)
     location = None
     if "location" in data:
         raw = data["location"]

@@ -28,7 +28,9 @@ from crimeprev.store.profiles import Profile
 from crimeprev.store.readers import ROW
 
 _NUMBER = r"^[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$"
-_INTEGER = r"^[0-9]+$"
+#: A whole number, optionally written as a decimal with a zero fraction ("5.0"),
+#: as spreadsheets export integer columns.
+_INTEGER = r"^[0-9]+(\.0*)?$"
 _TOKEN_NAMES = {
     "%Y": "year",
     "%m": "month",
@@ -148,8 +150,11 @@ def _integer(t: ibis.Table, name: str) -> tuple[ir.IntegerValue, ir.BooleanValue
         whole = value.notnull() & (value.floor() == value)
         return whole.ifelse(value, ibis.null("float64")).cast("int64"), value.notnull() & ~whole
     text = t[f"_s_{name}"]
-    well_formed = text.re_search(_INTEGER) & (text.length() <= 9)
-    return well_formed.ifelse(text, ibis.null("string")).cast(
+    # Only the digits before the point are cast: "5.0" is not a valid integer
+    # literal for PostgreSQL's cast.
+    digits = text.re_replace(r"\.0*$", "")
+    well_formed = text.re_search(_INTEGER) & (digits.length() <= 9)
+    return well_formed.ifelse(digits, ibis.null("string")).cast(
         "int64"
     ), text.notnull() & ~well_formed
 
@@ -403,8 +408,12 @@ def _offence(profile: Profile, stages: _Stages) -> list[Rule]:
         label = ibis.literal(profile.offence_label_value)
     else:
         label = ibis.null("string")
-    names = ", ".join(repr(c) for c in (profile.offence_code, *label_columns) if c)
-    flags = {"offence_missing": code.isnull() & label.isnull()}
+    iccs_value = text(profile.iccs_column) if profile.iccs_column else ibis.null("string")
+    names = ", ".join(
+        repr(c) for c in (profile.offence_code, *label_columns, profile.iccs_column) if c
+    )
+    # An ICCS code given directly is an offence too, so a row needs one of the three.
+    flags = {"offence_missing": code.isnull() & label.isnull() & iccs_value.isnull()}
     rules = [Rule("offence_missing", lambda _t: ibis.literal(f"offence missing: {names} empty"))]
     columns: dict[str, ir.Value] = {"_k_offence_code": code}
     has_code = bool(profile.offence_code or profile.offence_code_value)
@@ -412,7 +421,7 @@ def _offence(profile: Profile, stages: _Stages) -> list[Rule]:
         # A label the profile does not map would be stored as a column of NULLs.
         columns["_k_offence_label"] = label
     if profile.iccs_column:
-        value = text(profile.iccs_column)
+        value = iccs_value
         known = [item.code for item in iccs.codes()]
         flags["iccs_unknown"] = value.notnull() & ~value.isin(known)
         iccs_column = profile.iccs_column
