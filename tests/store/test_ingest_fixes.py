@@ -92,7 +92,7 @@ def test_profile_without_any_offence_column_refused_on_load():
     with pytest.raises(DataFileError) as caught:
         profile("")
     message = str(caught.value)
-    assert "[offence]" in message
+    assert "'offence' table" in message
     for key in ("code", "label", "iccs", "code_value", "label_value"):
         assert key in message
 

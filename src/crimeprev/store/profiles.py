@@ -232,22 +232,25 @@ _OFFENCE_KEYS = ("code", "label", "iccs", "code_value", "label_value")
 def _offence_table(offence: Any, where: Path) -> dict[str, Any]:
     """Check the ``[offence]`` table names at least one source of the offence.
 
+    Messages avoid square brackets: the command line prints them with Rich,
+    which would take ``[offence]`` for a style tag and drop it.
+
     Without one every row would be quarantined as "offence missing", so the
     mistake is reported once, when the profile is read, instead of per row.
     A misspelt key (``iccs_code`` for ``iccs``) is refused for the same reason.
     """
     expected = (
-        "an [offence] table with a column 'code', 'label' or 'iccs' (an ICCS code), "
+        "an 'offence' table with a column 'code', 'label' or 'iccs' (an ICCS code), "
         "or a constant 'code_value' or 'label_value'"
     )
     if not isinstance(offence, dict):
         raise DataFileError(
-            "[offence] must be a table", file=str(where), field="offence", expected=expected
+            "'offence' must be a table", file=str(where), field="offence", expected=expected
         )
     unknown = sorted(set(offence) - set(_OFFENCE_KEYS))
     if unknown:
         raise DataFileError(
-            f"unknown [offence] key(s) {unknown}",
+            f"unknown key(s) {unknown} in the 'offence' table",
             file=str(where),
             field="offence",
             value=unknown,
