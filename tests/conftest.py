@@ -9,7 +9,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -75,37 +76,71 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@contextmanager
+def running_server(
+    data_dir: Path, env: Mapping[str, str] | None = None, *, timeout: float = 180.0
+) -> Iterator[str]:
+    """Run ``crimeprev serve`` on ``data_dir`` and a free port until the block ends.
+
+    Browser tests need the real server process (not the in-process TestClient), so
+    this starts it with ``env`` added to the environment, waits for ``/api/health``,
+    yields the base URL and always stops the process. The server's output goes to
+    ``data_dir / "server.log"`` and is shown when it dies before answering.
+    """
+    data_dir.mkdir(parents=True, exist_ok=True)
+    port = _free_port()
+    environment = {
+        **os.environ,
+        **(env or {}),
+        "CRIMEPREV_DATA_DIR": str(data_dir),
+        "CRIMEPREV_PORT": str(port),
+    }
+    command = [sys.executable, "-m", "crimeprev", "serve", "--port", str(port)]
+    log_path = data_dir / "server.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(command, env=environment, stdout=log, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            _wait_for_health(process, url, log_path, timeout)
+            yield url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _wait_for_health(
+    process: subprocess.Popen[bytes], url: str, log_path: Path, timeout: float
+) -> None:
+    """Poll ``/api/health`` until it answers 200; fail if the server exits or is too slow."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"server exited: {log_path.read_text()}")
+        try:
+            if httpx.get(url + "/api/health", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"server did not answer /api/health within {timeout:g} s")
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="session")
+def run_server():
+    """The :func:`running_server` context manager, for fixtures that prepare their own data."""
+    return running_server
+
+
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Start the real server (``crimeprev serve``) on a free port and yield its URL."""
-    data_dir = tmp_path_factory.mktemp("live-data")
-    port = _free_port()
-    env = {**os.environ, "CRIMEPREV_DATA_DIR": str(data_dir), "CRIMEPREV_PORT": str(port)}
-    command = [sys.executable, "-m", "crimeprev", "serve", "--port", str(port)]
-    log = (data_dir / "server.log").open("w")
-    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"server exited: {(data_dir / 'server.log').read_text()}")
-            try:
-                if httpx.get(url + "/api/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("server did not answer /api/health within 180 s")
-            time.sleep(0.2)
+    with running_server(tmp_path_factory.mktemp("live-data")) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
 
 
 @pytest.fixture(scope="session")

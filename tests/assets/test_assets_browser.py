@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from datetime import date
 
-import httpx
 import pytest
 
 from crimeprev.assets import cases, registry
@@ -20,14 +14,10 @@ from crimeprev.db import accounts as acc
 PASSWORD = "correct horse battery"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
-def registry_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
+def registry_server(
+    tmp_path_factory: pytest.TempPathFactory, run_server
+) -> Iterator[tuple[str, int]]:
     """`crimeprev serve` on a registry holding one prosecutor and one identified asset."""
     data_dir = tmp_path_factory.mktemp("assets-live")
     database = Database(f"sqlite:///{(data_dir / 'crimeprev.sqlite').as_posix()}")
@@ -63,37 +53,8 @@ def registry_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[
         )
         asset_id = asset.id
     database.dispose()
-    port = _free_port()
-    env = {**os.environ, "CRIMEPREV_DATA_DIR": str(data_dir), "CRIMEPREV_PORT": str(port)}
-    log = (data_dir / "server.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "crimeprev", "serve", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"server exited: {(data_dir / 'server.log').read_text()}")
-            try:
-                if httpx.get(url + "/api/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("server did not answer /api/health within 120 s")
-            time.sleep(0.3)
+    with run_server(data_dir, timeout=120) as url:
         yield url, asset_id
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
 
 
 @pytest.mark.browser

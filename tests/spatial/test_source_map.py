@@ -6,15 +6,9 @@ the code under test."""
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import numpy as np
 import pandas as pd
 import pytest
@@ -213,42 +207,11 @@ def test_sources_without_boundaries_or_warehouse_and_errors(client, tmp_path):
         assert burglary["incidents"] == 11699 and burglary["base_layer"] == "extent"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
-def loaded_server(data_dir) -> Iterator[str]:
+def loaded_server(data_dir, run_server) -> Iterator[str]:
     """The real server on the data directory with the loaded warehouse."""
-    port = _free_port()
-    env = {**os.environ, "CRIMEPREV_DATA_DIR": str(data_dir), "CRIMEPREV_PORT": str(port)}
-    log = (data_dir / "server.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "crimeprev", "serve", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"server exited: {(data_dir / 'server.log').read_text()}")
-            try:
-                if httpx.get(url + "/api/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "server did not start within 180 s"
-            time.sleep(0.2)
+    with run_server(data_dir) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        log.close()
 
 
 @pytest.mark.browser

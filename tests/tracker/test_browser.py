@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from crimeprev.db import SYSTEM, Database
@@ -19,14 +13,8 @@ from crimeprev.tracker.access import TrackerActor
 from crimeprev.tracker.service import AnswerInput
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
-def reporting_server(tmp_path: Path) -> Iterator[str]:
+def reporting_server(tmp_path: Path, run_server) -> Iterator[str]:
     """`crimeprev serve` on a SQLite database where Kenya and Brazil published answers."""
     url = f"sqlite:///{(tmp_path / 'tracker.sqlite').as_posix()}"
     database = Database(url)
@@ -45,39 +33,8 @@ def reporting_server(tmp_path: Path) -> Iterator[str]:
             service.submit_submission(session, secretariat, submission.id)
             service.publish_submission(session, secretariat, submission.id)
     database.dispose()
-    port = _free_port()
-    environment = {
-        **os.environ,
-        "CRIMEPREV_DATA_DIR": str(tmp_path / "data"),
-        "CRIMEPREV_DATABASE_URL": url,
-        "CRIMEPREV_PORT": str(port),
-    }
-    log = (tmp_path / "server.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "crimeprev", "serve", "--port", str(port)],
-        env=environment,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    address = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"server exited: {(tmp_path / 'server.log').read_text()}")
-            try:
-                if httpx.get(address + "/api/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("server did not answer /api/health within 180 s")
-            time.sleep(0.2)
+    with run_server(tmp_path / "data", {"CRIMEPREV_DATABASE_URL": url}) as address:
         yield address
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
 
 
 @pytest.mark.browser
