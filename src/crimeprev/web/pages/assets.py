@@ -80,6 +80,23 @@ def _act(
     return RedirectResponse(target, status_code=303)
 
 
+def _rerender(
+    page: Callable[..., HTMLResponse],
+    request: Request,
+    session: Session,
+    principal: Principal,
+    *ids: int,
+) -> Callable[[str, int], HTMLResponse]:
+    """The ``on_error`` of :func:`_act`: the form's own page again, with the refusal.
+
+    ``page`` is one of the ``_*_page`` builders and ``ids`` the record it shows
+    (a case or asset id, none for the fund and admin pages).
+    """
+    return lambda message, status: page(
+        request, session, principal, *ids, error=message, status_code=status
+    )
+
+
 @router.get("", response_class=HTMLResponse)
 def dashboard(
     request: Request,
@@ -160,13 +177,7 @@ def create_case(
         )
         return f"/assets/cases/{case.id}"
 
-    return _act(
-        session,
-        action,
-        lambda message, status: _cases_page(
-            request, session, principal, error=message, status_code=status
-        ),
-    )
+    return _act(session, action, _rerender(_cases_page, request, session, principal))
 
 
 def _case_page(
@@ -239,13 +250,7 @@ def case_add_asset(
         )
         return f"/assets/items/{asset.id}"
 
-    return _act(
-        session,
-        action,
-        lambda message, status: _case_page(
-            request, session, principal, case_id, error=message, status_code=status
-        ),
-    )
+    return _act(session, action, _rerender(_case_page, request, session, principal, case_id))
 
 
 @router.post("/cases/{case_id}/orders")
@@ -275,13 +280,7 @@ def case_add_order(
         )
         return f"/assets/cases/{case_id}"
 
-    return _act(
-        session,
-        action,
-        lambda message, status: _case_page(
-            request, session, principal, case_id, error=message, status_code=status
-        ),
-    )
+    return _act(session, action, _rerender(_case_page, request, session, principal, case_id))
 
 
 @router.post("/cases/{case_id}/requests")
@@ -313,13 +312,7 @@ def case_add_request(
         )
         return f"/assets/cases/{case_id}"
 
-    return _act(
-        session,
-        action,
-        lambda message, status: _case_page(
-            request, session, principal, case_id, error=message, status_code=status
-        ),
-    )
+    return _act(session, action, _rerender(_case_page, request, session, principal, case_id))
 
 
 def _import_page(
@@ -487,13 +480,7 @@ def asset_transition(
         registry.transition_asset(session, principal, asset_id, request_)
         return f"/assets/items/{asset_id}"
 
-    return _act(
-        session,
-        action,
-        lambda message, status: _asset_page(
-            request, session, principal, asset_id, error=message, status_code=status
-        ),
-    )
+    return _act(session, action, _rerender(_asset_page, request, session, principal, asset_id))
 
 
 @router.post("/items/{asset_id}/valuations")
@@ -522,13 +509,7 @@ def asset_valuation(
         )
         return f"/assets/items/{asset_id}"
 
-    return _act(
-        session,
-        action,
-        lambda message, status: _asset_page(
-            request, session, principal, asset_id, error=message, status_code=status
-        ),
-    )
+    return _act(session, action, _rerender(_asset_page, request, session, principal, asset_id))
 
 
 @router.post("/items/{asset_id}/costs")
@@ -557,13 +538,7 @@ def asset_cost(
         )
         return f"/assets/items/{asset_id}"
 
-    return _act(
-        session,
-        action,
-        lambda message, status: _asset_page(
-            request, session, principal, asset_id, error=message, status_code=status
-        ),
-    )
+    return _act(session, action, _rerender(_asset_page, request, session, principal, asset_id))
 
 
 @router.post("/items/{asset_id}/parties")
@@ -582,13 +557,7 @@ def asset_party(
         registry.add_party(session, principal, asset_id, name=name, role=role, claim=claim)
         return f"/assets/items/{asset_id}"
 
-    return _act(
-        session,
-        action,
-        lambda message, status: _asset_page(
-            request, session, principal, asset_id, error=message, status_code=status
-        ),
-    )
+    return _act(session, action, _rerender(_asset_page, request, session, principal, asset_id))
 
 
 @router.post("/items/{asset_id}/projects")
@@ -616,13 +585,7 @@ def asset_project(
         )
         return f"/assets/items/{asset_id}"
 
-    return _act(
-        session,
-        action,
-        lambda message, status: _asset_page(
-            request, session, principal, asset_id, error=message, status_code=status
-        ),
-    )
+    return _act(session, action, _rerender(_asset_page, request, session, principal, asset_id))
 
 
 @router.post("/items/{asset_id}/projects/{project_id}/reports")
@@ -652,13 +615,7 @@ def asset_project_report(
         )
         return f"/assets/items/{asset_id}"
 
-    return _act(
-        session,
-        action,
-        lambda message, status: _asset_page(
-            request, session, principal, asset_id, error=message, status_code=status
-        ),
-    )
+    return _act(session, action, _rerender(_asset_page, request, session, principal, asset_id))
 
 
 def _fund_page(
@@ -713,13 +670,7 @@ def fund_allocation(
         )
         return "/assets/fund"
 
-    return _act(
-        session,
-        action,
-        lambda message, status: _fund_page(
-            request, session, principal, error=message, status_code=status
-        ),
-    )
+    return _act(session, action, _rerender(_fund_page, request, session, principal))
 
 
 @router.get("/reports", response_class=HTMLResponse)
@@ -844,14 +795,6 @@ def admin_page(
     return _admin_page(request, session, principal)
 
 
-def _admin_error(
-    request: Request, session: Session, principal: Principal
-) -> Callable[[str, int], HTMLResponse]:
-    return lambda message, status: _admin_page(
-        request, session, principal, error=message, status_code=status
-    )
-
-
 @router.post("/admin/agencies")
 def admin_create_agency(
     request: Request,
@@ -867,7 +810,7 @@ def admin_create_agency(
         admin.create_agency(session, principal, code=code, name=name, country=country)
         return "/assets/admin"
 
-    return _act(session, action, _admin_error(request, session, principal))
+    return _act(session, action, _rerender(_admin_page, request, session, principal))
 
 
 @router.post("/admin/users")
@@ -897,7 +840,7 @@ def admin_create_user(
         )
         return "/assets/admin"
 
-    return _act(session, action, _admin_error(request, session, principal))
+    return _act(session, action, _rerender(_admin_page, request, session, principal))
 
 
 @router.post("/admin/users/{username}/active")
@@ -914,7 +857,7 @@ def admin_set_active(
         admin.set_active(session, principal, username, active=active == "yes")
         return "/assets/admin"
 
-    return _act(session, action, _admin_error(request, session, principal))
+    return _act(session, action, _rerender(_admin_page, request, session, principal))
 
 
 @router.post("/admin/users/{username}/roles")
@@ -931,7 +874,7 @@ def admin_set_roles(
         admin.set_roles(session, principal, username, roles)
         return "/assets/admin"
 
-    return _act(session, action, _admin_error(request, session, principal))
+    return _act(session, action, _rerender(_admin_page, request, session, principal))
 
 
 @router.post("/admin/users/{username}/tokens", response_class=HTMLResponse)
@@ -972,4 +915,4 @@ def admin_revoke_token(
         admin.revoke_token(session, principal, token_id)
         return "/assets/admin"
 
-    return _act(session, action, _admin_error(request, session, principal))
+    return _act(session, action, _rerender(_admin_page, request, session, principal))
