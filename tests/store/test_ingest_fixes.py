@@ -166,3 +166,22 @@ def test_counts_sorted_by_the_engine_nulls_last(warehouse, tmp_path):
     got = list(zip(counts["period"].astype(str), counts["iccs_code"], sexes, strict=True))
     assert got == expected
     assert counts["count"].tolist() == [1.0, 1.0, 1.0, 1.0, 1.0, 1.0]
+
+
+def test_ages_from_a_spreadsheet_numeric_column(tmp_path):
+    """A workbook stores ages as numbers; 34 and 7.0 are whole, 2.5 is not."""
+    w = open_warehouse(f"duckdb://{tmp_path / 'w.duckdb'}")
+    frame = pd.DataFrame(
+        {"when": ["2020-01-05", "2020-01-06", "2020-01-07"], "iccs_code": ["0101"] * 3,
+         "age": [34.0, 7.0, 2.5]}
+    )  # fmt: skip
+    path = tmp_path / "rows.xlsx"
+    frame.to_excel(path, index=False)
+    xlsx = parse_profile(
+        (textwrap.dedent(HEAD) + AGES + AGE_TAGS).replace('format = "csv"', 'format = "xlsx"')
+    )
+    result = import_file(w, xlsx, path, now=NOW)
+    assert (result.rows_accepted, result.rows_quarantined) == (2, 1)
+    reasons = quarantined(w, "iccs_city")[0]["reasons"]
+    assert "column 'age' = '2.5': age must be a whole number from 0 to 120" in reasons
+    w.close()
