@@ -38,11 +38,8 @@ def _warehouse_state(settings: Settings) -> tuple[str, tuple[int, str]]:
     from crimeprev.store.warehouse import open_warehouse
 
     settings.ensure_data_dir()
-    warehouse = open_warehouse(settings.warehouse_url)
-    try:
+    with open_warehouse(settings.warehouse_url) as warehouse:
         return settings.warehouse_url, import_state(warehouse)
-    finally:
-        warehouse.close()
 
 
 def _source_events(
@@ -51,11 +48,8 @@ def _source_events(
     from crimeprev.spatial.sources import read_map_events
     from crimeprev.store.warehouse import open_warehouse
 
-    warehouse = open_warehouse(url)
-    try:
+    with open_warehouse(url) as warehouse:
         return read_map_events(warehouse, source, offence=offence, start=start, end=end)
-    finally:
-        warehouse.close()
 
 
 @lru_cache(maxsize=32)
@@ -468,10 +462,8 @@ def chicago_layers(year: int, permutations: int = 0, seed: int = 1) -> dict[str,
     }
 
 
-SUMMARY_KEYS = (
-    "dataset",
-    "year",
-    "incidents",
+#: The summary keys both kinds of map share: projection, hot-spot choices and KDE.
+_ANALYSIS_KEYS = (
     "epsg",
     "crs",
     "choices",
@@ -482,6 +474,12 @@ SUMMARY_KEYS = (
     "incremental_autocorrelation",
     "permutations",
     "seed",
+)
+SUMMARY_KEYS = (
+    "dataset",
+    "year",
+    "incidents",
+    *_ANALYSIS_KEYS,
     "area_outside",
     "area_moran",
     "area_smoothing",
@@ -498,16 +496,7 @@ SOURCE_SUMMARY_KEYS = (
     "described",
     "incidents",
     "dropped_rows",
-    "epsg",
-    "crs",
-    "choices",
-    "cell_size",
-    "distance_band",
-    "kde",
-    "classes",
-    "incremental_autocorrelation",
-    "permutations",
-    "seed",
+    *_ANALYSIS_KEYS,
     "dual_kde",
     "crime_over_population",
     "hexagons",
@@ -531,11 +520,8 @@ def cached_source_map(
     from crimeprev.spatial.source_map import source_map
     from crimeprev.store.warehouse import open_warehouse
 
-    warehouse = open_warehouse(url)
-    try:
+    with open_warehouse(url) as warehouse:
         return source_map(warehouse, source, offence=offence, start=start, end=end)
-    finally:
-        warehouse.close()
 
 
 def map_layers(
@@ -743,13 +729,10 @@ def cached_source_forecast(
     from crimeprev.spatial.source_forecast import source_forecast
     from crimeprev.store.warehouse import open_warehouse
 
-    warehouse = open_warehouse(url)
-    try:
+    with open_warehouse(url) as warehouse:
         body = source_forecast(
             warehouse, source, offence=offence, start=start, split=split, end=end, method=method
         )
-    finally:
-        warehouse.close()
     return body | {"chart": forecast_chart(body["curve"], "incidents")}
 
 
