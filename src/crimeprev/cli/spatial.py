@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import typer
@@ -18,6 +19,43 @@ from rich.table import Table
 from crimeprev.errors import CrimeprevError, InvalidInputError
 
 console = Console()
+
+
+# Options every command shares, so that their names and help read the same everywhere.
+
+
+def _file_argument(what: str) -> Any:
+    """The input file, optional because ``--source`` can stand in for it."""
+    return typer.Argument(None, help=f"CSV or Parquet file of {what} (or --source).")
+
+
+def _source_option() -> Any:
+    return typer.Option(
+        None, help="Warehouse source instead of a file (see crimeprev stats sources)."
+    )
+
+
+def _offence_option() -> Any:
+    return typer.Option(
+        None, help="With --source: ICCS code prefix (e.g. 0501) or text of the offence label."
+    )
+
+
+def _start_option() -> Any:
+    return typer.Option(None, help="With --source: incidents on or after this date.")
+
+
+def _end_option() -> Any:
+    return typer.Option(None, help="With --source: incidents before this date.")
+
+
+def _epsg_option() -> Any:
+    """The EPSG code of the grid commands, whose GeoJSON needs lon/lat back from x/y."""
+    return typer.Option(
+        None,
+        help="lon/lat input: metric EPSG code to project to (default: the UTM zone); "
+        "x/y input: the data's EPSG code, so that GeoJSON can be written in lon/lat.",
+    )
 
 
 def _fail(error: CrimeprevError) -> None:
@@ -54,15 +92,11 @@ def _write_json(path: Path, body: dict) -> None:
 
 
 def near_repeat(
-    file: Path | None = typer.Argument(None, help="CSV or Parquet file of events (or --source)."),
-    source: str | None = typer.Option(
-        None, help="Warehouse source instead of a file (see crimeprev stats sources)."
-    ),
-    offence: str | None = typer.Option(
-        None, help="With --source: ICCS code prefix (e.g. 0501) or text of the offence label."
-    ),
-    start: str | None = typer.Option(None, help="With --source: incidents on or after this date."),
-    end: str | None = typer.Option(None, help="With --source: incidents before this date."),
+    file: Path | None = _file_argument("events"),
+    source: str | None = _source_option(),
+    offence: str | None = _offence_option(),
+    start: str | None = _start_option(),
+    end: str | None = _end_option(),
     x: str | None = typer.Option(None, help="Column of x in metres (default: X or x)."),
     y: str | None = typer.Option(None, help="Column of y in metres (default: Y or y)."),
     lon: str | None = typer.Option(None, help="Column of longitude (projected to UTM)."),
@@ -274,26 +308,16 @@ def _write_grid(grid, columns, geojson: Path | None, geoparquet: Path | None) ->
 
 
 def hotspots(
-    file: Path | None = typer.Argument(
-        None, help="CSV or Parquet file of incidents (or --source)."
-    ),
-    source: str | None = typer.Option(
-        None, help="Warehouse source instead of a file (see crimeprev stats sources)."
-    ),
-    offence: str | None = typer.Option(
-        None, help="With --source: ICCS code prefix (e.g. 0501) or text of the offence label."
-    ),
-    start: str | None = typer.Option(None, help="With --source: incidents on or after this date."),
-    end: str | None = typer.Option(None, help="With --source: incidents before this date."),
+    file: Path | None = _file_argument("incidents"),
+    source: str | None = _source_option(),
+    offence: str | None = _offence_option(),
+    start: str | None = _start_option(),
+    end: str | None = _end_option(),
     x: str | None = typer.Option(None, help="Column of x in metres."),
     y: str | None = typer.Option(None, help="Column of y in metres."),
     lon: str | None = typer.Option(None, help="Column of longitude."),
     lat: str | None = typer.Option(None, help="Column of latitude."),
-    epsg: int | None = typer.Option(
-        None,
-        help="lon/lat input: metric EPSG code to project to (default: the UTM zone); "
-        "x/y input: the data's EPSG code, so that GeoJSON can be written in lon/lat.",
-    ),
+    epsg: int | None = _epsg_option(),
     cell_size: float | None = typer.Option(None, help="Grid cell size in metres (default: auto)."),
     distance_band: float | None = typer.Option(
         None, help="Gi* distance band in metres (default: incremental autocorrelation)."
@@ -423,26 +447,16 @@ def hotspots(
 
 
 def kde(
-    file: Path | None = typer.Argument(
-        None, help="CSV or Parquet file of incidents (or --source)."
-    ),
-    source: str | None = typer.Option(
-        None, help="Warehouse source instead of a file (see crimeprev stats sources)."
-    ),
-    offence: str | None = typer.Option(
-        None, help="With --source: ICCS code prefix (e.g. 0501) or text of the offence label."
-    ),
-    start: str | None = typer.Option(None, help="With --source: incidents on or after this date."),
-    end: str | None = typer.Option(None, help="With --source: incidents before this date."),
+    file: Path | None = _file_argument("incidents"),
+    source: str | None = _source_option(),
+    offence: str | None = _offence_option(),
+    start: str | None = _start_option(),
+    end: str | None = _end_option(),
     x: str | None = typer.Option(None, help="Column of x in metres."),
     y: str | None = typer.Option(None, help="Column of y in metres."),
     lon: str | None = typer.Option(None, help="Column of longitude."),
     lat: str | None = typer.Option(None, help="Column of latitude."),
-    epsg: int | None = typer.Option(
-        None,
-        help="lon/lat input: metric EPSG code to project to (default: the UTM zone); "
-        "x/y input: the data's EPSG code, so that GeoJSON can be written in lon/lat.",
-    ),
+    epsg: int | None = _epsg_option(),
     bandwidth: float | None = typer.Option(None, help="Bandwidth in metres (default: rule)."),
     kernel: str = typer.Option("quartic", help="quartic or gaussian."),
     cell_size: float | None = typer.Option(None, help="Output grid cell size in metres."),
@@ -561,28 +575,18 @@ def kde(
 
 
 def forecast_accuracy_command(
-    file: Path | None = typer.Argument(
-        None, help="CSV or Parquet file of incidents with dates (or --source)."
-    ),
-    source: str | None = typer.Option(
-        None, help="Warehouse source instead of a file (see crimeprev stats sources)."
-    ),
-    offence: str | None = typer.Option(
-        None, help="With --source: ICCS code prefix (e.g. 0501) or text of the offence label."
-    ),
-    start: str | None = typer.Option(None, help="With --source: incidents on or after this date."),
-    end: str | None = typer.Option(None, help="With --source: incidents before this date."),
+    file: Path | None = _file_argument("incidents with dates"),
+    source: str | None = _source_option(),
+    offence: str | None = _offence_option(),
+    start: str | None = _start_option(),
+    end: str | None = _end_option(),
     split: str = typer.Option(..., help="First date of the test period, e.g. 2019-01-01."),
     x: str | None = typer.Option(None, help="Column of x in metres."),
     y: str | None = typer.Option(None, help="Column of y in metres."),
     lon: str | None = typer.Option(None, help="Column of longitude."),
     lat: str | None = typer.Option(None, help="Column of latitude."),
     date: str | None = typer.Option(None, help="Column of the date."),
-    epsg: int | None = typer.Option(
-        None,
-        help="lon/lat input: metric EPSG code to project to (default: the UTM zone); "
-        "x/y input: the data's EPSG code, so that GeoJSON can be written in lon/lat.",
-    ),
+    epsg: int | None = _epsg_option(),
     cell_size: float | None = typer.Option(None, help="Grid cell size in metres (default: auto)."),
     method: str = typer.Option("counts", help="Forecast: counts (before the split) or kde."),
     bandwidth: float | None = typer.Option(None, help="KDE bandwidth in metres (method kde)."),
