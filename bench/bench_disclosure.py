@@ -23,7 +23,7 @@ the peers is what they leave recoverable, not only their speed.
 
 Usage::
 
-    python bench/bench_disclosure.py --sizes 20 80 --periods 12 --repeats 3
+    python bench/bench_disclosure.py --sizes 10 20 40 --periods 12 --repeats 3
 """
 
 from __future__ import annotations
@@ -141,7 +141,7 @@ def measure(run: Callable[[], Pattern], repeats: int) -> tuple[float, float, Pat
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[20, 80], help="areas")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10, 20], help="areas")
     parser.add_argument("--periods", type=int, default=12)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
