@@ -292,15 +292,24 @@ def _cheapest(table: LinkedTable, cells: np.ndarray, hidden: np.ndarray) -> int 
 def _cheapest_complement(
     table: LinkedTable, relations: sparse.csr_matrix, hidden: np.ndarray, cells: np.ndarray
 ) -> int | None:
-    """A further complement for exposed (equal) cells: in their relations, then one step out."""
-    rows = np.unique(relations.tocsc()[:, cells].indices)
-    near = np.unique(relations[rows].indices)
-    pick = _cheapest(table, near, hidden)
-    if pick is not None:
-        return pick
-    linked = near[hidden[near]]
-    wider = np.unique(relations[np.unique(relations.tocsc()[:, linked].indices)].indices)
-    return _cheapest(table, wider, hidden)
+    """A further complement for exposed (equal) cells: nearest first.
+
+    First a published cell sharing a relation with them; if none, the search
+    steps out through the hidden cells they are linked to, one relation at a
+    time, until it finds one (hiding everything, the grand total included,
+    leaves nothing recoverable, so this always ends).
+    """
+    columns = relations.tocsc()
+    reached = np.unique(np.asarray(cells))
+    while True:
+        near = np.unique(relations[np.unique(columns[:, reached].indices)].indices)
+        pick = _cheapest(table, near, hidden)
+        if pick is not None:
+            return pick
+        linked = np.union1d(reached, near[hidden[near]])
+        if len(linked) == len(reached):
+            return _cheapest(table, np.arange(len(table.values)), hidden)
+        reached = linked
 
 
 #: Code of the all-offences total and of the all-areas total.
