@@ -16,7 +16,6 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from sqlalchemy.orm import Session
 
@@ -35,13 +34,13 @@ from crimeprev.assets import (
 )
 from crimeprev.assets.lifecycle import parse_state
 from crimeprev.assets.money import Money
+from crimeprev.cli._output import console, print_error, styled
 from crimeprev.cli.db import open_database
 from crimeprev.config import get_settings
 from crimeprev.db.accounts import SYSTEM, Principal, get_user, principal_for
 from crimeprev.db.audit import verify_audit_chain
 from crimeprev.errors import CrimeprevError, InvalidInputError
 
-console = Console()
 app = typer.Typer(
     help="Asset recovery registry: cases, assets, lifecycle steps, the fund, reports.",
     no_args_is_help=True,
@@ -65,7 +64,7 @@ def acting(as_user: str | None) -> Iterator[tuple[Session, Principal]]:
                 principal = Principal(None, "cli", SYSTEM.roles, via="cli")
             yield session, principal
     except CrimeprevError as error:
-        console.print(f"[red]error:[/red] {error.message}")
+        print_error(f"{error.message}")
         raise typer.Exit(2) from error
     finally:
         if database is not None:
@@ -386,7 +385,7 @@ def fund(as_user: str | None = AS_USER) -> None:
     for balance in result.balances:
         table.add_row(balance.account, str(balance.balance))
     console.print(table)
-    console.print("reconciles" if result.balanced else "[red]does NOT reconcile[/red]")
+    console.print("reconciles" if result.balanced else styled(("does NOT reconcile", "red")))
     if not result.balanced:
         raise typer.Exit(1)
 
@@ -459,7 +458,7 @@ def plan(
             dissipation_risk=_decimal(dissipation_risk, "dissipation_risk"),
         )
     except CrimeprevError as error:
-        console.print(f"[red]error:[/red] {error.message}")
+        print_error(f"{error.message}")
         raise typer.Exit(2) from error
     table = Table(title=f"recommendation: {result.recommendation.replace('_', ' ')}")
     for column in ("course", "value at judgment", "costs", "sale costs", "net"):
@@ -635,7 +634,7 @@ def import_template(
         else:
             output.write_bytes(bulk_import.template_xlsx())
     except CrimeprevError as error:
-        console.print(f"[red]error:[/red] {error.message}")
+        print_error(f"{error.message}")
         raise typer.Exit(2) from error
     console.print(f"template written to {output}")
 
@@ -647,7 +646,7 @@ def import_file(
 ) -> None:
     """Import cases and assets, all or nothing; every bad row is listed and nothing is written."""
     if not path.is_file():
-        console.print(f"[red]error:[/red] no file {path}")
+        print_error(f"no file {path}")
         raise typer.Exit(2)
     with acting(as_user) as (session, principal):
         try:
@@ -682,10 +681,13 @@ def backup_command(
         payload = gzip.compress(payload)
     output.write_bytes(payload)
     rows = sum(document["counts"].values())
-    state = "valid" if document["audit"]["valid"] else "[red]BROKEN[/red]"
+    state = ("valid", "") if document["audit"]["valid"] else ("BROKEN", "red")
     console.print(
-        f"{rows} rows in {len(document['counts'])} tables backed up to {output}; "
-        f"audit chain {state} ({document['audit']['records']} records)"
+        styled(
+            f"{rows} rows in {len(document['counts'])} tables backed up to {output}; audit chain ",
+            state,
+            f" ({document['audit']['records']} records)",
+        )
     )
 
 
@@ -703,7 +705,7 @@ def restore_command(
             raw = gzip.decompress(raw)
         document = json.loads(raw.decode("utf-8"))
     except (OSError, ValueError, EOFError) as error:
-        console.print(f"[red]error:[/red] cannot read {source} as a backup: {error}")
+        print_error(f"cannot read {source} as a backup: {error}")
         raise typer.Exit(2) from error
     with acting(None) as (session, principal):
         result = backup.restore_backup(
@@ -745,6 +747,9 @@ def audit_verify() -> None:
         console.print(f"audit chain valid: {result.records} records")
         return
     console.print(
-        f"[red]audit chain BROKEN[/red] at sequence {result.first_bad_sequence}: {result.problem}"
+        styled(
+            ("audit chain BROKEN", "red"),
+            f" at sequence {result.first_bad_sequence}: {result.problem}",
+        )
     )
     raise typer.Exit(1)

@@ -7,10 +7,10 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from sqlalchemy.orm import Session
 
+from crimeprev.cli._output import console, print_error, styled
 from crimeprev.config import get_settings
 from crimeprev.db import accounts
 from crimeprev.db.audit import verify_audit_chain
@@ -18,7 +18,6 @@ from crimeprev.db.engine import Database
 from crimeprev.db.migrate import current_revisions, head_revisions
 from crimeprev.errors import CrimeprevError
 
-console = Console()
 app = typer.Typer(
     help="The operational database: migrations, agencies, users, API tokens, audit log.",
     no_args_is_help=True,
@@ -45,7 +44,7 @@ def cli_transaction() -> Iterator[Session]:
         with database.transaction() as session:
             yield session
     except CrimeprevError as error:
-        console.print(f"[red]error:[/red] {error.message}")
+        print_error(f"{error.message}")
         raise typer.Exit(2) from error
     finally:
         if database is not None:
@@ -61,7 +60,7 @@ def upgrade() -> None:
         before = current_revisions(database.engine)
         reached = database.upgrade()
     except CrimeprevError as error:
-        console.print(f"[red]error:[/red] {error.message}")
+        print_error(f"{error.message}")
         raise typer.Exit(2) from error
     finally:
         if database is not None:
@@ -212,6 +211,9 @@ def audit_verify() -> None:
         console.print(f"audit chain valid: {result.records} records")
         return
     console.print(
-        f"[red]audit chain BROKEN[/red] at sequence {result.first_bad_sequence}: {result.problem}"
+        styled(
+            ("audit chain BROKEN", "red"),
+            f" at sequence {result.first_bad_sequence}: {result.problem}",
+        )
     )
     raise typer.Exit(1)

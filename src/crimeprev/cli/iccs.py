@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
 
+from crimeprev.cli._output import console, print_error, styled
 from crimeprev.errors import CrimeprevError
 from crimeprev.standards import iccs
 
-console = Console()
 app = typer.Typer(
     help="The International Classification of Crime for Statistical Purposes.", no_args_is_help=True
 )
@@ -18,7 +17,7 @@ app = typer.Typer(
 
 def fail(error: CrimeprevError) -> typer.Exit:
     """Print an error the way every command does and return the exit to raise."""
-    console.print(f"[red]error:[/red] {error.message}")
+    print_error(f"{error.message}")
     return typer.Exit(code=2)
 
 
@@ -29,7 +28,7 @@ def show(code: str = typer.Argument(..., help="An ICCS code, e.g. 0501")) -> Non
         item = iccs.get(code)
     except CrimeprevError as error:
         raise fail(error) from error
-    console.print(f"[bold]{item.code}[/bold] {item.label}  (level {item.level})")
+    console.print(styled((item.code, "bold"), f" {item.label}  (level {item.level})"))
     parent = iccs.parent(item.code)
     console.print(f"parent: {parent.code} {parent.label}" if parent else "parent: (section)")
     kids = iccs.children(item.code)
@@ -82,7 +81,7 @@ def tree(
             grow(node.add(f"{kid.code}  {kid.label}"), kid, remaining - 1)
 
     for root in roots:
-        label = f"[bold]{root.code}[/bold]  {root.label}"
+        label = styled((root.code, "bold"), f"  {root.label}")
         node = top.add(label) if top is not None else Tree(label)
         grow(node, root, depth if code else depth - 1)
         if top is None:

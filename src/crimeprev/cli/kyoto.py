@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from crimeprev.cli._output import console, styled
 from crimeprev.standards import kyoto
 
-console = Console()
 app = typer.Typer(
     help="The Kyoto Declaration (2021): pillars, paragraphs, thematic sessions.",
     no_args_is_help=True,
@@ -38,7 +37,9 @@ def paragraphs(
 def sessions() -> None:
     """List the thematic sessions of November 2021 with their topics and questions."""
     for item in kyoto.sessions():
-        console.print(f"[bold]Session {item.number}[/bold] ({item.date.isoformat()}): {item.title}")
+        console.print(
+            styled((f"Session {item.number}", "bold"), f" ({item.date.isoformat()}): {item.title}")
+        )
         for topic in item.topics:
             numbers = ", ".join(str(n) for n in topic.paragraph_numbers)
             console.print(f"  topic: {topic.title} (paragraphs {numbers})")

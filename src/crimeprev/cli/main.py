@@ -8,7 +8,6 @@ and print.
 from __future__ import annotations
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from crimeprev import __version__
@@ -20,9 +19,9 @@ from crimeprev.cli import spatial as spatial_cli
 from crimeprev.cli import stats as stats_cli
 from crimeprev.cli import survey as survey_cli
 from crimeprev.cli import tracker as tracker_cli
+from crimeprev.cli._output import console, styled
 from crimeprev.config import describe_settings, get_settings
 
-console = Console()
 app = typer.Typer(
     name="crimeprev",
     help="Crime data into evidence for crime prevention.",
@@ -88,7 +87,9 @@ def serve(
     host = host or settings.host
     port = port or settings.port
     settings.ensure_data_dir()
-    console.print(f"crimeprev is serving at [bold]http://{host}:{port}[/bold] (Ctrl+C stops it)")
+    console.print(
+        styled("crimeprev is serving at ", (f"http://{host}:{port}", "bold"), " (Ctrl+C stops it)")
+    )
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
 
 

@@ -13,13 +13,10 @@ from typing import Any
 
 import numpy as np
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from crimeprev.cli._output import console, print_error, styled
 from crimeprev.errors import CrimeprevError, InvalidInputError
-
-console = Console()
-
 
 # Options every command shares, so that their names and help read the same everywhere.
 
@@ -59,7 +56,7 @@ def _epsg_option() -> Any:
 
 
 def _fail(error: CrimeprevError) -> None:
-    console.print(f"[red]error:[/red] {error.message}", markup=True, highlight=False)
+    print_error(error.message)
     raise typer.Exit(2)
 
 
@@ -205,8 +202,9 @@ def near_repeat(
                 value = values[row, col]
                 text = "-" if not np.isfinite(value) else f"{value:,.{digits}f}"
                 if digits == 2 and marks[row, col]:
-                    text = f"[bold]{text} {marks[row, col]}[/bold]"
-                cells.append(text)
+                    cells.append(styled((f"{text} {marks[row, col]}", "bold")))
+                else:
+                    cells.append(styled(text))
             table.add_row(label, *cells)
         console.print(table)
     console.print("+ p <= 0.05 and ratio > 1; ++ p <= 0.01")

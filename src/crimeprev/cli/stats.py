@@ -13,15 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from crimeprev.cli._output import console, print_error, styled
 from crimeprev.config import get_settings
 from crimeprev.errors import CrimeprevError
 from crimeprev.store.warehouse import Warehouse, open_warehouse
 
-console = Console()
 app = typer.Typer(help="Crime statistics on the ICCS: import, count, rates.", no_args_is_help=True)
 concordance_app = typer.Typer(
     help="Concordances from national codes to ICCS: check, coverage, suggest.",
@@ -31,7 +30,7 @@ concordance_app = typer.Typer(
 
 def fail(error: CrimeprevError) -> typer.Exit:
     """Print an error the way every command does and return the exit to raise."""
-    console.print(f"[red]error:[/red] {error.message}")
+    print_error(f"{error.message}")
     return typer.Exit(code=2)
 
 
@@ -333,7 +332,7 @@ def area(
         if row["unit"] == unit
     ]
     if not rows:
-        console.print(f"[red]error:[/red] no {unit!r} values; units: {', '.join(profile.units)}")
+        print_error(f"no {unit!r} values; units: {', '.join(profile.units)}")
         raise typer.Exit(code=2)
     _emit(pd.DataFrame(rows), output, title=f"{profile.area_name} ({area_id}): {unit}")
     for finding in profile.findings:
@@ -486,7 +485,7 @@ def indicators(
         from crimeprev.indicators.sdmx import indicator_sdmx_frame, write_sdmx_csv, write_sdmx_ml
 
         if output is None:
-            console.print("[red]error:[/red] --output is needed for SDMX")
+            print_error("--output is needed for SDMX")
             raise typer.Exit(code=2)
         sdmx = indicator_sdmx_frame(
             frame, iccs_code=result.iccs_code, threshold=settings.small_count_threshold
@@ -498,9 +497,7 @@ def indicators(
         console.print(f"wrote {len(sdmx):,} observations to {output}")
         return
     if file_format != "csv":
-        console.print(
-            f"[red]error:[/red] unknown format {file_format!r}; expected csv, sdmx-csv or sdmx-ml"
-        )
+        print_error(f"unknown format {file_format!r}; expected csv, sdmx-csv or sdmx-ml")
         raise typer.Exit(code=2)
     _emit(frame, output, title=f"SDG {result.indicator}")
 
@@ -647,7 +644,7 @@ def check(scheme: str = typer.Argument(..., help="Bundled scheme name or path of
         raise fail(error) from error
     if problems:
         for problem in problems:
-            console.print(f"[red]problem:[/red] {problem}")
+            print_error(f"{problem}", label="problem")
         raise typer.Exit(code=1)
     console.print(f"{scheme}: valid")
 
@@ -687,16 +684,18 @@ def suggest_command(
         with _warehouse() as warehouse:
             suggestions = suggest_unmapped(warehouse, source, limit=limit)
     else:
-        console.print("[red]error:[/red] give a source or --label")
+        print_error("give a source or --label")
         raise typer.Exit(code=2)
     if not suggestions:
         console.print("nothing to suggest: every code is mapped")
     for item in suggestions:
-        console.print(f"[bold]{item.label}[/bold] ({item.records:,} records)")
+        console.print(styled((item.label, "bold"), f" ({item.records:,} records)"))
         for hit in item.candidates:
             console.print(
-                f"  {hit.code:<7} {hit.score:5.1f}  {hit.label}  "
-                f"[dim]via {hit.via}: {hit.matched}[/dim]"
+                styled(
+                    f"  {hit.code:<7} {hit.score:5.1f}  {hit.label}  ",
+                    (f"via {hit.via}: {hit.matched}", "dim"),
+                )
             )
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from crimeprev.cli._output import console, print_error
 from crimeprev.errors import CrimeprevError, InvalidInputError
 from crimeprev.survey.estimators import EstimateTable
 from crimeprev.survey.io import PROFILES, bundled_profile, read_police_counts
@@ -23,7 +23,6 @@ from crimeprev.survey.report import (
 )
 from crimeprev.survey.victimisation import victimisation_indicators
 
-console = Console()
 app = typer.Typer(
     help="Victimisation surveys: design-based estimates, indicators, the dark figure.",
     no_args_is_help=True,
@@ -33,7 +32,7 @@ DESIGN_HELP = "Design profile (TOML), or a bundled one: " + ", ".join(PROFILES) 
 
 
 def _fail(error: CrimeprevError) -> typer.Exit:
-    console.print(f"[red]error:[/red] {error.message}")
+    print_error(f"{error.message}")
     return typer.Exit(2)
 
 

@@ -8,16 +8,18 @@ role. Errors print ``error: <message>`` and exit 2.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 from sqlalchemy.orm import Session
 
+from crimeprev.cli._output import console, print_error
 from crimeprev.cli.db import cli_transaction
 from crimeprev.db import SYSTEM
 from crimeprev.errors import CrimeprevError
@@ -38,7 +40,6 @@ from crimeprev.tracker.questionnaire import (
 from crimeprev.tracker.search import search
 from crimeprev.tracker.tagging import suggest_tags
 
-console = Console()
 app = typer.Typer(
     help="Kyoto Declaration follow-up: submissions, good practices, search, reports.",
     no_args_is_help=True,
@@ -54,7 +55,7 @@ def _errors() -> Iterator[None]:
     try:
         yield
     except CrimeprevError as error:
-        console.print(f"[red]error:[/red] {error.message}")
+        print_error(f"{error.message}")
         raise typer.Exit(2) from error
 
 
@@ -67,9 +68,17 @@ def _session() -> Iterator[Session]:
 
 def _read(path: Path) -> bytes:
     if not path.is_file():
-        console.print(f"[red]error:[/red] file {path} does not exist")
+        print_error(f"file {path} does not exist")
         raise typer.Exit(2)
     return path.read_bytes()
+
+
+def _marked(snippet: str) -> Text:
+    """A search snippet with its ``<mark>`` spans in bold, the rest printed literally."""
+    text = Text()
+    for index, part in enumerate(re.split(r"</?mark>", snippet)):
+        text.append(part, style="bold" if index % 2 else "")
+    return text
 
 
 @app.command("states")
@@ -97,7 +106,7 @@ def suggest(
         if file is not None:
             text = extract_text(_read(file), file.name).text
         if not text:
-            console.print("[red]error:[/red] give a text or --file")
+            print_error("give a text or --file")
             raise typer.Exit(2)
         found = suggest_tags(text, limit=limit)
     if as_json:
@@ -167,7 +176,7 @@ def import_questionnaire(
         console.print(table)
         raise typer.Exit(2) from error
     except CrimeprevError as error:
-        console.print(f"[red]error:[/red] {error.message}")
+        print_error(f"{error.message}")
         raise typer.Exit(2) from error
     with _session() as session:
         found = service.import_questionnaire(session, OPERATOR, content, file.name)
@@ -220,7 +229,7 @@ def search_command(
     for column in ("kind", "state", "title", "snippet"):
         table.add_column(column, overflow="fold")
     for hit in found.hits:
-        snippet = hit.snippet.replace("<mark>", "[bold]").replace("</mark>", "[/bold]")
+        snippet = _marked(hit.snippet)
         table.add_row(hit.kind, hit.state_iso3, hit.title, snippet)
     console.print(table)
     if not found.exact:
@@ -258,7 +267,7 @@ def publish(
         elif kind == "practice":
             status = service.publish_practice(session, OPERATOR, record_id).status
         else:
-            console.print("[red]error:[/red] publish a submission or a practice")
+            print_error("publish a submission or a practice")
             raise typer.Exit(2)
     console.print(f"{kind} {record_id}: {status}")
 
@@ -276,7 +285,7 @@ def unpublish(
         elif kind == "practice":
             status = service.unpublish_practice(session, OPERATOR, record_id, reason).status
         else:
-            console.print("[red]error:[/red] unpublish a submission or a practice")
+            print_error("unpublish a submission or a practice")
             raise typer.Exit(2)
     console.print(f"{kind} {record_id}: unpublished, now {status}")
 
@@ -291,7 +300,7 @@ def revoke(
     with _session() as session:
         removed = revoke_membership(session, OPERATOR, username=username, role=role, state=state)
     if not removed:
-        console.print(f"[red]error:[/red] {username} does not hold that role")
+        print_error(f"{username} does not hold that role")
         raise typer.Exit(2)
     console.print(f"{username} is no longer {role}" + (f" for {state}" if state else ""))
 
@@ -332,7 +341,7 @@ def report(
 ) -> None:
     """Write the session summary report (published answers by question) as HTML or PDF."""
     if output.suffix.lower() not in {".html", ".pdf"}:
-        console.print("[red]error:[/red] the output must end in .html or .pdf")
+        print_error("the output must end in .html or .pdf")
         raise typer.Exit(2)
     with _session() as session:
         compiled = exports.session_report(session, session_number)
