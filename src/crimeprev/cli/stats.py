@@ -527,7 +527,7 @@ def export(
     period: str = typer.Option("year", help="year, quarter, month, ..."),
     by_area: bool = typer.Option(True, help="Break down by area"),
 ) -> None:
-    """Export counts (small counts suppressed) as CSV, Parquet, Excel, SDMX-CSV or SDMX-ML.
+    """Export counts, small ones suppressed, as CSV, Parquet, Excel, SDMX-CSV or SDMX-ML.
 
     SDMX-ML is written with its data structure definition beside it
     (``<output>.structure.xml``), which a recipient needs to read the data.
@@ -559,7 +559,11 @@ def export(
     except CrimeprevError as error:
         raise fail(error) from error
     output.write_bytes(data)
-    console.print(f"wrote {len(frame):,} rows to {output} (counts below {threshold} suppressed)")
+    console.print(
+        f"wrote {len(frame):,} rows to {output}: counts from 1 to {threshold - 1} suppressed, "
+        "and further cells wherever a total would give one back (column 'suppression': "
+        "primary or secondary)"
+    )
     if file_format == "sdmx-ml":
         structure = output.with_suffix(".structure.xml")
         structure.write_bytes(structure_xml())
