@@ -101,3 +101,35 @@ def test_audit_verify_exits_1_on_a_broken_chain(env):
             connection.exec_driver_sql("update audit_log set actor = 'mallory'")
     result = invoke("db", "audit-verify")
     assert result.exit_code == 1 and "BROKEN at sequence 1" in result.output
+
+
+def test_users_group_disables_enables_and_revokes(env):
+    invoke("users", "create-agency", "AMO", "--name", "Asset office", "--country", "ITA")
+    made = invoke(
+        "users",
+        "create",
+        "cy",
+        "--role",
+        "viewer",
+        "--agency",
+        "AMO",
+        "--password",
+        "pw-long-enough-1",
+    )
+    assert made.exit_code == 0, made.output
+    token = invoke("users", "create-token", "cy", "--name", "script")
+    assert token.exit_code == 0, token.output
+    token_id = token.output.split()[1]
+    assert invoke("users", "disable", "cy").exit_code == 0
+    assert "cy" in invoke("users", "list").output and " no " in invoke("users", "list").output
+    assert invoke("users", "enable", "cy").exit_code == 0
+    revoked = invoke("users", "revoke-token", token_id)
+    assert revoked.exit_code == 0 and f"token {token_id} revoked" in revoked.output
+    missing = invoke("users", "revoke-token", "999999")
+    assert missing.exit_code != 0 and "no API token with id 999999" in missing.output
+    with env.session() as session:
+        from crimeprev.db.models import ApiToken, User
+
+        user = session.query(User).filter_by(username="cy").one()
+        assert user.is_active
+        assert session.get(ApiToken, int(token_id)).revoked_at is not None

@@ -202,6 +202,22 @@ def create_token(
         console.print(issued.secret, soft_wrap=True, highlight=False)
 
 
+@app.command("enable-user")
+def enable_user(username: str = typer.Argument(...)) -> None:
+    """Enable a disabled user again."""
+    with cli_transaction() as session:
+        accounts.set_active(session, "cli", username, True)
+        console.print(f"{username} enabled")
+
+
+@app.command("revoke-token")
+def revoke_token(token_id: int = typer.Argument(..., help="The token's id")) -> None:
+    """Revoke an API token; requests with it get 401 from then on."""
+    with cli_transaction() as session:
+        accounts.revoke_api_token(session, "cli", token_id)
+        console.print(f"token {token_id} revoked")
+
+
 @app.command("audit-verify")
 def audit_verify() -> None:
     """Recompute the audit chain; exit 1 if any record was changed, deleted or reordered."""
@@ -217,3 +233,21 @@ def audit_verify() -> None:
         )
     )
     raise typer.Exit(1)
+
+
+#: ``crimeprev users ...``: the same account commands under the names an administrator
+#: looks for first (``crimeprev db`` keeps them too, beside migrations and the audit).
+users_app = typer.Typer(
+    help="User accounts: list, create, roles, passwords, enable/disable, API tokens.",
+    no_args_is_help=True,
+)
+users_app.command("list")(users)
+users_app.command("create")(create_user)
+users_app.command("set-roles")(set_roles)
+users_app.command("set-password")(set_password)
+users_app.command("disable")(disable_user)
+users_app.command("enable")(enable_user)
+users_app.command("create-token")(create_token)
+users_app.command("revoke-token")(revoke_token)
+users_app.command("agencies")(agencies)
+users_app.command("create-agency")(create_agency)

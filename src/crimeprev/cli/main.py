@@ -37,6 +37,7 @@ app.add_typer(survey_cli.app, name="survey")
 app.add_typer(tracker_cli.app, name="tracker")
 spatial_cli.register(app)
 app.add_typer(db_cli.app, name="db")
+app.add_typer(db_cli.users_app, name="users")
 app.add_typer(assets_cli.app, name="assets")
 demo_app = typer.Typer(
     help="The demo workspace built from bundled real data.", no_args_is_help=True
