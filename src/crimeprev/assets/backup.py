@@ -73,7 +73,7 @@ def encode_value(value: Any) -> Any:
 def _python_type(column: Any) -> type | None:
     try:
         result: type = column.type.python_type
-    except NotImplementedError:
+    except Exception:  # noqa: BLE001 - SQLAlchemy types without a Python type raise here
         return None
     return result
 

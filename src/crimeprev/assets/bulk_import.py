@@ -320,9 +320,10 @@ def _read_csv(filename: str, content: bytes) -> dict[str, list[RawRow]]:
 
 def _read_xlsx(filename: str, content: bytes) -> dict[str, list[RawRow]]:
     # An uploaded workbook is untrusted input: a damaged one can fail in the zip layer
-    # (BadZipFile, zlib.error, NotImplementedError), in the XML parser (ParseError) or in
-    # openpyxl itself, while opening or later while rows are read lazily. Any such failure
-    # means "this file cannot be read", so every exception is reported as that.
+    # (BadZipFile, zlib.error, an unsupported compression method), in the XML parser
+    # (ParseError) or in openpyxl itself, while opening or later while rows are read
+    # lazily. Any such failure means "this file cannot be read", so every exception is
+    # reported as that.
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", category=UserWarning, module="openpyxl")
