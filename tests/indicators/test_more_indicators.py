@@ -55,8 +55,9 @@ def test_sdmx_csv_round_trip_with_suppression():
     )
     frame = to_sdmx_frame(counts, threshold=5)
     back = read_sdmx_csv(write_sdmx_csv(frame))
-    assert list(back.columns)[:7] == [
+    assert list(back.columns)[:8] == [
         "DATAFLOW",
+        "FREQ",
         "REF_AREA",
         "TIME_PERIOD",
         "ICCS",

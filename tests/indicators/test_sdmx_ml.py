@@ -49,7 +49,7 @@ def test_the_dsd_is_read_by_sdmx1_and_reads_our_data():
     structure = sdmx.read_sdmx(io.BytesIO(structure_xml()))
     dsd = structure.structure["ICCS_COUNTS"]
     assert {d.id for d in dsd.dimensions} == {
-        "REF_AREA", "TIME_PERIOD", "ICCS", "SEX", "AGE", "UNIT_MEASURE"
+        "FREQ", "REF_AREA", "TIME_PERIOD", "ICCS", "SEX", "AGE", "UNIT_MEASURE"
     }  # fmt: skip
     data = write_sdmx_ml(to_sdmx_frame(COUNTS, threshold=5, period_kind="year"))
     message = sdmx.read_sdmx(io.BytesIO(data), structure=dsd)

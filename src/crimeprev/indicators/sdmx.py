@@ -6,7 +6,14 @@ per dimension, ``OBS_VALUE``, the ``OBS_STATUS`` attribute (``A`` normal,
 ``C`` confidential: suppressed, value left empty) and the ``CONF_STATUS``
 attribute saying why (``F`` free, ``A`` primary: a small count, ``D``
 secondary: hidden so that a small count cannot be recovered). Our data structure has the
-dimensions REF_AREA, TIME_PERIOD, ICCS, SEX, AGE and UNIT_MEASURE.
+dimensions FREQ, REF_AREA, TIME_PERIOD, ICCS, SEX, AGE and UNIT_MEASURE.
+
+TIME_PERIOD is written the SDMX way for the period it holds (``2020``,
+``2020-Q1``, ``2020-01``, ``2020-W05``, ``2020-01-15``) and FREQ says which
+(``A``, ``Q``, ``M``, ``W``, ``D``; ``_Z`` for a table over all periods). The
+readers accept every SDMX time format (:mod:`crimeprev.store.sdmx_time`), fill
+FREQ from the period in files written before version 1.1 of the structure,
+which had no FREQ, and refuse a FREQ that contradicts the period.
 
 SDMX-ML (version 2.1, structure-specific data) carries the same observations
 as XML; the ``sdmx1`` library writes and reads it. Structure-specific data can
@@ -26,12 +33,15 @@ import pandas as pd
 
 from crimeprev.errors import DataFileError, InvalidInputError
 from crimeprev.indicators.disclosure import suppress_small
+from crimeprev.store.sdmx_time import EXPECTED as PERIOD_EXPECTED
+from crimeprev.store.sdmx_time import parse_time_periods
 
 AGENCY = "CRIMEPREV"
 STRUCTURE_ID = "ICCS_COUNTS"
-STRUCTURE_VERSION = "1.0"
+# 1.1 added the FREQ dimension.
+STRUCTURE_VERSION = "1.1"
 DATAFLOW = f"{AGENCY}:{STRUCTURE_ID}({STRUCTURE_VERSION})"
-DIMENSIONS = ("REF_AREA", "TIME_PERIOD", "ICCS", "SEX", "AGE", "UNIT_MEASURE")
+DIMENSIONS = ("FREQ", "REF_AREA", "TIME_PERIOD", "ICCS", "SEX", "AGE", "UNIT_MEASURE")
 COLUMNS = ("DATAFLOW", *DIMENSIONS, "OBS_VALUE", "OBS_STATUS", "CONF_STATUS")
 #: Confidentiality status (SDMX cross-domain code list CL_CONF_STATUS) of a
 #: published value (``F`` free), a small count (``A`` primary confidentiality
@@ -40,6 +50,7 @@ COLUMNS = ("DATAFLOW", *DIMENSIONS, "OBS_VALUE", "OBS_STATUS", "CONF_STATUS")
 CONF_CODES = {"": "F", "primary": "A", "secondary": "D"}
 #: Names of the concepts behind the dimensions, the measure and the attribute.
 CONCEPTS = {
+    "FREQ": "Frequency (SDMX code list CL_FREQ: A annual, Q quarterly, M monthly, ...)",
     "REF_AREA": "Reference area",
     "TIME_PERIOD": "Time period",
     "ICCS": "Offence (International Classification of Crime for Statistical Purposes)",
@@ -89,11 +100,17 @@ def to_sdmx_frame(
         primary = suppress_small(frame[value].tolist(), threshold=threshold).suppressed
         suppression = ["primary" if hidden else "" for hidden in primary]
     hidden = pd.Series([bool(s) for s in suppression], dtype=bool)
+    periods = (
+        _time_period(frame[period], period_kind).reset_index(drop=True)
+        if period in frame
+        else pd.Series("_Z", index=range(len(frame)))
+    )
     out = pd.DataFrame(
         {
             "DATAFLOW": dataflow,
+            "FREQ": frequencies(periods).to_numpy(),
             "REF_AREA": frame[area].fillna("_Z").astype(str) if area in frame else "_T",
-            "TIME_PERIOD": _time_period(frame[period], period_kind) if period in frame else "_Z",
+            "TIME_PERIOD": periods.to_numpy(),
             "ICCS": frame[code].fillna("_U").astype(str),
             "SEX": frame["sex"].astype(str) if "sex" in frame else "_T",
             "AGE": frame["age"].astype(str) if "age" in frame else "_T",
@@ -122,6 +139,8 @@ def read_sdmx_csv(text: str, *, file: str = "<sdmx-csv>") -> pd.DataFrame:
     frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
     if "CONF_STATUS" not in frame.columns and "OBS_STATUS" in frame.columns:
         frame["CONF_STATUS"] = frame["OBS_STATUS"].map(_conf_of)
+    if "FREQ" not in frame.columns and "TIME_PERIOD" in frame.columns:
+        frame.insert(1, "FREQ", "")  # written before the structure had FREQ: from the period
     missing = [c for c in COLUMNS if c not in frame.columns]
     if missing:
         raise DataFileError(
@@ -140,11 +159,64 @@ def read_sdmx_csv(text: str, *, file: str = "<sdmx-csv>") -> pd.DataFrame:
             expected="a number or empty (confidential)",
         )
     frame["OBS_VALUE"] = values
+    frame["FREQ"] = checked_frequencies(frame["TIME_PERIOD"], frame["FREQ"], file=file)
     return frame
 
 
+def frequencies(periods: pd.Series) -> pd.Series:
+    """FREQ (SDMX code list CL_FREQ) of SDMX TIME_PERIOD values; ``_Z`` for ``_Z``.
+
+    Examples
+    --------
+    >>> frequencies(pd.Series(["2020", "2020-Q1", "2020-01", "2020-W05", "_Z"])).tolist()
+    ['A', 'Q', 'M', 'W', '_Z']
+    """
+    parsed = parse_time_periods(periods)
+    return parsed["freq"].where(parsed["valid"], "_Z").astype(object)
+
+
+def checked_frequencies(periods: pd.Series, given: pd.Series, *, file: str) -> pd.Series:
+    """FREQ of each observation: checked against its TIME_PERIOD, or taken from it where empty.
+
+    Raises
+    ------
+    DataFileError
+        Naming the first row whose TIME_PERIOD is no SDMX time period, or
+        whose FREQ contradicts it (a moment or a range of odd length, FREQ
+        ``_O``, may come with any FREQ).
+    """
+    periods = periods.reset_index(drop=True).astype(str)
+    given = given.reset_index(drop=True).fillna("").astype(str).str.strip()
+    parsed = parse_time_periods(periods)
+    unset = periods.str.strip() == "_Z"
+    bad = ~parsed["valid"] & ~unset
+    if bad.any():
+        row = int(bad.to_numpy().argmax())
+        raise DataFileError(
+            "TIME_PERIOD is not an SDMX time period",
+            file=file,
+            row=row + 1,
+            field="TIME_PERIOD",
+            value=periods.iloc[row],
+            expected=f"{PERIOD_EXPECTED}, or _Z (not applicable)",
+        )
+    derived = parsed["freq"].where(~unset, "_Z").astype(object)
+    clash = (given != "") & (given != derived) & (derived != "_O")
+    if clash.any():
+        row = int(clash.to_numpy().argmax())
+        raise DataFileError(
+            "FREQ contradicts TIME_PERIOD",
+            file=file,
+            row=row + 1,
+            field="FREQ",
+            value=given.iloc[row],
+            expected=f"{derived.iloc[row]} for TIME_PERIOD {periods.iloc[row]!r}",
+        )
+    return given.where(given != "", derived)
+
+
 def _time_period(values: pd.Series, kind: str | None) -> pd.Series:
-    """Period start dates as SDMX TIME_PERIOD text."""
+    """Period start dates as SDMX TIME_PERIOD text (see :func:`to_sdmx_frame`)."""
     if kind is None:
         return values.astype(str).str[:10]
     dates = pd.to_datetime(values)
@@ -291,11 +363,14 @@ def read_sdmx_ml(data: bytes, *, file: str = "<sdmx-ml>") -> pd.DataFrame:
             rows.append(_observation_row(observation, number, file))
     frame = pd.DataFrame(rows, columns=list(COLUMNS))
     frame["OBS_VALUE"] = frame["OBS_VALUE"].astype(float)
+    frame["FREQ"] = checked_frequencies(frame["TIME_PERIOD"], frame["FREQ"], file=file)
     return frame
 
 
 def _observation_row(observation: Any, number: int, file: str) -> dict[str, Any]:
     key = {kv.id: str(kv.value) for kv in observation.key.values.values()}
+    # A file written before version 1.1 has no FREQ: it is read from TIME_PERIOD.
+    key.setdefault("FREQ", "")
     missing = [d for d in DIMENSIONS if d not in key]
     if missing:
         raise DataFileError(
@@ -396,6 +471,7 @@ def indicator_sdmx_frame(
     base = pd.DataFrame(
         {
             "DATAFLOW": dataflow,
+            "FREQ": "A",
             "REF_AREA": frame["area_id"].astype(str),
             "TIME_PERIOD": frame["year"].astype(int).astype(str),
             "ICCS": codes,
@@ -453,13 +529,14 @@ def aggregate_sdmx_frame(frame: pd.DataFrame, *, dataflow: str = DATAFLOW) -> pd
     --------
     >>> rows = pd.DataFrame({"area_id": ["AUT"], "year": [2010], "iccs_code": ["0301"],
     ...     "sex": ["Total"], "age": ["Total"], "unit": ["Counts"], "value": [3300.0]})
-    >>> aggregate_sdmx_frame(rows).iloc[0, 1:7].tolist()
-    ['AUT', '2010', '0301', '_T', '_T', 'NUMBER']
+    >>> aggregate_sdmx_frame(rows).iloc[0, 1:8].tolist()
+    ['A', 'AUT', '2010', '0301', '_T', '_T', 'NUMBER']
     """
     mapped = frame.dropna(subset=["iccs_code"])
     out = pd.DataFrame(
         {
             "DATAFLOW": dataflow,
+            "FREQ": "A",
             "REF_AREA": mapped["area_id"].astype(str),
             "TIME_PERIOD": mapped["year"].astype(int).astype(str),
             "ICCS": mapped["iccs_code"].astype(str),
