@@ -139,3 +139,20 @@ def tokens(tracker_db: Database) -> dict[str, dict[str, str]]:
             issued = create_api_token(session, SYSTEM, username, name="tests")
             headers[username] = {"Authorization": f"Bearer {issued.secret}"}
     return headers
+
+
+@pytest.fixture(scope="session")
+def warehouse_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A DuckDB warehouse holding the bundled WDI homicide rates and UN-CTS offences."""
+    from crimeprev.store import open_warehouse
+    from crimeprev.store.ingest import import_file
+    from crimeprev.store.profiles import load_profile
+
+    path = tmp_path_factory.mktemp("tracker-warehouse") / "warehouse.duckdb"
+    warehouse = open_warehouse(f"duckdb://{path.as_posix()}")
+    for name in ("wdi_homicide", "unodc_cts"):
+        profile = load_profile(name)
+        for file in profile.bundled_paths():
+            import_file(warehouse, profile, file)
+    warehouse.close()
+    return f"duckdb://{path.as_posix()}"

@@ -11,24 +11,11 @@ from fastapi.testclient import TestClient
 
 from crimeprev.config import Settings
 from crimeprev.store import open_warehouse
-from crimeprev.store.ingest import import_file
-from crimeprev.store.profiles import BUNDLED_DATA_DIR, load_profile
+from crimeprev.store.profiles import BUNDLED_DATA_DIR
 from crimeprev.tracker.indicators import warehouse_series
 from crimeprev.web.app import create_app
 
 SQLITE_ONLY = pytest.mark.parametrize("tracker_db", ["sqlite"], indirect=True)
-
-
-@pytest.fixture(scope="module")
-def warehouse_url(tmp_path_factory) -> str:
-    path = tmp_path_factory.mktemp("tracker-warehouse") / "warehouse.duckdb"
-    warehouse = open_warehouse(f"duckdb://{path.as_posix()}")
-    for name in ("wdi_homicide", "unodc_cts"):
-        profile = load_profile(name)
-        for file in profile.bundled_paths():
-            import_file(warehouse, profile, file)
-    warehouse.close()
-    return f"duckdb://{path.as_posix()}"
 
 
 def _wdi(iso3: str) -> dict[int, float]:

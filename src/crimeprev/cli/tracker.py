@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from crimeprev.cli._output import console, print_error
 from crimeprev.cli.db import cli_transaction
+from crimeprev.config import get_settings
 from crimeprev.db import SYSTEM
 from crimeprev.errors import CrimeprevError
 from crimeprev.tracker import exports, service, views
@@ -31,6 +32,7 @@ from crimeprev.tracker.access import (
     revoke_membership,
 )
 from crimeprev.tracker.documents import extract_text
+from crimeprev.tracker.indicators import IndicatorSeries, existing_warehouse
 from crimeprev.tracker.member_states import member_states
 from crimeprev.tracker.questionnaire import (
     QuestionnaireError,
@@ -92,6 +94,146 @@ def states(region: str = typer.Option(None, help="An M49 region or sub-region"))
     for item in found:
         table.add_row(item.iso3, item.iso2, item.m49, item.name, item.region, item.area)
     console.print(table)
+
+
+def _print_series(series: IndicatorSeries) -> None:
+    """One indicator series: its values with intervals, the notes and the breaks."""
+    name = series.series if series.series.startswith("ICCS") else f"SDG {series.series}"
+    level = f"{round(series.confidence * 100)}% interval"
+    table = Table(title=f"{name}: {series.label} ({series.unit}); {series.source}")
+    for column in ("year", "value", "count", f"{level} low", f"{level} high"):
+        table.add_column(column, justify="right")
+    for row in series.rows():
+        table.add_row(
+            str(row["year"]),
+            f"{row['value']:.2f}",
+            "" if row["count"] is None else f"{row['count']:,.0f}",
+            "-" if row["ci_low"] is None else f"{row['ci_low']:.2f}",
+            "-" if row["ci_high"] is None else f"{row['ci_high']:.2f}",
+        )
+    console.print(table)
+    for note in series.interval_notes:
+        console.print(note)
+    if series.breaks:
+        breaks = Table(title=f"{name}: series breaks (values on either side may not compare)")
+        for column in ("from", "kind", "detail"):
+            breaks.add_column(column)
+        for item in series.breaks:
+            breaks.add_row(item.period, item.kind, item.detail)
+        console.print(breaks)
+    else:
+        console.print(f"{name}: no series break found")
+
+
+@app.command("state")
+def state(
+    code: str = typer.Argument(..., help="ISO3 code or name of a Member State"),
+    all_content: bool = typer.Option(False, "--all", help="Include unpublished content"),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON (as /api/tracker/states/CODE)"),
+) -> None:
+    """A State's submissions, practices and indicator trends with intervals and breaks.
+
+    The series come from the warehouse (CRIMEPREV_WAREHOUSE_URL) when it holds
+    data for the State, else from the data bundled with crimeprev.
+    """
+    settings = get_settings()
+    with _session() as session, existing_warehouse(settings.warehouse_url) as warehouse:
+        view = views.state_view(session, OPERATOR if all_content else PUBLIC, code, warehouse)
+    if as_json:
+        console.print_json(json.dumps(view.as_dict()))
+        return
+    console.print(f"{view.name} ({view.iso3}): {view.region}, {view.subregion}")
+    table = Table(title="Submissions")
+    for column in ("id", "session", "status", "versions", "public version"):
+        table.add_column(column)
+    for row in view.submissions:
+        table.add_row(
+            str(row.submission_id),
+            f"{row.discussion}. {row.discussion_title}",
+            row.status + (" (fictional demo)" if row.is_fictional else ""),
+            str(row.current_version),
+            "" if row.published_version is None else str(row.published_version),
+        )
+    console.print(table)
+    practices = Table(title="Good practices")
+    for column in ("id", "title", "level", "status", "paragraphs"):
+        practices.add_column(column)
+    for item in view.practices:
+        practices.add_row(
+            str(item.practice_id),
+            item.title,
+            item.level + (f", {item.locality}" if item.locality else ""),
+            item.status,
+            ", ".join(str(n) for n in item.paragraphs),
+        )
+    console.print(practices)
+    where = "the warehouse" if view.series_from == "warehouse" else "the bundled data"
+    console.print(f"Indicator trends from {where}:")
+    for series in view.series:
+        _print_series(series)
+    if not view.series:
+        console.print(f"no indicator series for {view.name}")
+
+
+@app.command("paragraph")
+def paragraph(
+    number: int = typer.Argument(..., help="A paragraph of the Kyoto Declaration"),
+    all_content: bool = typer.Option(False, "--all", help="Include unpublished content"),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON"),
+) -> None:
+    """Which States reported what on a paragraph, its practices and its indicators."""
+    with _session() as session:
+        view = views.paragraph_view(session, OPERATOR if all_content else PUBLIC, number)
+    if as_json:
+        console.print_json(json.dumps(view.as_dict()))
+        return
+    pillar = f"pillar {view.pillar}" if view.pillar else "no pillar"
+    console.print(f"Paragraph {view.number}: {view.title or ''} ({pillar})")
+    answers = Table(title=f"{len(view.answers)} answer(s)")
+    for column in ("State", "session", "question", "answer"):
+        answers.add_column(column, overflow="fold")
+    for row in view.answers:
+        fictional = " (fictional demo)" if row.is_fictional else ""
+        answers.add_row(
+            row.state_name, str(row.discussion), row.question_text, row.text + fictional
+        )
+    console.print(answers)
+    practices = Table(title=f"{len(view.practices)} good practice(s)")
+    for column in ("id", "State", "title", "status"):
+        practices.add_column(column)
+    for item in view.practices:
+        practices.add_row(str(item.practice_id), item.state_name, item.title, item.status)
+    console.print(practices)
+    for series, label, unit in view.indicators:
+        console.print(f"indicator {series}: {label} ({unit})")
+
+
+@app.command("compare")
+def compare(
+    first: str = typer.Argument(..., help="ISO3 code or name"),
+    second: str = typer.Argument(..., help="ISO3 code or name"),
+    all_content: bool = typer.Option(False, "--all", help="Include unpublished content"),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON"),
+) -> None:
+    """Two States side by side, paragraph by paragraph."""
+    with _session() as session:
+        a, b, rows = views.compare_states(
+            session, OPERATOR if all_content else PUBLIC, first, second
+        )
+    if as_json:
+        payload = {"first": a, "second": b, "rows": [asdict(row) for row in rows]}
+        console.print_json(json.dumps(payload))
+        return
+    table = Table(title=f"{a} and {b} side by side")
+    for column in ("paragraph", a, b):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(
+            f"{row.paragraph} {row.title or ''}", "\n".join(row.first), "\n".join(row.second)
+        )
+    console.print(table)
+    if not rows:
+        console.print(f"neither {a} nor {b} has reported on any paragraph")
 
 
 @app.command("suggest")

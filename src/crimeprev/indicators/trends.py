@@ -95,12 +95,16 @@ class SeriesBreak:
     ``kind`` is ``concordance`` (a national code's ICCS mapping changes),
     ``coverage`` (an offence code starts or stops being recorded, or a
     period inside the series has no record at all) or ``area_set`` (the
-    records are assigned to a different set of areas).
+    records are assigned to a different set of areas). ``offence_code`` is
+    the national offence code a coverage or concordance break concerns (None
+    for breaks of the whole source), so a caller can keep the breaks of one
+    code's series.
     """
 
     period: str
     kind: str
     detail: str
+    offence_code: str | None = None
 
 
 def _period_label(value: object, period: str) -> str:
@@ -194,10 +198,14 @@ def _coverage_breaks(frame: pd.DataFrame, labels: list[str], period: str) -> lis
     for code, (start, end) in spans.iterrows():
         name = f"offence code {code!r}" if code else "records without an offence code"
         if start > first:
-            out.append(SeriesBreak(start, "coverage", f"{name} first recorded in {start}"))
+            out.append(
+                SeriesBreak(start, "coverage", f"{name} first recorded in {start}", str(code))
+            )
         if end < last:
             following = labels[labels.index(end) + 1]
-            out.append(SeriesBreak(following, "coverage", f"{name} last recorded in {end}"))
+            out.append(
+                SeriesBreak(following, "coverage", f"{name} last recorded in {end}", str(code))
+            )
     if period in ("year", "month", "quarter"):
         frequency = {"year": "YS", "month": "MS", "quarter": "QS"}[period]
         starts = pd.to_datetime(frame["period"])
@@ -257,6 +265,7 @@ def _concordance_breaks(
                         "concordance",
                         f"{scheme}: {row.national_code!s} -> ICCS {row.iccs_code} (share "
                         f"{row.share:g}) valid {verb} {pd.Timestamp(edge).date()}",
+                        str(row.national_code),
                     )
                 )
     return out

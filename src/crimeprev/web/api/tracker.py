@@ -12,10 +12,8 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
-import duckdb
 from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
@@ -23,8 +21,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crimeprev.db.accounts import Principal
-from crimeprev.errors import CrimeprevError, InvalidInputError, NotFoundError
-from crimeprev.store.warehouse import Warehouse, duckdb_options, open_warehouse
+from crimeprev.errors import InvalidInputError, NotFoundError
+from crimeprev.store.warehouse import Warehouse
 from crimeprev.tracker import exports, service, views
 from crimeprev.tracker.access import (
     TrackerActor,
@@ -34,6 +32,7 @@ from crimeprev.tracker.access import (
     require_secretariat,
     revoke_membership,
 )
+from crimeprev.tracker.indicators import existing_warehouse
 from crimeprev.tracker.models import Discussion, Practice, Submission
 from crimeprev.tracker.questionnaire import questionnaire_template
 from crimeprev.tracker.search import FACETS, SearchResult, search
@@ -78,27 +77,9 @@ def upload_limit(request: Request) -> int:
 
 @contextmanager
 def optional_warehouse(request: Request) -> Iterator[Warehouse | None]:
-    """The app's warehouse when it exists and opens, else None.
-
-    A State's page reads its indicator series from the warehouse; it never
-    creates an empty warehouse file, and a warehouse that cannot be opened
-    (e.g. locked by an import) only means the bundled series are shown.
-    """
-    url = str(request.app.state.settings.warehouse_url)
-    if url.startswith("duckdb://"):
-        path, _ = duckdb_options(url)
-        if not path or path == ":memory:" or not Path(path).is_file():
-            yield None
-            return
-    try:
-        warehouse = open_warehouse(url)
-    except (CrimeprevError, duckdb.Error, OSError):
-        yield None
-        return
-    try:
+    """The app's warehouse when it exists and opens, else None (see ``existing_warehouse``)."""
+    with existing_warehouse(str(request.app.state.settings.warehouse_url)) as warehouse:
         yield warehouse
-    finally:
-        warehouse.close()
 
 
 def search_candidates(request: Request) -> int:

@@ -28,6 +28,7 @@ from crimeprev.tracker.access import (
     require_secretariat,
     revoke_membership,
 )
+from crimeprev.tracker.indicators import series_chart
 from crimeprev.tracker.member_states import member_state, member_states, regions
 from crimeprev.tracker.models import Discussion
 from crimeprev.tracker.questionnaire import QuestionnaireError
@@ -131,22 +132,7 @@ def state(
     """A Member State's submissions, practices and indicator trends."""
     with session.begin(), optional_warehouse(request) as warehouse:
         view = views.state_view(session, actor, code, warehouse)
-    charts = [
-        {
-            "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
-            "description": f"{series.label}, {view.name}",
-            "width": "container",
-            "height": 180,
-            "data": {"values": [{"year": year, "value": value} for year, value in series.points]},
-            "mark": {"type": "line", "point": True},
-            "encoding": {
-                "x": {"field": "year", "type": "ordinal", "title": "Year"},
-                "y": {"field": "value", "type": "quantitative", "title": series.unit},
-            },
-        }
-        for series in view.series
-        if series.points
-    ]
+    charts = [series_chart(series, view.name) for series in view.series if series.points]
     return render(request, "tracker/state.html", _context(request, actor, view=view, charts=charts))
 
 
