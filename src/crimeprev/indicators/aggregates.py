@@ -8,11 +8,14 @@ each cell (area, year, sex, age, unit) where they do is a finding. The
 parent of a reported code is its nearest ICCS ancestor that the source
 also reports for the same cell, so a source that skips a level is still
 checked. Rates are checked like counts (one population divides both).
+
+A cell's period is its SDMX time period (``2019``, or ``2019-Q1``, ``2019-01``
+for a source read from sub-annual SDMX), so months are never summed into a year.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -21,7 +24,7 @@ from crimeprev.errors import NotFoundError
 from crimeprev.standards import iccs
 from crimeprev.store.warehouse import Warehouse
 
-CELL = ["area_id", "year", "sex", "age", "unit"]
+CELL = ["area_id", "year", "period", "sex", "age", "unit"]
 #: SDMX codes (a source read back from SDMX) and the labels used for every other source.
 _SEX_LABELS = {"_T": "Total", "M": "Male", "F": "Female", "_U": "Unknown"}
 _UNIT_LABELS = {"NUMBER": "Counts", "PER_100000": "Rate per 100,000 population"}
@@ -63,13 +66,35 @@ def aggregate_rows(
     frame = warehouse.to_arrow(
         rows.select(
             "area_id", "area_name", "year", "iccs_code", "offence_code", "offence_label",
-            "sex", "age", "unit", "value", "source_row",
+            "sex", "age", "unit", "value", "source_row", "period", "freq",
         )
     ).to_pandas()  # fmt: skip
     if frame.empty:
         where = f" for area {area_id!r}" if area_id else ""
         raise NotFoundError(f"no aggregate rows for source {source!r}{where}")
-    return with_labels(frame)
+    return with_labels(with_periods(frame))
+
+
+def with_periods(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with ``period`` and ``freq`` filled: rows stored before they existed are years.
+
+    Examples
+    --------
+    >>> with_periods(pd.DataFrame({"year": [2019, 2020], "period": [None, "2020-Q1"],
+    ...     "freq": [None, "Q"]}))[["period", "freq"]].values.tolist()
+    [['2019', 'A'], ['2020-Q1', 'Q']]
+    """
+    out = frame.copy()
+    years = out["year"].astype("Int64").astype(str)
+    out["period"] = (
+        out["period"].astype(object).where(out["period"].notna(), years)
+        if ("period" in out)
+        else years
+    )
+    out["freq"] = (
+        out["freq"].astype(object).where(out["freq"].notna(), "A") if ("freq" in out) else "A"
+    )
+    return out
 
 
 @dataclass(frozen=True)
@@ -87,6 +112,7 @@ class HierarchyFinding:
     children: dict[str, float]
     children_total: float
     source_row: int
+    period: str = ""
 
     @property
     def excess(self) -> float:
@@ -117,7 +143,7 @@ def hierarchy_findings(frame: pd.DataFrame, *, tolerance: float = 1e-9) -> list[
     >>> finding.parent_code, finding.children, finding.excess
     ('0502', {'050211': 12.0}, 2.0)
     """
-    mapped = frame.dropna(subset=["iccs_code", "value"])
+    mapped = with_periods(frame.dropna(subset=["iccs_code", "value"]))
     mapped = mapped.drop_duplicates([*CELL, "iccs_code"])
     codes = sorted(set(mapped["iccs_code"]))
     reported = set(codes)
@@ -138,7 +164,7 @@ def hierarchy_findings(frame: pd.DataFrame, *, tolerance: float = 1e-9) -> list[
     for key, group in joined[over].groupby(keys, sort=True):
         parent_value = float(group["parent_value"].iloc[0])
         total = float(group["value"].sum())
-        area_id, year, sex, age, unit, parent = key
+        area_id, year, period, sex, age, unit, parent = key
         findings.append(
             HierarchyFinding(
                 area_id=str(area_id),
@@ -154,6 +180,7 @@ def hierarchy_findings(frame: pd.DataFrame, *, tolerance: float = 1e-9) -> list[
                 ),
                 children_total=total,
                 source_row=int(group["parent_row"].iloc[0]) if "parent_row" in group else 0,
+                period=str(period),
             )
         )
     return findings
@@ -206,9 +233,11 @@ class AreaProfile:
     area_name: str
     years: list[int]
     units: list[str]
-    table: list[dict[str, Any]]  # one row per unit x ICCS code: values by year
+    table: list[dict[str, Any]]  # one row per unit x ICCS code: values by period
     unmapped: list[dict[str, Any]]  # rows of codes the concordance does not map
     findings: list[HierarchyFinding]
+    #: SDMX time periods of the values (the years as text for an annual source).
+    periods: list[str] = field(default_factory=list)
 
 
 def area_profile(
@@ -225,19 +254,20 @@ def area_profile(
     findings = hierarchy_findings(frame)
     chosen = frame[(frame["sex"] == sex) & (frame["age"] == age)]
     years = sorted(int(y) for y in chosen["year"].unique())
+    periods = sorted(str(p) for p in chosen["period"].unique())
     units = sorted(str(u) for u in chosen["unit"].dropna().unique())
-    mapped = chosen.dropna(subset=["iccs_code"]).drop_duplicates(["unit", "iccs_code", "year"])
+    mapped = chosen.dropna(subset=["iccs_code"]).drop_duplicates(["unit", "iccs_code", "period"])
     table = []
     for (unit, key), group in mapped.groupby(["unit", "iccs_code"], sort=True):
         code = str(key)
-        values = dict(zip(group["year"].astype(int), group["value"].astype(float), strict=True))
+        values = dict(zip(group["period"].astype(str), group["value"].astype(float), strict=True))
         table.append(
             {
                 "unit": unit,
                 "iccs_code": code,
                 "label": iccs.get(code).label if iccs.is_valid(code) else "",
                 "level": iccs.level_of(code) if iccs.is_valid(code) else None,
-                "values": {year: values.get(year) for year in years},
+                "values": {period: values.get(period) for period in periods},
             }
         )
     unmapped = [
@@ -258,6 +288,7 @@ def area_profile(
         table=table,
         unmapped=unmapped,
         findings=findings,
+        periods=periods,
     )
 
 
@@ -309,8 +340,10 @@ def finding_json(finding: HierarchyFinding) -> dict[str, Any]:
         "children_total": finding.children_total,
         "excess": finding.excess,
         "source_row": finding.source_row,
+        "period": finding.period or str(finding.year),
         "message": (
-            f"{finding.area_name or finding.area_id} {finding.year} ({finding.unit}, sex "
+            f"{finding.area_name or finding.area_id} {finding.period or finding.year} "
+            f"({finding.unit}, sex "
             f"{finding.sex}): children {children} = {finding.children_total:,.6g} exceed "
             f"{finding.parent_code} = {finding.parent_value:,.6g}"
         ),

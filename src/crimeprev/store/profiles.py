@@ -120,7 +120,13 @@ class AreaSpec:
 
 @dataclass(frozen=True)
 class AggregateSpec:
-    """Columns of a pre-counted (aggregate) source."""
+    """Columns of a pre-counted (aggregate) source.
+
+    `year` names the column of the period; with `sdmx_period` (the profile's
+    ``period`` key instead of ``year``) it holds SDMX time periods of any
+    frequency (``2020``, ``2020-Q1``, ``2020-M01``, ...), see
+    :mod:`crimeprev.store.sdmx_time`.
+    """
 
     area: str
     year: str
@@ -130,6 +136,7 @@ class AggregateSpec:
     age: str | None = None
     unit: str | None = None
     unit_value: str | None = None
+    sdmx_period: bool = False
 
 
 @dataclass(frozen=True)
@@ -392,13 +399,15 @@ def parse_profile(text: str, *, path: Path | None = None) -> Profile:
         raw = data["aggregate"]
         aggregate = AggregateSpec(
             area=raw["area"],
-            year=raw["year"],
+            # ``period`` names a column of SDMX time periods, ``year`` one of years.
+            year=raw["period"] if "period" in raw else raw["year"],
             value=raw["value"],
             area_name=raw.get("area_name"),
             sex=raw.get("sex"),
             age=raw.get("age"),
             unit=raw.get("unit"),
             unit_value=raw.get("unit_value"),
+            sdmx_period="period" in raw,
         )
     if kind == "aggregate" and aggregate is None:
         raise DataFileError("an aggregate profile needs an [aggregate] table", file=str(where))

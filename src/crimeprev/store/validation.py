@@ -26,6 +26,8 @@ import ibis.expr.types as ir
 from crimeprev.standards import iccs
 from crimeprev.store.profiles import Profile
 from crimeprev.store.readers import ROW
+from crimeprev.store.sdmx_time import EXPECTED as SDMX_PERIODS
+from crimeprev.store.sdmx_time import time_period_columns
 
 _NUMBER = r"^[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$"
 #: A whole number, optionally written as a decimal with a zero fraction ("5.0"),
@@ -464,15 +466,64 @@ def _age_reason(column: str, maximum: int) -> Reason:
     return reason
 
 
-def _duplicates(profile: Profile, stages: _Stages) -> list[Rule]:
+def _fingerprint(t: ibis.Table, keys: list[str]) -> ir.IntegerValue:
+    """One 64-bit hash of the `keys` columns of a row (NULLs hash alike).
+
+    Each column is hashed on its own (the engines hash text and numbers; other
+    types are hashed as text) and the hashes are combined with shifts and XOR,
+    which cannot overflow on PostgreSQL. Different rows may share a
+    fingerprint; :func:`_duplicates` compares the candidates' values exactly.
+    """
+    combined: ir.IntegerValue | None = None
+    for index, name in enumerate(keys):
+        value = t[name]
+        dtype = value.type()
+        if not (dtype.is_string() or dtype.is_integer() or dtype.is_floating()):
+            value = value.cast("string")
+        elif dtype.is_integer() and not dtype.is_int64():
+            value = value.cast("int64")
+        digest = value.hash().fill_null(index + 1)
+        shifted = digest if index == 0 else digest << (index % 61)
+        combined = shifted if combined is None else combined ^ shifted
+    assert combined is not None
+    return combined
+
+
+def _duplicates(
+    profile: Profile,
+    stages: _Stages,
+    keep: Callable[[ibis.Table], ibis.Table] | None = None,
+) -> list[Rule]:
+    """Flag every row whose key values occurred on an earlier row.
+
+    Grouping or windowing all rows by the key columns (every raw column for
+    "identical rows") sorts or hashes wide text keys of millions of rows. So
+    rows are first fingerprinted with one 64-bit hash; only rows whose
+    fingerprint occurs more than once (the candidates, few in a clean file)
+    are compared exactly by their key values, and the resulting (row, first
+    row) pairs are joined back. `keep` stores those pairs once, so the two
+    statements that read the parsed rows do not recompute them.
+    """
     if profile.duplicates == "none":
         return []
-    t = stages.t
-    keys = list(profile.id_columns) if profile.duplicates == "id" else profile.required_columns()
-    first = t[ROW].min().over(ibis.window(group_by=[t[name] for name in keys]))
-    stages.add(_dup_first=first)
     t = stages.next()
-    stages.add(_bad_duplicate=t[ROW] != t._dup_first)
+    keys = list(profile.id_columns) if profile.duplicates == "id" else profile.required_columns()
+    hashed = t.select(ROW, *keys, _dup_hash=_fingerprint(t, keys))
+    repeated = (
+        hashed.group_by("_dup_hash")
+        .aggregate(_dup_n=hashed.count())
+        .filter(lambda g: g._dup_n > 1)
+        .select("_dup_hash")
+    )
+    candidates = hashed.semi_join(repeated, "_dup_hash")
+    first = candidates[ROW].min().over(ibis.window(group_by=[candidates[name] for name in keys]))
+    pairs = candidates.select(_dup_row=candidates[ROW], _dup_first=first)
+    pairs = pairs.filter(pairs._dup_row != pairs._dup_first)
+    if keep is not None:
+        pairs = keep(pairs)
+    joined = t.left_join(pairs, t[ROW] == pairs._dup_row)
+    stages.t = joined.select(*[joined[name] for name in t.columns], joined._dup_first).view()
+    stages.add(_bad_duplicate=stages.t._dup_first.notnull())
     what = "same id" if profile.duplicates == "id" else "identical row"
     listed = ", ".join(repr(k) for k in keys)
     return [
@@ -490,7 +541,18 @@ def _aggregate(profile: Profile, stages: _Stages) -> list[Rule]:
     spec = profile.aggregate
     assert spec is not None
     t = stages.t
-    year, bad_year = _integer(t, spec.year)
+    if spec.sdmx_period:
+        period_text = (
+            t[f"_s_{spec.year}"] if f"_s_{spec.year}" in t.columns else _text(t[spec.year])
+        )
+        periods = time_period_columns(period_text)
+        year, bad_year = periods.year, periods.invalid
+        period, freq = periods.period, periods.freq
+        year_reason = f": expected {SDMX_PERIODS}"
+    else:
+        year, bad_year = _integer(t, spec.year)
+        period, freq = year.cast("string"), ibis.literal("A")
+        year_reason = ": not a plausible year"
     value, bad_value = _number(t, spec.value)
 
     def text(name: str | None, default: str) -> ir.StringValue:
@@ -503,6 +565,8 @@ def _aggregate(profile: Profile, stages: _Stages) -> list[Rule]:
         _k_area_id=area,
         _k_area_name=text(spec.area_name, "") if spec.area_name else ibis.null("string"),
         _k_year=year,
+        _k_period=period,
+        _k_freq=freq,
         _k_sex=text(spec.sex, "Total"),
         _k_age=text(spec.age, "Total"),
         _k_unit=text(spec.unit, spec.unit_value or "Counts"),
@@ -517,7 +581,7 @@ def _aggregate(profile: Profile, stages: _Stages) -> list[Rule]:
         Rule(
             "area_missing", lambda _t: ibis.literal(f"area missing: column {spec.area!r} is empty")
         ),
-        Rule("year_invalid", lambda t: _shown(t, [spec.year]) + ": not a plausible year"),
+        Rule("year_invalid", lambda t: _shown(t, [spec.year]) + year_reason),
         Rule("value_invalid", lambda t: _shown(t, [spec.value]) + ": value must be a number >= 0"),
     ]
 
@@ -528,6 +592,7 @@ def parse_rows(
     *,
     now: datetime | None = None,
     materialize: Callable[[ibis.Table], ibis.Table] | None = None,
+    keep: Callable[[ibis.Table], ibis.Table] | None = None,
 ) -> Parsed:
     """Build the parsed-and-flagged rows of `raw` as one Ibis expression.
 
@@ -544,6 +609,10 @@ def parse_rows(
         nested subqueries and then evaluates every inlined expression again
         (it has no common-subexpression elimination), so on PostgreSQL each
         stage is materialised; DuckDB keeps the stages as views.
+    keep : callable, optional
+        Stores a small intermediate result (the duplicate rows and the rows
+        they repeat) in a table and returns it, so that it is computed once
+        however often the parsed rows are read.
     """
     now = now or datetime.now(tz=ZoneInfo("UTC"))
     stages = _Stages(raw, materialize)
@@ -561,7 +630,7 @@ def parse_rows(
         rules += _location(profile, stages)
     rules += _tags(profile, stages)
     stages.next()
-    rules += _duplicates(profile, stages)
+    rules += _duplicates(profile, stages, keep)
     t = stages.t
     extra: dict[str, ir.Value] = {"_k_source_row": t[ROW]}
     if profile.id_columns:

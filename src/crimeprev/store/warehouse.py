@@ -86,6 +86,10 @@ TABLES: dict[str, dict[str, str]] = {
         "age": "TEXT",
         "unit": "TEXT",
         "value": "DOUBLE PRECISION",
+        # The SDMX time period (``2020``, ``2020-Q1``, ``2020-01``) and its FREQ
+        # (``A``, ``Q``, ``M``); ``year`` is the year the period starts in.
+        "period": "TEXT",
+        "freq": "TEXT",
     },
     "area": {
         "area_set": "TEXT",
@@ -144,6 +148,9 @@ TABLES: dict[str, dict[str, str]] = {
     },
 }
 
+#: Columns added to a canonical table after its first release: opening an older
+#: warehouse adds them.
+ADDED_COLUMNS: dict[str, tuple[str, ...]] = {"aggregate": ("period", "freq")}
 #: The base table behind the ``incident`` view.
 INCIDENT_ROWS = "incident_rows"
 #: Columns of ``incident`` that one import stores once, in ``incident_part``.
@@ -262,11 +269,27 @@ class Warehouse:
         for name, columns in TABLES.items():
             target = INCIDENT_ROWS if name == "incident" else name
             if target in existing:
+                if name in ADDED_COLUMNS:
+                    self._add_columns(target, columns)
                 continue
             body = ", ".join(f"{col} {kind}" for col, kind in columns.items())
             self.execute_sql(f"CREATE TABLE IF NOT EXISTS {target} ({body})")
         if "incident" not in existing:
             self._refresh_incident_view()
+
+    def _add_columns(self, table: str, columns: Mapping[str, str]) -> None:
+        """Add the columns a table written by an older release lacks (their values NULL)."""
+        cursor = self.con.raw_sql(
+            "SELECT column_name FROM information_schema.columns "
+            f"WHERE table_schema = current_schema() AND table_name = {_quote(table)}"
+        )
+        try:
+            present = {str(row[0]) for row in cursor.fetchall()}
+        finally:
+            self._release(cursor)
+        for column in ADDED_COLUMNS[table]:
+            if column not in present:
+                self.execute_sql(f"ALTER TABLE {table} ADD COLUMN {column} {columns[column]}")
 
     def _refresh_incident_view(self) -> None:
         """(Re)define ``incident`` as the base table plus every stored import."""

@@ -390,6 +390,7 @@ def area_profile_json(warehouse: Warehouse, source: str, area_id: str) -> dict[s
         "area_id": profile.area_id,
         "area_name": profile.area_name,
         "years": profile.years,
+        "periods": profile.periods,
         "units": profile.units,
         "table": [
             {**row, "values": {str(k): v for k, v in row["values"].items()}}
