@@ -79,13 +79,6 @@ class Settings(BaseSettings):
         gt=0,
         description="Largest document or questionnaire the Kyoto tracker accepts (bytes).",
     )
-    tracker_search_candidates: int = Field(
-        default=1000,
-        ge=100,
-        le=100_000,
-        description="Matches a Kyoto tracker search counts and ranks at most; beyond it, "
-        "totals and facet counts are estimates (flagged).",
-    )
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:

@@ -231,7 +231,7 @@ def test_bad_search_arguments(tracker_db, arguments):
         search(session, "x", **arguments)
 
 
-def _many(session, count: int) -> None:
+def _many(session, count: int, title_hit: int) -> None:
     """`count` documents with the word "common"; every third also "uncommon"; one title hit."""
     for ref_id in range(1, count + 1):
         index_document(
@@ -240,47 +240,44 @@ def _many(session, count: int) -> None:
             ref_id=ref_id,
             state_iso3="KEN" if ref_id % 2 else "GHA",
             published=True,
-            title="Common ground" if ref_id == count - 10 else f"Practice {ref_id}",
+            title="Common ground" if ref_id == title_hit else f"Practice {ref_id}",
             body="A common approach." + (" An uncommon twist." if ref_id % 3 == 0 else ""),
             link=f"/tracker/practices/{ref_id}",
             facets={"country": ["KEN" if ref_id % 2 else "GHA"]},
         )
 
 
-def test_counts_are_exact_up_to_the_candidate_limit_then_flagged(tracker_db):
+def test_every_match_is_counted_and_the_oldest_best_match_ranks_first(tracker_db):
     with tracker_db.transaction() as session:
-        _many(session, 300)
-        few = search(session, "uncommon", candidates=100)
-        many = search(session, "common", candidates=100)
-    # 100 of 300 documents carry "uncommon": all counted, so every figure is exact.
-    assert (few.exact, few.total, few.counted) == (True, 100, 100)
+        _many(session, 1500, title_hit=3)
+        few = search(session, "uncommon")
+        many = search(session, "common", per_page=7, page=3)
+        first = search(session, "common")
+    # Exact figures however many match (the search once stopped at the newest 1,000).
+    assert (few.exact, few.total, few.counted) == (True, 500, 500)
     assert {item.value: (item.count, item.exact) for item in few.facets["country"]} == {
-        "KEN": (50, True),
-        "GHA": (50, True),
+        "KEN": (250, True),
+        "GHA": (250, True),
     }
-    # All 300 carry "common": only the newest 100 are counted; the total is estimated
-    # from the share of the ids they span (a third), facet counts are lower bounds.
-    assert (many.exact, many.counted, many.total) == (False, 100, 300)
-    countries = {item.value: item for item in many.facets["country"]}
-    assert all(not item.exact for item in countries.values())
-    assert countries["KEN"].count + countries["GHA"].count == 100
-    assert countries["KEN"].count <= 150 and countries["GHA"].count <= 150
-    # The title match among the counted documents ranks first; only counted pages turn.
-    assert many.hits[0].ref_id == 290
-    assert many.pages == 5
+    assert (many.exact, many.total, many.pages) == (True, 1500, 215)
+    assert {item.value: item.count for item in many.facets["country"]} == {"KEN": 750, "GHA": 750}
+    # The one title match is the third document indexed, older than 1,000 others.
+    assert first.hits[0].ref_id == 3
+    # Then the shorter texts (without "An uncommon twist."), and equal scores newest first;
+    # page 3 of 7 holds ranks 15-21.
+    shorter = [ref_id for ref_id in range(1500, 0, -1) if ref_id % 3]
+    assert [hit.ref_id for hit in many.hits] == ([3, *shorter])[14:21]
 
 
-def test_filters_apply_before_the_candidate_limit(tracker_db):
+def test_filters_restrict_matches_but_not_the_statistics(tracker_db):
     with tracker_db.transaction() as session:
-        _many(session, 150)
-        kenya = search(session, "common", filters={"country": ["KEN"]}, candidates=100)
+        _many(session, 150, title_hit=140)
+        kenya = search(session, "common", filters={"country": ["KEN"]})
+        everyone = search(session, "common")
     assert (kenya.exact, kenya.total) == (True, 75)
     assert {hit.state_iso3 for hit in kenya.hits} == {"KEN"}
-
-
-def test_bad_candidate_limit(tracker_db):
-    with tracker_db.transaction() as session, pytest.raises(InvalidInputError, match="candidates"):
-        search(session, "x", candidates=5)
+    scores = {hit.ref_id: hit.score for hit in everyone.hits}
+    assert all(scores.get(hit.ref_id, hit.score) == hit.score for hit in kenya.hits)
 
 
 def test_text_in_other_scripts_is_found(tracker_db):

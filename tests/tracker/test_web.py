@@ -378,7 +378,7 @@ def test_upload_limit_comes_from_the_settings(tracker_db, tokens, tmp_path):
 
 
 @SQLITE_ONLY
-def test_search_flags_estimates_on_the_api_and_the_page(tracker_db, tmp_path):
+def test_search_counts_every_match_on_the_api_and_the_page(tracker_db, tmp_path):
     from fastapi.testclient import TestClient
 
     from crimeprev.config import Settings
@@ -398,25 +398,18 @@ def test_search_flags_estimates_on_the_api_and_the_page(tracker_db, tmp_path):
                 link=f"/tracker/practices/{ref_id}",
                 facets={"country": ["KEN"]},
             )
-    settings = Settings(
-        data_dir=tmp_path / "estimates",
-        secret_key="k",
-        database_url=tracker_db.url,
-        tracker_search_candidates=100,
-    )
+    settings = Settings(data_dir=tmp_path / "counts", secret_key="k", database_url=tracker_db.url)
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         broad = client.get("/api/tracker/search", params={"q": "neighbourhood"}).json()
         narrow = client.get("/api/tracker/search", params={"q": "patrols"}).json()
         page = client.get("/tracker", params={"q": "neighbourhood"})
         exact_page = client.get("/tracker", params={"q": "patrols"})
-    assert (broad["exact"], broad["counted"]) == (False, 100)
-    assert broad["total"] >= 101
-    assert broad["facets"]["country"] == [{"value": "KEN", "count": 100, "exact": False}]
+    assert (broad["exact"], broad["counted"], broad["total"]) == (True, 130, 130)
+    assert broad["facets"]["country"] == [{"value": "KEN", "count": 130, "exact": True}]
     assert (narrow["exact"], narrow["total"]) == (True, 20)
     assert page.status_code == 200
-    assert "About 130 results" in page.text and "Estimated: more than 100 texts match" in page.text
-    assert ">100+<" in page.text
-    assert "Estimated" not in exact_page.text and "20 results" in exact_page.text
+    assert "130 results" in page.text and ">130<" in page.text and "About" not in page.text
+    assert "20 results" in exact_page.text
 
 
 def _admin_token(tracker_db) -> dict[str, str]:

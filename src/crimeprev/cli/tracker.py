@@ -366,19 +366,13 @@ def search_command(
         }
         console.print_json(json.dumps(payload))
         return
-    about = "" if found.exact else "about "
-    table = Table(title=f"{about}{found.total:,} result(s) for {query!r}")
+    table = Table(title=f"{found.total:,} result(s) for {query!r}")
     for column in ("kind", "state", "title", "snippet"):
         table.add_column(column, overflow="fold")
     for hit in found.hits:
         snippet = _marked(hit.snippet)
         table.add_row(hit.kind, hit.state_iso3, hit.title, snippet)
     console.print(table)
-    if not found.exact:
-        console.print(
-            f"Estimated: more than {found.counted:,} texts match; the shown hits are the best "
-            f"of the newest {found.counted:,}. Add words or filters for exact figures."
-        )
 
 
 @app.command("grant")

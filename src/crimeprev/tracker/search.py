@@ -1,28 +1,36 @@
 """Full-text search over submissions, practices and documents, on SQLite or PostgreSQL.
 
-One API, two engines, each using its own full-text machinery:
+One API, two engines, each tokenizing with its own full-text machinery
+(SQLite FTS5 ``porter unicode61``; PostgreSQL ``to_tsvector('english')``),
+and one relevance score on both, computed over *every* match: the total, each
+facet count and the ranked hits are always exact (``exact`` is always True).
 
-* SQLite: an FTS5 table (``tracker_search_fts``, Porter stemming) that
-  indexes ``tracker_search_document`` as external content, kept in step by
-  triggers; ranked by BM25 with the title weighted 5:1 over the body;
-  snippets by FTS5's ``snippet()``.
-* PostgreSQL: a stored, generated ``tsvector`` column (English configuration,
-  title weight A, body weight B) with a GIN index; ranked by ``ts_rank_cd``;
-  snippets by ``ts_headline``.
+Relevance is BM25 with the title weighted over the body (BM25F with one
+weighted field), over the documents the searcher may see::
 
-The index is derived data, so it is not part of the Alembic schema:
-:func:`ensure_search_index` builds it when missing (and fills it from the
-table), and every function here calls it first.
+    score(d) = sum over the query's distinct terms t of
+               idf(t) * tf(t, d) * (k1 + 1) / (tf(t, d) + k1 * (1 - b + b * len(d) / avglen))
+    tf(t, d) = 5 * (count of t in d's title) + (count of t in d's body)
+    len(d)   = 5 * (terms in d's title) + (terms in d's body)
+    idf(t)   = ln(1 + (N - n(t) + 0.5) / (n(t) + 0.5))
 
-Facets (country, region, paragraph, topic, group, year) live in
-``tracker_search_facet`` (for filtering) and in each document's ``facet_key``
-(for counting). A search walks the matches newest first and stops after
-:data:`CANDIDATES` of them: those are ranked, and their facets counted. When
-fewer match, every figure is exact; when more match, the result is flagged
-(``exact`` False), the total is estimated and facet counts are lower bounds,
-so a query for a common word costs no more than one for a rare word.
-Snippets come back as HTML: the text is escaped and the matched words are
-wrapped in ``<mark>``.
+with k1 = 1.2 and b = 0.75; N, n(t) (the documents holding t) and avglen are
+taken over the documents the searcher may see (the public: published ones), so
+unpublished drafts never shift a public score. Ties rank the newest first. The
+counts are the database tokenizer's (on PostgreSQL, stop words are not terms,
+and a term's count stops at 256, ``tsvector``'s limit).
+
+How it is fast at 100,000 documents, and why so (measured alternatives), is in
+:mod:`crimeprev.tracker.search_index`: per term, the database returns one row
+packing every posting; the scoring, filtering, facet counting and ranking run
+in NumPy over a per-process snapshot of the documents, cached under a nonce
+that every index change replaces.
+
+Facets (country, region, paragraph, topic, group, year, kind) are counted
+over all matches; filters keep documents having any of the chosen values of
+each facet. Snippets are made for the shown page only (FTS5 ``snippet()``,
+PostgreSQL ``ts_headline``) and come back as HTML: the text is escaped and
+the matched words are wrapped in ``<mark>``.
 
 Examples
 --------
@@ -39,32 +47,36 @@ Examples
 ...     )
 >>> with database.transaction() as session:
 ...     found = search(session, "burglaries")
->>> found.total, found.hits[0].snippet
-(1, 'Better lighting cut <mark>burglary</mark> in Ward 4.')
+>>> found.total, found.exact, found.hits[0].snippet
+(1, True, 'Better lighting cut <mark>burglary</mark> in Ward 4.')
 >>> [(item.value, item.count) for item in found.facets["country"]]
 [('KEN', 1)]
 """
 
 from __future__ import annotations
 
-import heapq
 import math
 import re
-from collections import Counter
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import numpy as np
+import numpy.typing as npt
 from markupsafe import escape
-from sqlalchemy import Connection, Row, delete, select, text
+from sqlalchemy import Connection, delete, select, text
 from sqlalchemy.orm import Session
 
 from crimeprev.errors import InvalidInputError
+from crimeprev.tracker import search_index
 from crimeprev.tracker.models import SearchDocument, SearchFacet
+from crimeprev.tracker.search_index import STATE_FACET, IndexChanged, Postings, Snapshot
 
 __all__ = [
-    "CANDIDATES",
+    "B",
     "FACETS",
+    "K1",
+    "TITLE_WEIGHT",
     "FacetCount",
     "SearchHit",
     "SearchResult",
@@ -77,52 +89,24 @@ __all__ = [
 #: The facets every search reports, in display order.
 FACETS: tuple[str, ...] = ("country", "region", "paragraph", "topic", "group", "year", "kind")
 
-#: How many matches a search counts and ranks at most, by default: enough for
-#: exact figures on most queries, few enough to answer within 100 ms at
-#: 100,000 documents on either database (bench/bench_tracker_search.py).
-CANDIDATES = 1000
+#: BM25's term-frequency saturation and length normalisation (the usual values).
+K1 = 1.2
+B = 0.75
+#: How much more a word in the title counts than one in the body.
+TITLE_WEIGHT = 5.0
 
 _KINDS = ("answer", "practice", "document")
 _OPEN, _CLOSE = "\u27e6", "\u27e7"  # marks matched words inside snippets before escaping
 _PAIR, _PAIRS = "\t", "\n"  # facet_key: "facet<TAB>value" pairs, one per line
 _MAX_BODY = 200_000
 _MAX_TERMS = 16
+_ATTEMPTS = 3
 _TERM = re.compile(r"\w+", re.UNICODE)
-
-_SQLITE_DDL = (
-    "create virtual table if not exists tracker_search_fts using fts5("
-    "title, body, content='tracker_search_document', content_rowid='id', "
-    "tokenize='porter unicode61 remove_diacritics 2')",
-    "create trigger if not exists tracker_search_fts_insert after insert on "
-    "tracker_search_document begin insert into tracker_search_fts(rowid, title, body) "
-    "values (new.id, new.title, new.body); end",
-    "create trigger if not exists tracker_search_fts_delete after delete on "
-    "tracker_search_document begin insert into tracker_search_fts(tracker_search_fts, rowid, "
-    "title, body) values ('delete', old.id, old.title, old.body); end",
-    "create trigger if not exists tracker_search_fts_update after update on "
-    "tracker_search_document begin insert into tracker_search_fts(tracker_search_fts, rowid, "
-    "title, body) values ('delete', old.id, old.title, old.body); "
-    "insert into tracker_search_fts(rowid, title, body) values (new.id, new.title, new.body); end",
-    "insert into tracker_search_fts(tracker_search_fts, rank) values ('rank', 'bm25(5.0, 1.0)')",
-    "insert into tracker_search_fts(tracker_search_fts) values ('rebuild')",
-)
-
-_POSTGRES_DDL = (
-    "alter table tracker_search_document add column if not exists search_vector tsvector "
-    "generated always as (setweight(to_tsvector('english', coalesce(title, '')), 'A') || "
-    "setweight(to_tsvector('english', coalesce(body, '')), 'B')) stored",
-    "create index if not exists ix_tracker_search_document_search_vector on "
-    "tracker_search_document using gin (search_vector)",
-)
 
 
 @dataclass(frozen=True)
 class FacetCount:
-    """How many matches carry one facet value.
-
-    When `exact` is False, more documents matched than the search counted, and
-    `count` is a lower bound: the number among the counted matches.
-    """
+    """How many matches carry one facet value (`exact` is always True: every match is counted)."""
 
     value: str
     count: int
@@ -147,8 +131,8 @@ class SearchHit:
         Path of the page that shows the record.
     published : bool
     score : float
-        Relevance, higher is better (BM25 on SQLite, ``ts_rank_cd`` on PostgreSQL;
-        the scales differ between the two).
+        Relevance, higher is better: BM25 as the module defines it (0 for an
+        empty query), by one formula on both databases.
     """
 
     kind: str
@@ -168,14 +152,12 @@ class SearchResult:
     Attributes
     ----------
     total : int
-        How many documents match: exact when `exact`, else an estimate (rounded
-        up to two significant digits).
+        How many visible documents match (exact).
     exact : bool
-        True when every match was counted and ranked. False when more matched
-        than the candidate limit: then the facet counts are lower bounds and the
-        hits are the best of the `counted` newest matches.
+        Always True: every match is counted and ranked. Kept so that clients
+        of the earlier, bounded search keep working.
     counted : int
-        How many matches were counted and ranked.
+        How many matches were counted and ranked: the total.
     """
 
     query: str
@@ -190,31 +172,16 @@ class SearchResult:
 
     @property
     def pages(self) -> int:
-        """Number of pages one can turn through (only the counted matches are ranked)."""
-        return max(1, -(-min(self.total, self.counted) // self.per_page))
+        """Number of pages one can turn through."""
+        return max(1, -(-self.total // self.per_page))
 
 
-def _connection_ready(connection: Connection) -> bool:
-    dialect = connection.dialect.name
-    if dialect == "sqlite":
-        found = connection.exec_driver_sql(
-            "select count(*) from sqlite_master where name in ('tracker_search_fts', "
-            "'tracker_search_fts_insert', 'tracker_search_fts_delete', "
-            "'tracker_search_fts_update')"
-        ).scalar_one()
-        return bool(found == 4)
-    found = connection.execute(
-        text(
-            "select count(*) from pg_indexes where tablename = 'tracker_search_document' "
-            "and indexname = 'ix_tracker_search_document_search_vector' "
-            "and schemaname = current_schema()"
-        )
-    ).scalar_one()
-    return bool(found == 1)
+def _connection(connection: Connection | Session) -> Connection:
+    return connection.connection() if isinstance(connection, Session) else connection
 
 
 def ensure_search_index(connection: Connection | Session) -> bool:
-    """Build the full-text index if it is missing; return whether it was built.
+    """Build the search index if it is missing; return whether it was built.
 
     Parameters
     ----------
@@ -224,15 +191,13 @@ def ensure_search_index(connection: Connection | Session) -> bool:
     Returns
     -------
     bool
-        True if the index was created (and filled from ``tracker_search_document``).
+        True if the index was created and filled from ``tracker_search_document``
+        (see :mod:`crimeprev.tracker.search_index`).
     """
-    if isinstance(connection, Session):
-        connection = connection.connection()
-    if _connection_ready(connection):
+    connection = _connection(connection)
+    if search_index.index_ready(connection):
         return False
-    statements = _SQLITE_DDL if connection.dialect.name == "sqlite" else _POSTGRES_DDL
-    for statement in statements:
-        connection.exec_driver_sql(statement)
+    search_index.build_index(connection)
     return True
 
 
@@ -270,7 +235,7 @@ def index_document(
     published : bool
         Whether the public may find it.
     title, body : str
-        Searchable text (the body is cut at 200,000 characters).
+        Searchable text (the title is cut at 400 characters, the body at 200,000).
     link : str
         Path of the record's page.
     facets : mapping of str to iterable of str
@@ -311,6 +276,7 @@ def index_document(
     )
     session.flush()
     session.expire(document, ["facets"])
+    search_index.update_postings(session.connection(), document.id)
     return document.id
 
 
@@ -325,9 +291,11 @@ def remove_document(session: Session, kind: str, ref_id: int) -> None:
     if found is not None:
         session.execute(delete(SearchFacet).where(SearchFacet.document_id == found))
         session.execute(delete(SearchDocument).where(SearchDocument.id == found))
+        search_index.remove_postings(session.connection(), found)
+        search_index.mark_changed(session.connection())
 
 
-def _terms(query: str) -> list[str]:
+def _words(query: str) -> list[str]:
     return _TERM.findall(query.lower())[:_MAX_TERMS]
 
 
@@ -340,174 +308,114 @@ def _plain_snippet(body: str, length: int = 240) -> str:
     return text_ if len(text_) <= length else text_[:length].rsplit(" ", 1)[0] + " …"
 
 
-def _round_up(value: float) -> int:
-    """Round up to two significant digits: an estimate should not look exact."""
-    if value < 100:
-        return int(math.ceil(value))
-    step = 10 ** (int(math.log10(value)) - 1)
-    return int(math.ceil(value / step) * step)
+def _visible(
+    index: Snapshot, unpublished: Collection[str] | Literal["all"]
+) -> npt.NDArray[np.bool_]:
+    """Which documents the searcher may see: published ones, and drafts of their States."""
+    if unpublished == "all":
+        return np.ones(len(index.ids), dtype=bool)
+    codes = [index.values.get((STATE_FACET, state)) for state in set(unpublished)]
+    own = np.isin(index.state_codes, [code for code in codes if code is not None])
+    return index.published | own
 
 
-@dataclass(frozen=True)
-class _Plan:
-    """The SQL pieces of one search: what to scan, which rows qualify, how to score them."""
-
-    dialect: str
-    terms: list[str]
-    source: str
-    where: str
-    order_key: str
-    score: str
-    parameters: dict[str, Any]
-
-
-def _conditions(
-    filters: Mapping[str, Collection[str]],
-    unpublished: Collection[str] | Literal["all"],
-    row_id: str,
-    parameters: dict[str, Any],
-) -> list[str]:
-    """Visibility and facet-filter conditions (parameters are added to `parameters`)."""
-    conditions: list[str] = []
-    if unpublished != "all":
-        states = sorted(set(unpublished))
-        if states:
-            names = []
-            for position, state in enumerate(states):
-                parameters[f"own_{position}"] = state
-                names.append(f":own_{position}")
-            conditions.append(f"(d.published or d.state_iso3 in ({', '.join(names)}))")
-        else:
-            conditions.append("d.published")
-    for number, (name, values) in enumerate(sorted(filters.items())):
-        chosen = sorted({str(value) for value in values if str(value)})
+def _filtered(index: Snapshot, filters: Mapping[str, Collection[str]]) -> npt.NDArray[np.bool_]:
+    """Documents having, for each filtered facet, at least one of its chosen values."""
+    kept = np.ones(len(index.ids), dtype=bool)
+    for name, values in filters.items():
+        chosen = {str(value) for value in values if str(value)}
         if not chosen:
             continue
-        parameters[f"facet_{number}"] = name
-        names = []
-        for position, value in enumerate(chosen):
-            parameters[f"value_{number}_{position}"] = value
-            names.append(f":value_{number}_{position}")
-        conditions.append(
-            f"{row_id} in (select document_id from tracker_search_facet where "
-            f"facet = :facet_{number} and value in ({', '.join(names)}))"
-        )
-    return conditions
+        having = np.zeros(len(index.ids), dtype=bool)
+        for value in chosen:
+            code = index.values.get((name, value))
+            if code is not None:
+                having[index.documents_with(code)] = True
+        kept &= having
+    return kept
 
 
-def _plan(
-    dialect: str,
-    query: str,
-    filters: Mapping[str, Collection[str]],
-    unpublished: Collection[str] | Literal["all"],
-) -> _Plan:
-    terms = _terms(query)
-    parameters: dict[str, Any] = {}
-    if dialect == "sqlite" and terms:
-        # Each term quoted: the user's words are never read as FTS5 syntax. The
-        # facet filters test the FTS rowid with a unary plus, so that SQLite checks
-        # them while it walks the match list instead of handing FTS5 one lookup per
-        # filtered document (measured: 8 s instead of 60 ms at 100,000 documents).
-        parameters["match"] = " ".join('"' + term.replace('"', "") + '"' for term in terms)
-        conditions = _conditions(filters, unpublished, "+tracker_search_fts.rowid", parameters)
-        return _Plan(
-            dialect=dialect,
-            terms=terms,
-            source="tracker_search_fts join tracker_search_document d "
-            "on d.id = tracker_search_fts.rowid",
-            where=" and ".join(["tracker_search_fts match :match", *conditions]),
-            order_key="tracker_search_fts.rowid",
-            score="-tracker_search_fts.rank",
-            parameters=parameters,
+def _bm25(
+    index: Snapshot, lists: Sequence[Postings], visible: npt.NDArray[np.bool_]
+) -> npt.NDArray[np.float64]:
+    """Every document's BM25 score for the query terms whose postings are `lists`.
+
+    Documents holding only some of the terms get partial scores; the caller
+    keeps those holding all of them.
+    """
+    lengths = TITLE_WEIGHT * index.title_lengths + index.body_lengths
+    documents = int(visible.sum())
+    average = float(lengths[visible].mean()) if documents else 1.0
+    normaliser = K1 * (1.0 - B + B * lengths / (average or 1.0))
+    scores = np.zeros(len(index.ids), dtype=np.float64)
+    for found in lists:
+        holding = int(visible[found.positions].sum())
+        idf = math.log(1.0 + (documents - holding + 0.5) / (holding + 0.5))
+        frequency = TITLE_WEIGHT * found.title_tf + found.body_tf
+        scores[found.positions] += (
+            idf * frequency * (K1 + 1.0) / (frequency + normaliser[found.positions])
         )
-    conditions = _conditions(filters, unpublished, "d.id", parameters)
-    score = "0.0"
-    if terms:
-        parameters["query"] = " ".join(terms)
-        conditions.insert(0, "d.search_vector @@ plainto_tsquery('english', :query)")
-        score = "ts_rank_cd(d.search_vector, plainto_tsquery('english', :query))"
-    return _Plan(
-        dialect=dialect,
-        terms=terms,
-        source="tracker_search_document d",
-        where=" and ".join(conditions) or "1 = 1",
-        order_key="d.id",
-        score=score,
-        parameters=parameters,
+    return scores
+
+
+def _ranked(
+    matched: npt.NDArray[np.bool_],
+    scores: npt.NDArray[np.float64] | None,
+    end: int,
+) -> npt.NDArray[np.int64]:
+    """Positions of the best `end` matches: highest score first, then the newest."""
+    candidates = np.flatnonzero(matched)
+    if scores is None:
+        return candidates[::-1][:end]  # positions follow the ids: newest last
+    values = scores[candidates]
+    if end < len(candidates):
+        # Keep the `end` best and every document tied with the last of them.
+        threshold = np.partition(values, len(values) - end)[len(values) - end]
+        keep = values >= threshold
+        candidates, values = candidates[keep], values[keep]
+    order = np.lexsort((-candidates, -values))
+    return candidates[order][:end]
+
+
+def _facet_counts(
+    index: Snapshot, matched: npt.NDArray[np.bool_]
+) -> dict[str, tuple[FacetCount, ...]]:
+    counts = np.bincount(
+        index.pair_codes[matched[index.pair_documents]], minlength=len(index.names)
     )
-
-
-def _candidates(session: Session, plan: _Plan, limit: int) -> list[Row[Any]]:
-    """The newest `limit` + 1 matches with their facets and scores (id, score, facet_key).
-
-    Walking the matches newest first and stopping at the limit is what keeps a
-    query for a common word fast: neither the full-text engine nor Python touches
-    the other matches. The score is computed for the rows kept only (on
-    PostgreSQL in an outer query, since the inner one must finish first).
-    """
-    parameters = {**plan.parameters, "candidate_limit": limit + 1}
-    if plan.dialect == "sqlite":
-        sql = (
-            f"select d.id, {plan.score} as score, d.facet_key from {plan.source} "
-            f"where {plan.where} order by {plan.order_key} desc limit :candidate_limit"
-        )
-    else:
-        # The driver prepares a statement run five times, and PostgreSQL then may
-        # switch to a generic plan that cannot see how common the words are and
-        # sorts every match (measured: 10 ms became 200 ms); plan each search anew.
-        session.execute(text("set local plan_cache_mode = force_custom_plan"))
-        inner = (
-            f"select d.id, d.facet_key, d.search_vector from {plan.source} where {plan.where} "
-            f"order by {plan.order_key} desc limit :candidate_limit"
-        )
-        sql = f"select d.id, {plan.score} as score, d.facet_key from ({inner}) d"
-    return list(session.execute(text(sql), parameters).all())
-
-
-def _estimate_total(session: Session, counted: int, oldest_counted: int) -> int:
-    """Estimate how many documents match, from how far back `counted` matches reached.
-
-    Assumes the matches are spread evenly over the documents' ids (the order in
-    which they were indexed): if the newest `counted` matches span a tenth of
-    the id range, about ten times as many match in all.
-    """
-    lowest, highest = session.execute(
-        text("select min(id), max(id) from tracker_search_document")
-    ).one()
-    spanned = max(1, int(highest) - oldest_counted + 1)
-    return max(counted + 1, _round_up(counted * (int(highest) - int(lowest) + 1) / spanned))
-
-
-def _facet_counts(rows: Iterable[Row[Any]], exact: bool) -> dict[str, tuple[FacetCount, ...]]:
-    counts: Counter[str] = Counter()
-    for row in rows:
-        if row.facet_key:
-            counts.update(row.facet_key.split(_PAIRS))
     facets: dict[str, list[FacetCount]] = {name: [] for name in FACETS}
-    for pair, count in counts.items():
-        name, _, value = pair.partition(_PAIR)
-        facets.setdefault(name, []).append(FacetCount(value=value, count=count, exact=exact))
+    for code in np.flatnonzero(counts):
+        name, value = index.names[int(code)]
+        if name in facets:
+            facets[name].append(FacetCount(value=value, count=int(counts[code])))
     return {
         name: tuple(sorted(items, key=lambda item: (-item.count, item.value)))
         for name, items in facets.items()
     }
 
 
-def _page_hits(session: Session, plan: _Plan, page_rows: list[Row[Any]]) -> tuple[SearchHit, ...]:
-    """Read the page's rows in full, with their snippets, in ranked order."""
-    if not page_rows:
+def _page_hits(
+    connection: Connection, words: list[str], page: list[tuple[int, float]]
+) -> tuple[SearchHit, ...]:
+    """Read the page's documents in full, with their snippets, in ranked order."""
+    if not page:
         return ()
-    scores = {int(row.id): float(row.score) for row in page_rows}
-    wanted: dict[str, Any] = {f"id_{i}": identifier for i, identifier in enumerate(scores)}
-    listed = ", ".join(f":{name}" for name in wanted)
+    scores = dict(page)
+    parameters: dict[str, Any] = {f"id_{i}": identifier for i, (identifier, _) in enumerate(page)}
+    listed = ", ".join(f":id_{i}" for i in range(len(page)))
     columns = "d.id, d.kind, d.ref_id, d.title, d.state_iso3, d.link, d.published"
-    if plan.terms and plan.dialect == "sqlite":
+    plain = f"select {columns}, substr(d.body, 1, 400) as snippet from tracker_search_document d "
+    if words and connection.dialect.name == "sqlite":
+        # Any of the words, each quoted so that it is never read as FTS5 syntax.
+        parameters["match"] = " OR ".join('"' + word.replace('"', "") + '"' for word in words)
         snippet = f"snippet(tracker_search_fts, 1, '{_OPEN}', '{_CLOSE}', ' … ', 24)"
         page_sql = (
-            f"select {columns}, {snippet} as snippet from {plan.source} "
+            f"select {columns}, {snippet} as snippet from tracker_search_fts "
+            "join tracker_search_document d on d.id = tracker_search_fts.rowid "
             f"where tracker_search_fts match :match and tracker_search_fts.rowid in ({listed})"
         )
-    elif plan.terms:
+    elif words:
+        parameters["query"] = " ".join(words)
         page_sql = (
             f"select {columns}, ts_headline('english', d.body, "
             f"plainto_tsquery('english', :query), 'StartSel={_OPEN}, StopSel={_CLOSE}, "
@@ -515,22 +423,21 @@ def _page_hits(session: Session, plan: _Plan, page_rows: list[Row[Any]]) -> tupl
             f"from tracker_search_document d where d.id in ({listed})"
         )
     else:
-        page_sql = (
-            f"select {columns}, substr(d.body, 1, 400) as snippet "
-            f"from tracker_search_document d where d.id in ({listed})"
-        )
-    rows = {
-        int(row.id): row
-        for row in session.execute(text(page_sql), {**plan.parameters, **wanted}).all()
-    }
+        page_sql = f"{plain}where d.id in ({listed})"
+    rows = {int(row.id): row for row in connection.execute(text(page_sql), parameters).all()}
+    snippets = {identifier: _html(row.snippet) for identifier, row in rows.items() if words}
+    missing = [identifier for identifier in scores if identifier not in rows]
+    if missing:  # matched by a title word only: FTS5 gives no body snippet then
+        extra = {f"id_{i}": identifier for i, identifier in enumerate(missing)}
+        more = ", ".join(f":{name}" for name in extra)
+        for row in connection.execute(text(f"{plain}where d.id in ({more})"), extra).all():
+            rows[int(row.id)] = row
     return tuple(
         SearchHit(
             kind=rows[identifier].kind,
             ref_id=int(rows[identifier].ref_id),
             title=rows[identifier].title,
-            snippet=_html(
-                rows[identifier].snippet if plan.terms else _plain_snippet(rows[identifier].snippet)
-            ),
+            snippet=snippets.get(identifier) or _html(_plain_snippet(rows[identifier].snippet)),
             state_iso3=rows[identifier].state_iso3,
             link=rows[identifier].link,
             published=bool(rows[identifier].published),
@@ -555,24 +462,16 @@ def search(
     unpublished: Collection[str] | Literal["all"] = (),
     page: int = 1,
     per_page: int = 20,
-    candidates: int = CANDIDATES,
 ) -> SearchResult:
-    """Search the tracker's texts; best matches first, with facet counts.
-
-    Up to `candidates` matches (the newest) are counted and ranked exactly;
-    when more match, the result says so (``exact`` is False): the total is an
-    estimate, each facet count is a lower bound (the count among the
-    candidates), and the hits are the best of the newest `candidates` matches.
-    This bound keeps every query fast however common its words (see
-    bench/RESULTS.md, "tracker search"); add words or filters to get exact
-    figures.
+    """Search the tracker's texts; best matches first, with facet counts, all exact.
 
     Parameters
     ----------
     session : Session
     query : str, default=""
-        Words to find (all must occur; word forms are stemmed). Empty lists
-        everything, newest first, so facets can be browsed.
+        Words to find (all must occur; word forms are stemmed; at most 16
+        words are read). Empty lists everything, newest first, so facets can
+        be browsed.
     filters : mapping of facet to values, optional
         Keep matches having any of the values of each facet, e.g.
         ``{"country": ["KEN"], "paragraph": ["21", "26"]}``.
@@ -581,18 +480,16 @@ def search(
         their own drafts) or for all of them (the secretariat).
     page, per_page : int
         Which page of hits (from 1), and its size (1 to 100).
-    candidates : int, default=CANDIDATES
-        How many matches are counted and ranked at most (100 to 100,000).
 
     Returns
     -------
     SearchResult
+        Every match counted and ranked by the module's BM25 score.
 
     Raises
     ------
     InvalidInputError
-        For an unknown facet, a page below 1, a page size outside 1-100 or a
-        candidate limit outside 100-100,000.
+        For an unknown facet, a page below 1 or a page size outside 1-100.
     """
     filters = dict(filters or {})
     unknown = set(filters) - set(FACETS)
@@ -603,26 +500,62 @@ def search(
     if isinstance(page, bool) or not isinstance(page, int) or page < 1:
         raise InvalidInputError(f"page must be 1 or more, got {page!r}")
     _check_int("per_page", per_page, 1, 100)
-    _check_int("candidates", candidates, 100, 100_000)
-    ensure_search_index(session)
-    plan = _plan(session.get_bind().dialect.name, query, filters, unpublished)
-    rows = _candidates(session, plan, candidates)
-    exact = len(rows) <= candidates
-    rows = rows[:candidates]
-    total = len(rows) if exact else _estimate_total(session, len(rows), int(rows[-1].id))
+    connection = session.connection()
+    ensure_search_index(connection)
+    words = _words(query)
+    for attempt in range(_ATTEMPTS):
+        try:
+            return _search(connection, query, words, filters, unpublished, page, per_page)
+        except IndexChanged:
+            if attempt == _ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _search(
+    connection: Connection,
+    query: str,
+    words: list[str],
+    filters: Mapping[str, Collection[str]],
+    unpublished: Collection[str] | Literal["all"],
+    page: int,
+    per_page: int,
+) -> SearchResult:
+    index = search_index.snapshot(connection)
+    visible = _visible(index, unpublished)
+    matched = visible & _filtered(index, filters)
+    scores: npt.NDArray[np.float64] | None = None
+    if words:
+        terms = search_index.query_terms(connection, " ".join(words))
+        lists = [search_index.postings(connection, index, term) for term in terms]
+        holding = np.zeros(len(index.ids), dtype=np.int32)
+        for found in lists:
+            holding[found.positions] += 1
+        # Words that are no terms (PostgreSQL's stop words only) match nothing.
+        if lists:
+            matched &= holding == len(lists)
+        else:
+            matched[:] = False
+        scores = _bm25(index, lists, visible)
     end = page * per_page
-    if plan.terms:
-        ranked = heapq.nsmallest(end, rows, key=lambda row: (-float(row.score), int(row.id)))
-    else:
-        ranked = rows[:end]  # already newest first
+    shown = _ranked(matched, scores, end)[end - per_page :]
+    hits = _page_hits(
+        connection,
+        words,
+        [
+            (int(index.ids[position]), float(scores[position]) if scores is not None else 0.0)
+            for position in shown
+        ],
+    )
+    total = int(matched.sum())
     return SearchResult(
         query=query,
-        total=int(total),
+        total=total,
         page=page,
         per_page=per_page,
-        hits=_page_hits(session, plan, ranked[end - per_page :]),
-        facets=_facet_counts(rows, exact),
-        backend=plan.dialect,
-        exact=exact,
-        counted=len(rows),
+        hits=hits,
+        facets=_facet_counts(index, matched),
+        backend=connection.dialect.name,
+        exact=True,
+        counted=total,
     )

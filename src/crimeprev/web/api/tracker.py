@@ -82,11 +82,6 @@ def optional_warehouse(request: Request) -> Iterator[Warehouse | None]:
         yield warehouse
 
 
-def search_candidates(request: Request) -> int:
-    """How many matches a search counts and ranks at most, from the settings."""
-    return int(request.app.state.settings.tracker_search_candidates)
-
-
 async def read_upload(upload: UploadFile, limit: int) -> bytes:
     """Read an upload, refusing it as soon as it passes `limit` (+1 byte to detect it)."""
     content = await upload.read(limit + 1)
@@ -232,8 +227,8 @@ def practice_json(practice: Practice) -> dict[str, Any]:
 def search_json(result: SearchResult) -> dict[str, Any]:
     """A search result as JSON.
 
-    ``exact`` false means more documents matched than were counted: ``total`` is
-    then an estimate and each facet count (flagged ``exact`` false) a lower bound.
+    Every match is counted and ranked: ``exact`` is always true and ``counted``
+    equals ``total`` (both kept for clients of the earlier, bounded search).
     """
     return {
         "query": result.query,
@@ -304,7 +299,6 @@ def search_endpoint(
             unpublished=actor.unpublished_scope,
             page=page,
             per_page=per_page,
-            candidates=search_candidates(request),
         )
     return search_json(result)
 

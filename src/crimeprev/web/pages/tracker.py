@@ -37,7 +37,6 @@ from crimeprev.tracker.tagging import POPULATION_GROUPS, suggest_tags
 from crimeprev.web.api.tracker import (
     optional_warehouse,
     read_upload,
-    search_candidates,
     search_filters,
     tracker_actor,
     tracker_session,
@@ -90,7 +89,6 @@ def overview(
             filters=search_filters(request),
             unpublished=actor.unpublished_scope,
             page=max(1, page),
-            candidates=search_candidates(request),
         )
         discussions = (
             session.execute(select(Discussion).order_by(Discussion.number)).scalars().all()

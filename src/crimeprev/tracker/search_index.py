@@ -1,0 +1,540 @@
+"""The tracker's search index: postings in the database, a snapshot of document data in memory.
+
+:mod:`crimeprev.tracker.search` ranks every match exactly; this module holds
+what makes that fast at 100,000 documents on SQLite and PostgreSQL alike.
+
+Why this design (measured at 100,000 documents, bench/bench_tracker_search.py):
+FTS5 counts a word's matches in 3-15 ms, but ``ORDER BY rank`` computes BM25
+for every match (330 ms for a word in every document), and counting facets
+over 100,000 matches in SQL costs more again. Here the database keeps, per
+term, one row per document holding it (``tracker_search_posting``: term,
+document, the term's count in the title and in the body); the terms come from
+each database's own full-text tokenizer (FTS5 ``porter unicode61`` via a
+one-row scratch table and ``fts5vocab``; PostgreSQL ``to_tsvector('english')``),
+so the words a query matches are the words the engine would match. A search
+reads one packed string per query term (SQLite ``group_concat``, PostgreSQL a
+``bytea`` built with ``int8send``): one row, however many documents hold the
+term, then scores, filters, counts and ranks in NumPy over an in-memory
+:class:`Snapshot` of every document's visibility, lengths and facet values.
+
+The snapshot and the terms' postings are cached per process under the index's
+*nonce*, a random number that every change to the index replaces in the same
+transaction (:func:`mark_changed`). A search reads the nonce in the same
+statement as the data it caches, so a cache entry never mixes two states of
+the index, and several web workers each notice any change at their next
+search. A change makes the next search in each process reload the snapshot
+(about 0.2-0.5 s at 100,000 documents) and the postings of its words.
+
+The index is derived data, outside the Alembic schema: :func:`build_index`
+creates and fills it when ``tracker_search_state`` has no row (a new database,
+or one whose documents were loaded in bulk), and PostgreSQL's ``TRUNCATE`` of
+the documents clears it by a trigger.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import Connection, text
+
+from crimeprev.errors import CrimeprevError
+
+__all__ = [
+    "STATE_FACET",
+    "IndexChanged",
+    "Postings",
+    "Snapshot",
+    "build_index",
+    "clear_cache",
+    "current_nonce",
+    "index_ready",
+    "mark_changed",
+    "postings",
+    "query_terms",
+    "remove_postings",
+    "snapshot",
+    "update_postings",
+]
+
+#: The reserved facet name under which a document's Member State is coded.
+STATE_FACET = "@state"
+
+_TOKENIZER = "porter unicode61 remove_diacritics 2"
+_TITLE_BITS, _BODY_BITS = 8, 17  # packed posting: document << 25 | title_tf << 17 | body_tf
+_MAX_CACHED_POSTINGS = 3_000_000  # per snapshot, about 36 MB
+_MAX_SNAPSHOTS = 2
+_CACHE_LOCK = threading.Lock()
+_SNAPSHOTS: OrderedDict[int, Snapshot] = OrderedDict()
+
+_COMMON_DDL = (
+    "create table if not exists tracker_search_state (id integer primary key, "
+    "nonce bigint not null, generation bigint not null)",
+    "create table if not exists tracker_search_docinfo (document_id integer primary key, "
+    "published integer not null, state_code integer not null, title_length integer not null, "
+    "body_length integer not null, facet_codes text not null)",
+)
+
+_SQLITE_DDL = (
+    *_COMMON_DDL,
+    "create table if not exists tracker_search_posting (term text not null, "
+    "document_id integer not null, title_tf integer not null, body_tf integer not null, "
+    "primary key (term, document_id)) without rowid",
+    "create index if not exists ix_tracker_search_posting_document on "
+    "tracker_search_posting (document_id)",
+    "create table if not exists tracker_search_value (code integer primary key, "
+    "facet text not null, value text not null, unique (facet, value))",
+    "create virtual table if not exists tracker_search_fts using fts5(title, body, "
+    f"content='tracker_search_document', content_rowid='id', tokenize='{_TOKENIZER}')",
+    "create trigger if not exists tracker_search_fts_insert after insert on "
+    "tracker_search_document begin insert into tracker_search_fts(rowid, title, body) "
+    "values (new.id, new.title, new.body); end",
+    "create trigger if not exists tracker_search_fts_delete after delete on "
+    "tracker_search_document begin insert into tracker_search_fts(tracker_search_fts, rowid, "
+    "title, body) values ('delete', old.id, old.title, old.body); end",
+    "create trigger if not exists tracker_search_fts_update after update on "
+    "tracker_search_document begin insert into tracker_search_fts(tracker_search_fts, rowid, "
+    "title, body) values ('delete', old.id, old.title, old.body); "
+    "insert into tracker_search_fts(rowid, title, body) values (new.id, new.title, new.body); end",
+    "create virtual table if not exists tracker_search_fts_instance using "
+    "fts5vocab(tracker_search_fts, instance)",
+    # One document at a time is tokenized here, with the same tokenizer, to count its terms.
+    "create virtual table if not exists tracker_search_scratch using fts5(title, body, "
+    f"content='', tokenize='{_TOKENIZER}')",
+    "create virtual table if not exists tracker_search_scratch_vocab using "
+    "fts5vocab(tracker_search_scratch, col)",
+)
+
+_POSTGRES_DDL = (
+    *_COMMON_DDL,
+    "create table if not exists tracker_search_posting (term text not null, "
+    "document_id integer not null, title_tf integer not null, body_tf integer not null, "
+    "primary key (term, document_id) include (title_tf, body_tf))",
+    "create index if not exists ix_tracker_search_posting_document on "
+    "tracker_search_posting (document_id)",
+    "create table if not exists tracker_search_value (code integer generated by default as "
+    "identity primary key, facet text not null, value text not null, unique (facet, value))",
+    # Ranking moved to the postings: the tsvector column of earlier versions is not needed.
+    "drop index if exists ix_tracker_search_document_search_vector",
+    "alter table tracker_search_document drop column if exists search_vector",
+    "create or replace function tracker_search_clear() returns trigger language plpgsql as $$ "
+    "begin truncate tracker_search_posting, tracker_search_docinfo, tracker_search_value, "
+    "tracker_search_state; return null; end $$",
+    "drop trigger if exists tracker_search_truncate on tracker_search_document",
+    "create trigger tracker_search_truncate after truncate on tracker_search_document "
+    "for each statement execute function tracker_search_clear()",
+)
+
+_DERIVED = (
+    "tracker_search_posting",
+    "tracker_search_docinfo",
+    "tracker_search_value",
+    "tracker_search_state",
+)
+
+# The postings of one document (:document, or every document when it is null),
+# counted by the database's own tokenizer.
+_SQLITE_POSTINGS = (
+    "insert into tracker_search_posting (term, document_id, title_tf, body_tf) "
+    "select term, :document, sum(case when col = 'title' then cnt else 0 end), "
+    "sum(case when col = 'body' then cnt else 0 end) from tracker_search_scratch_vocab "
+    "group by term"
+)
+_SQLITE_ALL_POSTINGS = (
+    "insert into tracker_search_posting (term, document_id, title_tf, body_tf) "
+    "select term, doc, sum(col = 'title'), sum(col = 'body') from tracker_search_fts_instance "
+    "group by term, doc"
+)
+_POSTGRES_POSTINGS = (
+    "insert into tracker_search_posting (term, document_id, title_tf, body_tf) "
+    "select lexeme, id, sum(title_tf), sum(body_tf) from ("
+    "select d.id, t.lexeme, cardinality(t.positions) as title_tf, 0 as body_tf "
+    "from tracker_search_document d, unnest(to_tsvector('english', d.title)) t {where} "
+    "union all select d.id, b.lexeme, 0, cardinality(b.positions) "
+    "from tracker_search_document d, unnest(to_tsvector('english', d.body)) b {where}"
+    ") counted group by lexeme, id"
+)
+_VALUES = (
+    "insert into tracker_search_value (facet, value) "
+    "select facet, value from tracker_search_facet f where true {where} "
+    f"union select '{STATE_FACET}', state_iso3 from tracker_search_document d "
+    "where true {where_document} "
+    "on conflict (facet, value) do nothing"
+)
+_DOCINFO = (
+    "insert into tracker_search_docinfo (document_id, published, state_code, title_length, "
+    "body_length, facet_codes) select d.id, case when d.published then 1 else 0 end, "
+    f"(select code from tracker_search_value where facet = '{STATE_FACET}' "
+    "and value = d.state_iso3), "
+    "coalesce((select sum(title_tf) from tracker_search_posting p where p.document_id = d.id), 0), "
+    "coalesce((select sum(body_tf) from tracker_search_posting p where p.document_id = d.id), 0), "
+    "coalesce((select {aggregate} from tracker_search_facet f join tracker_search_value v "
+    "on v.facet = f.facet and v.value = f.value where f.document_id = d.id), '') "
+    "from tracker_search_document d {where}"
+)
+
+
+class IndexChanged(CrimeprevError, RuntimeError):  # noqa: N818  (a condition, not a fault)
+    """The index changed between two reads of one search; the search reads again.
+
+    Only escapes :func:`crimeprev.tracker.search.search` if the index changed
+    under three attempts in a row.
+    """
+
+    status = 503
+    code = "search_index_changing"
+
+
+def _sqlite(connection: Connection) -> bool:
+    return connection.dialect.name == "sqlite"
+
+
+def index_ready(connection: Connection) -> bool:
+    """Whether the index exists and is filled (its state row is there)."""
+    if _sqlite(connection):
+        exists = connection.exec_driver_sql(
+            "select count(*) from sqlite_master where name = 'tracker_search_state'"
+        ).scalar_one()
+    else:
+        exists = connection.exec_driver_sql(
+            "select to_regclass('tracker_search_state') is not null"
+        ).scalar_one()
+    if not exists:
+        return False
+    return connection.exec_driver_sql("select count(*) from tracker_search_state").scalar_one() == 1
+
+
+def build_index(connection: Connection) -> None:
+    """Create the index's tables and fill them from ``tracker_search_document`` (in bulk)."""
+    sqlite = _sqlite(connection)
+    if not sqlite:
+        # Two workers finding the index missing at once must not both fill it.
+        connection.exec_driver_sql("select pg_advisory_xact_lock(7002001)")
+        if index_ready(connection):
+            return
+    for statement in _SQLITE_DDL if sqlite else _POSTGRES_DDL:
+        connection.exec_driver_sql(statement)
+    for table in _DERIVED:
+        connection.exec_driver_sql(f"delete from {table}")
+    if sqlite:
+        connection.exec_driver_sql(
+            "insert into tracker_search_fts(tracker_search_fts) values ('rebuild')"
+        )
+        connection.exec_driver_sql(_SQLITE_ALL_POSTINGS)
+    else:
+        connection.exec_driver_sql(_POSTGRES_POSTINGS.format(where=""))
+    connection.exec_driver_sql(_VALUES.format(where="", where_document=""))
+    connection.exec_driver_sql(_DOCINFO.format(aggregate=_codes(connection), where=""))
+    connection.execute(
+        text("insert into tracker_search_state (id, nonce, generation) values (1, :nonce, 1)"),
+        {"nonce": secrets.randbits(62)},
+    )
+
+
+def _codes(connection: Connection) -> str:
+    if _sqlite(connection):
+        return "group_concat(v.code, ' ')"
+    return "string_agg(v.code::text, ' ')"
+
+
+def mark_changed(connection: Connection) -> None:
+    """Give the index a new nonce: every process's cache of the old state is now unused."""
+    connection.execute(
+        text(
+            "update tracker_search_state set nonce = :nonce, generation = generation + 1 "
+            "where id = 1"
+        ),
+        {"nonce": secrets.randbits(62)},
+    )
+
+
+def remove_postings(connection: Connection, document_id: int) -> None:
+    """Delete one document's postings and statistics (the caller marks the change)."""
+    for table in ("tracker_search_posting", "tracker_search_docinfo"):
+        connection.execute(
+            text(f"delete from {table} where document_id = :document"), {"document": document_id}
+        )
+
+
+def update_postings(connection: Connection, document_id: int) -> None:
+    """(Re)compute one document's postings, facet codes and lengths, and mark the change."""
+    remove_postings(connection, document_id)
+    parameters = {"document": document_id}
+    if _sqlite(connection):
+        title, body = connection.execute(
+            text("select title, body from tracker_search_document where id = :document"),
+            parameters,
+        ).one()
+        connection.execute(
+            text(
+                "insert into tracker_search_scratch (rowid, title, body) "
+                "values (:document, :title, :body)"
+            ),
+            {**parameters, "title": title, "body": body},
+        )
+        connection.execute(text(_SQLITE_POSTINGS), parameters)
+        connection.exec_driver_sql(
+            "insert into tracker_search_scratch(tracker_search_scratch) values ('delete-all')"
+        )
+    else:
+        connection.execute(
+            text(_POSTGRES_POSTINGS.format(where="where d.id = :document")), parameters
+        )
+    connection.execute(
+        text(
+            _VALUES.format(
+                where="and f.document_id = :document", where_document="and d.id = :document"
+            )
+        ),
+        parameters,
+    )
+    connection.execute(
+        text(_DOCINFO.format(aggregate=_codes(connection), where="where d.id = :document")),
+        parameters,
+    )
+    mark_changed(connection)
+
+
+def query_terms(connection: Connection, words: str) -> list[str]:
+    """The index terms of a query's words, by the database's own tokenizer (distinct, sorted)."""
+    if not words.strip():
+        return []
+    if not _sqlite(connection):
+        found = connection.execute(
+            text("select lexeme from unnest(to_tsvector('english', :words)) order by lexeme"),
+            {"words": words},
+        ).scalars()
+        return [str(term) for term in found]
+    # A per-connection temporary table: tokenizing a query writes nothing to the database.
+    connection.exec_driver_sql(
+        "create virtual table if not exists temp.tracker_search_query using fts5(words, "
+        f"content='', tokenize='{_TOKENIZER}')"
+    )
+    connection.exec_driver_sql(
+        "create virtual table if not exists temp.tracker_search_query_vocab using "
+        "fts5vocab(temp, tracker_search_query, 'row')"
+    )
+    connection.execute(
+        text("insert into temp.tracker_search_query (rowid, words) values (1, :words)"),
+        {"words": words},
+    )
+    found = connection.exec_driver_sql(
+        "select term from temp.tracker_search_query_vocab order by term"
+    ).scalars()
+    terms = [str(term) for term in found]
+    connection.exec_driver_sql(
+        "insert into temp.tracker_search_query(tracker_search_query) values ('delete-all')"
+    )
+    return terms
+
+
+@dataclass(frozen=True)
+class Postings:
+    """The documents holding one term: positions in the snapshot, and the term's counts."""
+
+    positions: npt.NDArray[np.int64]
+    title_tf: npt.NDArray[np.int64]
+    body_tf: npt.NDArray[np.int64]
+
+
+@dataclass
+class Snapshot:
+    """Every indexed document's visibility, lengths and facet values, as arrays by position.
+
+    Documents are in id order: ``ids[i]`` is the search-document id at position i.
+    ``pair_documents`` and ``pair_codes`` list each (document position, facet
+    value code) pair; ``code_starts`` indexes ``code_documents`` (the pairs'
+    positions grouped by code) so the documents carrying a value are a slice.
+    """
+
+    nonce: int
+    ids: npt.NDArray[np.int64]
+    published: npt.NDArray[np.bool_]
+    state_codes: npt.NDArray[np.int64]
+    title_lengths: npt.NDArray[np.float64]
+    body_lengths: npt.NDArray[np.float64]
+    pair_documents: npt.NDArray[np.int64]
+    pair_codes: npt.NDArray[np.int64]
+    code_documents: npt.NDArray[np.int64]
+    code_starts: npt.NDArray[np.int64]
+    values: dict[tuple[str, str], int]
+    names: list[tuple[str, str]]
+    terms: OrderedDict[str, Postings] = field(default_factory=OrderedDict)
+    cached: int = 0
+
+    def documents_with(self, code: int) -> npt.NDArray[np.int64]:
+        """Positions of the documents carrying the facet value `code`."""
+        return self.code_documents[self.code_starts[code] : self.code_starts[code + 1]]
+
+
+def _numbers(packed: str | None) -> npt.NDArray[np.int64]:
+    if not packed:
+        return np.zeros(0, dtype=np.int64)
+    return np.fromstring(packed, dtype=np.int64, sep=" ")
+
+
+def _load_snapshot(connection: Connection) -> Snapshot:
+    """Read every document's data in two statements (each reads the nonce with its data)."""
+    record = (
+        "'-1 ' || document_id || ' ' || published || ' ' || state_code || ' ' || title_length "
+        "|| ' ' || body_length || ' ' || facet_codes"
+    )
+    aggregate = (
+        f"group_concat({record}, ' ')" if _sqlite(connection) else f"string_agg({record}, ' ')"
+    )
+    nonce, packed = connection.exec_driver_sql(
+        "select (select nonce from tracker_search_state where id = 1), "
+        f"(select {aggregate} from tracker_search_docinfo)"
+    ).one()
+    rows = connection.exec_driver_sql(
+        "select (select nonce from tracker_search_state where id = 1), code, facet, value "
+        "from tracker_search_value order by code"
+    ).all()
+    if rows and any(int(row[0]) != int(nonce) for row in rows):
+        raise IndexChanged("the search index changed while it was read")
+    numbers = _numbers(packed)
+    # Each document is "-1 id published state title_length body_length code code ...".
+    starts = np.flatnonzero(numbers == -1)
+    fixed = np.zeros(len(numbers), dtype=bool)
+    for offset in range(6):
+        fixed[starts + offset] = True
+    code_at = np.flatnonzero(~fixed)
+    owner = np.searchsorted(starts, code_at, side="right") - 1
+    ids = numbers[starts + 1]
+    order = np.argsort(ids, kind="stable")
+    position_of = np.empty(len(ids), dtype=np.int64)
+    position_of[order] = np.arange(len(ids))
+    highest = max((int(row[1]) for row in rows), default=0)
+    pair_documents = position_of[owner]
+    pair_codes = numbers[code_at]
+    by_code = np.argsort(pair_codes, kind="stable")
+    counts = np.bincount(pair_codes, minlength=highest + 1)
+    code_starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    names = [("", "")] * (highest + 1)
+    for row in rows:
+        names[int(row[1])] = (str(row[2]), str(row[3]))
+    return Snapshot(
+        nonce=int(nonce),
+        ids=ids[order],
+        published=numbers[starts + 2][order] == 1,
+        state_codes=numbers[starts + 3][order],
+        title_lengths=numbers[starts + 4][order].astype(np.float64),
+        body_lengths=numbers[starts + 5][order].astype(np.float64),
+        pair_documents=pair_documents,
+        pair_codes=pair_codes,
+        code_documents=pair_documents[by_code],
+        code_starts=code_starts,
+        values={(str(row[2]), str(row[3])): int(row[1]) for row in rows},
+        names=names,
+    )
+
+
+def current_nonce(connection: Connection) -> int:
+    """The index's nonce as this transaction sees it."""
+    return int(
+        connection.exec_driver_sql(
+            "select nonce from tracker_search_state where id = 1"
+        ).scalar_one()
+    )
+
+
+def snapshot(connection: Connection) -> Snapshot:
+    """The snapshot of the index this transaction sees, from the cache or freshly read."""
+    nonce = current_nonce(connection)
+    with _CACHE_LOCK:
+        found = _SNAPSHOTS.get(nonce)
+        if found is not None:
+            _SNAPSHOTS.move_to_end(nonce)
+            return found
+    for _ in range(3):
+        try:
+            fresh = _load_snapshot(connection)
+            break
+        except IndexChanged:
+            continue
+    else:  # pragma: no cover - only under a stream of concurrent changes
+        raise IndexChanged("the search index changed while it was read three times; search again")
+    with _CACHE_LOCK:
+        _SNAPSHOTS[fresh.nonce] = fresh
+        while len(_SNAPSHOTS) > _MAX_SNAPSHOTS:
+            _SNAPSHOTS.popitem(last=False)
+    if fresh.nonce != nonce:
+        raise IndexChanged("the search index changed during the search")
+    return fresh
+
+
+def _fetch_postings(connection: Connection, term: str) -> tuple[int, npt.NDArray[np.int64]]:
+    """The nonce and the term's packed postings, read in one statement."""
+    if _sqlite(connection):
+        value = (
+            f"(document_id << {_TITLE_BITS + _BODY_BITS}) | "
+            f"(min(title_tf, {2**_TITLE_BITS - 1}) << {_BODY_BITS}) | "
+            f"min(body_tf, {2**_BODY_BITS - 1})"
+        )
+        nonce, packed = connection.execute(
+            text(
+                "select (select nonce from tracker_search_state where id = 1), "
+                f"(select group_concat({value}, ' ') from tracker_search_posting "
+                "where term = :term)"
+            ),
+            {"term": term},
+        ).one()
+        return int(nonce), _numbers(packed)
+    value = (
+        f"(document_id::bigint << {_TITLE_BITS + _BODY_BITS}) | "
+        f"(least(title_tf, {2**_TITLE_BITS - 1})::bigint << {_BODY_BITS}) | "
+        f"least(body_tf, {2**_BODY_BITS - 1})"
+    )
+    nonce, raw = connection.execute(
+        text(
+            "select (select nonce from tracker_search_state where id = 1), "
+            f"(select string_agg(int8send({value}), ''::bytea) from tracker_search_posting "
+            "where term = :term)"
+        ),
+        {"term": term},
+    ).one()
+    if not raw:
+        return int(nonce), np.zeros(0, dtype=np.int64)
+    return int(nonce), np.frombuffer(bytes(raw), dtype=">i8").astype(np.int64)
+
+
+def postings(connection: Connection, index: Snapshot, term: str) -> Postings:
+    """The documents holding `term` in `index`, from the cache or the database.
+
+    Raises ``IndexChanged`` if the index changed since `index` was read.
+    """
+    with _CACHE_LOCK:
+        found = index.terms.get(term)
+        if found is not None:
+            index.terms.move_to_end(term)
+            return found
+    nonce, packed = _fetch_postings(connection, term)
+    if nonce != index.nonce:
+        raise IndexChanged("the search index changed during the search")
+    documents = packed >> (_TITLE_BITS + _BODY_BITS)
+    positions = np.searchsorted(index.ids, documents)
+    known = positions < len(index.ids)
+    known[known] = index.ids[positions[known]] == documents[known]
+    packed = packed[known]
+    found = Postings(
+        positions=positions[known],
+        title_tf=(packed >> _BODY_BITS) & (2**_TITLE_BITS - 1),
+        body_tf=packed & (2**_BODY_BITS - 1),
+    )
+    with _CACHE_LOCK:
+        index.terms[term] = found
+        index.cached += len(found.positions)
+        while index.cached > _MAX_CACHED_POSTINGS and len(index.terms) > 1:
+            _, dropped = index.terms.popitem(last=False)
+            index.cached -= len(dropped.positions)
+    return found
+
+
+def clear_cache() -> None:
+    """Forget every cached snapshot (benchmarks use it to time a search's first run)."""
+    with _CACHE_LOCK:
+        _SNAPSHOTS.clear()
