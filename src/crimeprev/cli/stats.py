@@ -339,6 +339,67 @@ def area(
         console.print(f"hierarchy: {finding_json(finding)['message']}")
 
 
+@app.command("victims")
+def victims(
+    area_id: str = typer.Argument(..., help="Country code (ISO3), e.g. DEU"),
+    source: str = typer.Option("unodc_cts", help="Aggregate source with victims by relationship"),
+    confidence: float = typer.Option(0.95, help="Coverage of the Clopper-Pearson intervals"),
+    output: Path | None = typer.Option(None, help="Write every column as CSV here"),
+) -> None:
+    """Victims of sexual violence and serious assault by sex and relationship to the perpetrator.
+
+    The share whose perpetrator was an intimate partner or family member, and
+    the share female, each with its exact (Clopper-Pearson) interval; small
+    counts hidden as in every published table.
+    """
+    from rich.text import Text
+
+    from crimeprev.indicators.gender import PARTNER_FAMILY, victims_by_relationship, victims_table
+
+    threshold = get_settings().small_count_threshold
+    try:
+        with _warehouse() as warehouse:
+            profile = victims_by_relationship(
+                warehouse, area_id, source=source, threshold=threshold, confidence=confidence
+            )
+    except CrimeprevError as error:
+        raise fail(error) from error
+    if output is not None:
+        _emit(victims_table(profile), output, title="")
+        return
+    level = f"{confidence:.0%}"
+    shares = {(s.indicator, s.year): s for s in profile.female_shares}
+    for indicator in dict.fromkeys(row.indicator for row in profile.rows):
+        table = Table(title=f"{profile.area_name} ({profile.area_id}): {indicator}")
+        columns = ("year", "sex", "partner/family", "all victims", "rate /100k",
+                   f"share partner/family ({level} CI)", f"share female ({level} CI)")  # fmt: skip
+        for column in columns:
+            table.add_column(column, justify="left" if column in ("year", "sex") else "right")
+        for row in (r for r in profile.rows if r.indicator == indicator):
+            female = shares[(row.indicator, row.year)].victims if row.sex == "Female" else None
+            table.add_row(
+                str(row.year), row.sex, _count(row.counts[PARTNER_FAMILY]), _count(row.total),
+                _format(row.rate) if row.rate is not None else "",
+                _share_text(row.partner_family), _share_text(female),
+            )  # fmt: skip
+        console.print(table)
+    flagged = [row for row in profile.rows if row.flags]
+    for row in flagged:
+        console.print(Text(f"{row.indicator} {row.year} {row.sex}: {'; '.join(row.flags)}"))
+    hidden = f"counts from 1 to {threshold - 1} hidden" if threshold > 1 else "no count hidden"
+    console.print(f"{hidden}; totals only where all four relationship categories are reported")
+
+
+def _count(value: float | None) -> str:
+    return "" if value is None else f"{value:,.0f}"
+
+
+def _share_text(share: Any) -> str:
+    if share is None:
+        return ""
+    return f"{share.share:.1%} ({share.ci_low:.1%}-{share.ci_high:.1%})"
+
+
 @app.command("seasonal")
 def seasonal(source: str = typer.Argument(..., help="Source name")) -> None:
     """Seasonal heat tables: offences by month x weekday and weekday x hour."""

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from crimeprev.config import Settings
+from crimeprev.errors import NotFoundError
 from crimeprev.indicators.counts import CountQuery, area_rates, count_incidents
 from crimeprev.indicators.profile import crime_profile, list_sources
 from crimeprev.store.concordance import coverage
@@ -378,12 +379,26 @@ def aggregate_area_list(
     return {"source": source, "areas": [asdict(a) for a in aggregate_areas(warehouse, source)]}
 
 
-def area_profile_json(warehouse: Warehouse, source: str, area_id: str) -> dict[str, Any]:
-    """The profile of one area of an aggregate source as JSON."""
+def area_profile_json(
+    warehouse: Warehouse, source: str, area_id: str, *, threshold: int = 0
+) -> dict[str, Any]:
+    """The profile of one area of an aggregate source as JSON.
+
+    ``victims`` holds the gender lens (victims by sex and relationship to the
+    perpetrator, counts below `threshold` hidden) where the source reports
+    them for the area, else None.
+    """
     from crimeprev.indicators.aggregates import area_profile, finding_json
+    from crimeprev.indicators.gender import victims_by_relationship, victims_json
     from crimeprev.indicators.trends import profile_scheme, series_breaks
 
     profile = area_profile(warehouse, source, area_id)
+    try:
+        victims: dict[str, Any] | None = victims_json(
+            victims_by_relationship(warehouse, area_id, source=source, threshold=threshold)
+        )
+    except NotFoundError:
+        victims = None
     breaks = series_breaks(warehouse, source, area_id=area_id, scheme=profile_scheme(source))
     return {
         "source": profile.source,
@@ -399,15 +414,41 @@ def area_profile_json(warehouse: Warehouse, source: str, area_id: str) -> dict[s
         "unmapped": profile.unmapped,
         "findings": [finding_json(f) for f in profile.findings],
         "breaks": [asdict(b) for b in breaks],
+        "victims": victims,
     }
 
 
 @router.get("/{source}/areas/{area_id}")
 def aggregate_area(
-    source: str, area_id: str, warehouse: Warehouse = Depends(get_warehouse)
+    source: str,
+    area_id: str,
+    warehouse: Warehouse = Depends(get_warehouse),
+    settings: Settings = Depends(get_app_settings),
 ) -> dict[str, Any]:
     """One area of an aggregate source: values by ICCS code and year, hierarchy findings."""
-    return area_profile_json(warehouse, source, area_id)
+    return area_profile_json(warehouse, source, area_id, threshold=settings.small_count_threshold)
+
+
+@router.get("/{source}/areas/{area_id}/victims")
+def aggregate_area_victims(
+    source: str,
+    area_id: str,
+    confidence: float = Query(0.95, gt=0, lt=1),
+    warehouse: Warehouse = Depends(get_warehouse),
+    settings: Settings = Depends(get_app_settings),
+) -> dict[str, Any]:
+    """Victims by sex and relationship to the perpetrator, shares with exact intervals."""
+    from crimeprev.indicators.gender import victims_by_relationship, victims_json
+
+    return victims_json(
+        victims_by_relationship(
+            warehouse,
+            area_id,
+            source=source,
+            threshold=settings.small_count_threshold,
+            confidence=confidence,
+        )
+    )
 
 
 @router.get("/{source}/hierarchy")

@@ -119,9 +119,10 @@ def aggregate_area(
     area_id: str,
     unit: str | None = Query(None),
     warehouse: Warehouse = Depends(get_warehouse),
+    settings: Settings = Depends(get_app_settings),
 ) -> HTMLResponse:
     """One area (country) of an aggregate source: values by ICCS code and year, findings."""
-    data = area_profile_json(warehouse, source, area_id)
+    data = area_profile_json(warehouse, source, area_id, threshold=settings.small_count_threshold)
     shown_unit = unit if unit in data["units"] else (data["units"][0] if data["units"] else "")
     rows = [row for row in data["table"] if row["unit"] == shown_unit]
     chart = {
