@@ -15,8 +15,9 @@ import sdmx
 from sqlalchemy import text
 
 from crimeprev.errors import DataFileError
+from crimeprev.indicators.aggregates import aggregate_rows
 from crimeprev.indicators.counts import CountQuery, count_incidents
-from crimeprev.indicators.export import export_counts, read_sdmx
+from crimeprev.indicators.export import export_aggregate, export_counts, read_sdmx
 from crimeprev.indicators.sdmx import data_structure, read_sdmx_csv, read_sdmx_ml
 from crimeprev.store import open_warehouse
 from crimeprev.store.ingest import import_file, quarantined
@@ -203,6 +204,13 @@ def _check_monthly_import(warehouse, result, stored, rows):
     (bad,) = quarantined(warehouse, "sdmx_csv")
     assert bad["source_row"] == rows and "'TIME_PERIOD' = '2020-M13'" in bad["reasons"]
     assert "2020-Q1" in bad["reasons"]  # what was expected
+    # Exported again as an aggregate source, the months stay months.
+    again = read_sdmx(export_aggregate(aggregate_rows(warehouse, "sdmx_csv"), "sdmx-csv"))
+    assert set(again["FREQ"]) == {"M"}
+    again["month"] = again["TIME_PERIOD"].str[:7]
+    assert again.set_index(["month", "ICCS"])["OBS_VALUE"].sort_index().to_dict() == (
+        _vancouver_counts("month").to_dict()
+    )
 
 
 def test_monthly_sdmx_csv_imports_as_an_aggregate_source_with_periods(vancouver_exports, tmp_path):

@@ -523,7 +523,9 @@ def aggregate_sdmx_frame(frame: pd.DataFrame, *, dataflow: str = DATAFLOW) -> pd
     """SDMX observations of an aggregate source's rows mapped to ICCS, as published.
 
     The values are already public (e.g. UN-CTS), so nothing is suppressed;
-    rows whose offence is not mapped to ICCS are left out.
+    rows whose offence is not mapped to ICCS are left out. A source read from
+    sub-annual SDMX keeps its periods and their FREQ (``period`` and ``freq``
+    columns); otherwise the period is the year, FREQ ``A``.
 
     Examples
     --------
@@ -536,9 +538,13 @@ def aggregate_sdmx_frame(frame: pd.DataFrame, *, dataflow: str = DATAFLOW) -> pd
     out = pd.DataFrame(
         {
             "DATAFLOW": dataflow,
-            "FREQ": "A",
+            "FREQ": mapped["freq"].fillna("A") if "freq" in mapped else "A",
             "REF_AREA": mapped["area_id"].astype(str),
-            "TIME_PERIOD": mapped["year"].astype(int).astype(str),
+            "TIME_PERIOD": (
+                mapped["period"].fillna(mapped["year"].astype(int).astype(str))
+                if "period" in mapped
+                else mapped["year"].astype(int).astype(str)
+            ),
             "ICCS": mapped["iccs_code"].astype(str),
             "SEX": mapped["sex"].map(SEX_CODES).fillna("_U"),
             "AGE": mapped["age"].fillna("Total").map(age_code),
