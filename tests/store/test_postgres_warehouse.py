@@ -15,6 +15,8 @@ from crimeprev.store.bundled import AREA_SETS
 from crimeprev.store.ingest import import_file, quarantined
 from crimeprev.store.profiles import BUNDLED_DATA_DIR, load_profile
 
+from .test_duplicates import COLUMNS, expected_duplicates, found_duplicates, random_rows
+from .test_duplicates import profile as duplicate_profile
 from .test_ingest_validation import BAD, GOOD, NOW, POLICE_UK, PROFILE, write
 
 pytestmark = pytest.mark.postgres
@@ -90,4 +92,19 @@ def test_postgres_counts_equal_duckdb(postgres_warehouse, tmp_path):
         check_dtype=False,
     )
     assert import_file(postgres_warehouse, PROFILE, tmp_path / "incidents.csv", now=NOW).skipped
+    duck.close()
+
+
+@pytest.mark.parametrize("duplicates", ["id", "identical"], ids=["id", "identical"])
+def test_postgres_duplicates_equal_duckdb_and_pandas(postgres_warehouse, tmp_path, duplicates):
+    """The fingerprint-then-compare plan finds the same duplicates on PostgreSQL."""
+    frame = random_rows(4, rows=600)
+    path = tmp_path / "rows.csv"
+    frame.to_csv(path, index=False)
+    duck = open_warehouse(f"duckdb://{tmp_path / 'duck.duckdb'}")
+    for warehouse in (duck, postgres_warehouse):
+        import_file(warehouse, duplicate_profile(duplicates), path, now=NOW)
+    keys = list(duplicate_profile(duplicates).id_columns) or [c for c in COLUMNS if c != "id"]
+    expected = expected_duplicates(frame, keys)
+    assert found_duplicates(postgres_warehouse) == found_duplicates(duck) == expected
     duck.close()

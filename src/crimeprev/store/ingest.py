@@ -313,16 +313,20 @@ def _import(
     report("reading")
     source = open_source(warehouse, profile, path)
     import_id = uuid.uuid4().hex
-    materialize = None
     staging: list[str] = []
-    if warehouse.backend != "duckdb":
 
-        def materialize(stage: ibis.Table) -> ibis.Table:
-            staging.append(f"_stage_{import_id}_{len(staging)}")
-            return warehouse.materialize(stage, staging[-1])
+    def keep(stage: ibis.Table) -> ibis.Table:
+        staging.append(f"_stage_{import_id}_{len(staging)}")
+        return warehouse.materialize(stage, staging[-1])
 
     report("parsing")
-    parsed = parse_rows(profile, source.table, now=now, materialize=materialize)
+    parsed = parse_rows(
+        profile,
+        source.table,
+        now=now,
+        materialize=keep if warehouse.backend != "duckdb" else None,
+        keep=keep,
+    )
     temporary_view = None
     if warehouse.backend == "duckdb":
         # The stored rows and the quarantine both read the parsed rows: as a
