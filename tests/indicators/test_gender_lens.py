@@ -206,7 +206,7 @@ def test_country_page_and_its_json_twin_show_the_gender_lens(stats_client, publi
     assert "Victims by sex and relationship to the perpetrator" in page.text
     low, high = _exact(int(female[PARTNER]), int(total))
     share = f"{female[PARTNER] / total * 100:.1f}%"
-    assert f'{share} <span class="muted">({low * 100:.1f}–{high * 100:.1f})' in page.text
+    assert f'{share} <span class="muted ci">{low * 100:.1f}–{high * 100:.1f}</span>' in page.text
     assert f"{female[PARTNER]:,.0f}" in page.text
     # A country without victims: no section, null in JSON, 404 from the endpoint.
     assert stats_client.get("/api/stats/unodc_cts/areas/BEL").json()["victims"] is None
