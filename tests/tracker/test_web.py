@@ -163,9 +163,10 @@ def test_practice_and_uploads_through_the_api(tracker_client, tokens):
         assert error["details"]["file"] == filename
     detail = tracker_client.get(f"/api/tracker/practices/{number}", headers=tokens["kenya"]).json()
     assert [item["filename"] for item in detail["documents"]] == ["evaluation.pdf"]
-    assert [row["action"] for row in detail["history"]] == ["create"]
+    # The accepted upload is in the practice's history; the refused ones left no trace.
+    assert [row["action"] for row in detail["history"]] == ["create", "upload document"]
     other = tracker_client.get(f"/api/tracker/practices/{number}", headers=tokens["secretary"])
-    assert [row["actor"] for row in other.json()["history"]] == ["kenya"]
+    assert [row["actor"] for row in other.json()["history"]] == ["kenya", "kenya"]
     hidden = tracker_client.get(f"/api/tracker/practices/{number}", headers=tokens["ghana"])
     assert hidden.status_code == 404  # a draft of another State
     content = tracker_client.get(detail["documents"][0]["url"], headers=tokens["kenya"])

@@ -24,7 +24,7 @@ from crimeprev.cli.db import cli_transaction
 from crimeprev.config import get_settings
 from crimeprev.db import SYSTEM
 from crimeprev.errors import CrimeprevError
-from crimeprev.tracker import exports, service, views
+from crimeprev.tracker import exports, review, service, views
 from crimeprev.tracker.access import (
     TrackerActor,
     grant_membership,
@@ -234,6 +234,117 @@ def compare(
     console.print(table)
     if not rows:
         console.print(f"neither {a} nor {b} has reported on any paragraph")
+
+
+@app.command("versions")
+def versions(
+    submission_id: int = typer.Argument(..., metavar="ID", help="The submission's id"),
+    version: int = typer.Option(None, help="Print this version's answers"),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON"),
+) -> None:
+    """List a submission's saved versions (what changed in each), or print one version."""
+    with _session() as session:
+        if version is not None:
+            answers = review.version_answers(session, OPERATOR, submission_id, version)
+        else:
+            rows = review.submission_versions(session, OPERATOR, submission_id)
+    if version is not None:
+        if as_json:
+            payload = {"submission": submission_id, "version": version,
+                       "answers": [asdict(answer) for answer in answers]}  # fmt: skip
+            console.print_json(json.dumps(payload))
+            return
+        table = Table(title=f"Submission {submission_id}, version {version}")
+        for column in ("question", "answer", "paragraphs", "groups"):
+            table.add_column(column, overflow="fold")
+        for answer in answers:
+            table.add_row(
+                str(answer.question),
+                answer.text,
+                ", ".join(str(n) for n in answer.paragraphs),
+                ", ".join(answer.population_groups),
+            )
+        console.print(table)
+        return
+    if as_json:
+        console.print_json(json.dumps([row.as_dict() for row in rows]))
+        return
+    table = Table(title=f"Submission {submission_id}: {len(rows)} version(s)")
+    for column in ("version", "saved (UTC)", "by", "answers", "questions changed", "state"):
+        table.add_column(column)
+    for row in rows:
+        marks = [mark for mark, on in (("public", row.public), ("working copy", row.current)) if on]
+        table.add_row(
+            str(row.version),
+            row.saved_at.strftime("%Y-%m-%d %H:%M"),
+            row.saved_by,
+            str(row.answers),
+            ", ".join(str(n) for n in row.changed_questions) or "none",
+            ", ".join(marks),
+        )
+    console.print(table)
+
+
+@app.command("review")
+def review_command(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON"),
+) -> None:
+    """List the submissions and practices under review, then the drafts."""
+    with _session() as session:
+        items = review.worklist(session, OPERATOR)
+    if as_json:
+        console.print_json(json.dumps([item.as_dict() for item in items]))
+        return
+    table = Table(title=f"{len(items)} item(s) waiting")
+    for column in ("waiting for", "kind", "id", "state", "what", "status", "since (UTC)"):
+        table.add_column(column, overflow="fold")
+    for item in items:
+        table.add_row(
+            item.waiting_for,
+            item.kind,
+            str(item.record_id),
+            item.state_iso3,
+            item.title + (" (fictional demo)" if item.is_fictional else ""),
+            item.status,
+            item.updated_at.strftime("%Y-%m-%d %H:%M"),
+        )
+    console.print(table)
+
+
+@app.command("audit")
+def audit(
+    entity: str = typer.Option(None, help="submission, practice, document or membership"),
+    record_id: str = typer.Option(None, "--id", help="One record's history (with --entity)"),
+    limit: int = typer.Option(50, help="At most this many records, newest first"),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON"),
+) -> None:
+    """Print the tracker's audit log (newest first) and check its hash chain."""
+    with _session() as session:
+        found = review.tracker_audit(
+            session, OPERATOR, entity=entity, entity_id=record_id, limit=limit
+        )
+    if as_json:
+        console.print_json(json.dumps(found.as_dict()))
+        return
+    table = Table(title=f"Tracker audit log ({len(found.rows)} record(s))")
+    for column in ("#", "when (UTC)", "who", "action", "record", "change"):
+        table.add_column(column, overflow="fold")
+    for row in found.rows:
+        change = row.after if row.after is not None else row.before
+        table.add_row(
+            str(row.sequence),
+            row.at.strftime("%Y-%m-%d %H:%M:%S"),
+            row.actor,
+            row.action,
+            f"{row.entity.removeprefix('tracker_')} {row.entity_id}",
+            json.dumps(change, ensure_ascii=False)[:200],
+        )
+    console.print(table)
+    if found.chain_valid:
+        console.print(f"audit chain verifies ({found.chain_records} records)")
+    else:
+        print_error(f"the audit chain does not verify: {found.chain_problem}")
+        raise typer.Exit(1)
 
 
 @app.command("suggest")

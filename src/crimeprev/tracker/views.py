@@ -527,4 +527,31 @@ def review_history(
         after = json.loads(record.after_json) if record.after_json else {}
         note = after.get("note", "") if isinstance(after, dict) else ""
         rows.append(HistoryRow(at=record.at, actor=record.actor, action=record.action, note=note))
-    return tuple(rows)
+    if entity == "tracker_practice":
+        rows += _document_history(session, record_id)
+    return tuple(sorted(rows, key=lambda row: row.at))
+
+
+def _document_history(session: Session, practice_id: int) -> list[HistoryRow]:
+    """Uploads and removals of a practice's documents (audited as ``tracker_document``)."""
+    from crimeprev.db.models import AuditRecord
+
+    rows = []
+    records = session.execute(
+        select(AuditRecord)
+        .where(AuditRecord.entity == "tracker_document")
+        .order_by(AuditRecord.sequence)
+    ).scalars()
+    for record in records:
+        values = json.loads(record.after_json or record.before_json or "{}")
+        if isinstance(values, dict) and values.get("practice") == practice_id:
+            note = str(values.get("filename", ""))
+            rows.append(
+                HistoryRow(
+                    at=record.at,
+                    actor=record.actor,
+                    action=f"{record.action} document",
+                    note=note,
+                )
+            )
+    return rows

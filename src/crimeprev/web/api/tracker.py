@@ -21,9 +21,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crimeprev.db.accounts import Principal
-from crimeprev.errors import InvalidInputError, NotFoundError
+from crimeprev.errors import DataFileError, InvalidInputError, NotFoundError
 from crimeprev.store.warehouse import Warehouse
-from crimeprev.tracker import exports, service, views
+from crimeprev.tracker import exports, review, service, views
 from crimeprev.tracker.access import (
     TrackerActor,
     actor_for,
@@ -33,6 +33,7 @@ from crimeprev.tracker.access import (
     revoke_membership,
 )
 from crimeprev.tracker.indicators import existing_warehouse
+from crimeprev.tracker.member_states import member_states
 from crimeprev.tracker.models import Discussion, Practice, Submission
 from crimeprev.tracker.questionnaire import questionnaire_template
 from crimeprev.tracker.search import FACETS, SearchResult, search
@@ -82,9 +83,33 @@ def optional_warehouse(request: Request) -> Iterator[Warehouse | None]:
         yield warehouse
 
 
+def _in_mib(size: int) -> str:
+    """`` (10.0 MiB)`` for sizes of a mebibyte or more, else nothing.
+
+    Examples
+    --------
+    >>> _in_mib(10 * 2**20), _in_mib(200)
+    (' (10.0 MiB)', '')
+    """
+    return f" ({size / 2**20:.1f} MiB)" if size >= 2**20 else ""
+
+
 async def read_upload(upload: UploadFile, limit: int) -> bytes:
-    """Read an upload, refusing it as soon as it passes `limit` (+1 byte to detect it)."""
+    """Read an upload, refusing it as soon as it passes `limit` (+1 byte to detect it).
+
+    Raises
+    ------
+    DataFileError
+        If the upload is larger than `limit` bytes; its true size is not known
+        (the rest is never read), so the message gives the limit only.
+    """
     content = await upload.read(limit + 1)
+    if len(content) > limit:
+        raise DataFileError(
+            f"the file is over the limit of {limit} bytes{_in_mib(limit)}; "
+            "split it or upload a smaller version",
+            file=upload.filename or "upload",
+        )
     return content
 
 
@@ -253,6 +278,14 @@ def search_filters(request: Request) -> dict[str, list[str]]:
     }
 
 
+def _topics(discussion: Discussion) -> list[dict[str, Any]]:
+    """A discussion's topics with the paragraphs each covered, in paragraph order."""
+    topics: dict[str, list[int]] = {}
+    for link in discussion.paragraph_links:
+        topics.setdefault(link.topic, []).append(link.commitment_number)
+    return [{"topic": topic, "paragraphs": numbers} for topic, numbers in topics.items()]
+
+
 @router.get("")
 def overview(
     session: Session = Depends(tracker_session), actor: TrackerActor = Depends(tracker_actor)
@@ -272,6 +305,7 @@ def overview(
                     "number": item.number,
                     "title": item.title,
                     "held_on": item.held_on.isoformat(),
+                    "topics": _topics(item),
                     "questions": [q.text for q in item.questions],
                 }
                 for item in discussions
@@ -318,6 +352,55 @@ def paragraph(
     """Which States reported what on a paragraph; its practices and indicators."""
     with session.begin():
         return views.paragraph_view(session, actor, number).as_dict()
+
+
+@router.get("/states")
+def state_list(
+    region: str | None = Query(None, description="An M49 region or sub-region"),
+) -> dict[str, Any]:
+    """The UN Member States with ISO 3166-1 codes, M49 codes and regions (twin of the page)."""
+    found = member_states(region)
+    return {
+        "count": len(found),
+        "states": [
+            {
+                "iso3": item.iso3,
+                "iso2": item.iso2,
+                "m49": item.m49,
+                "name": item.name,
+                "iso_name": item.iso_name,
+                "region": item.region,
+                "subregion": item.subregion,
+                "intermediate_region": item.intermediate_region,
+                "url": f"/tracker/states/{item.iso3}",
+            }
+            for item in found
+        ],
+    }
+
+
+@router.get("/review")
+def review_worklist(
+    session: Session = Depends(tracker_session), actor: TrackerActor = Depends(tracker_actor)
+) -> dict[str, Any]:
+    """What waits for the secretariat's review or a focal point's completion."""
+    with session.begin():
+        items = review.worklist(session, actor)
+    return {"items": [item.as_dict() for item in items]}
+
+
+@router.get("/audit")
+def audit_log(
+    entity: str | None = Query(None, description="submission, practice, document or membership"),
+    record: str | None = Query(None, alias="id", description="One record's id (with entity)"),
+    limit: int = Query(200, ge=1, le=10_000),
+    session: Session = Depends(tracker_session),
+    actor: TrackerActor = Depends(tracker_actor),
+) -> dict[str, Any]:
+    """The tracker's audit log, newest first, and the hash chain's check (secretariat)."""
+    with session.begin():
+        found = review.tracker_audit(session, actor, entity=entity, entity_id=record, limit=limit)
+    return found.as_dict()
 
 
 @router.get("/states/{code}")
@@ -423,6 +506,35 @@ def get_submission(
         return submission_json(session, actor, found)
 
 
+@router.get("/submissions/{submission_id}/versions")
+def list_versions(
+    submission_id: int,
+    session: Session = Depends(tracker_session),
+    actor: TrackerActor = Depends(tracker_actor),
+) -> dict[str, Any]:
+    """Every version of a submission for its editors and the secretariat; the public one else."""
+    with session.begin():
+        rows = review.submission_versions(session, actor, submission_id)
+    return {"submission": submission_id, "versions": [row.as_dict() for row in rows]}
+
+
+@router.get("/submissions/{submission_id}/versions/{version}")
+def get_version(
+    submission_id: int,
+    version: int,
+    session: Session = Depends(tracker_session),
+    actor: TrackerActor = Depends(tracker_actor),
+) -> dict[str, Any]:
+    """The answers of one version of a submission."""
+    with session.begin():
+        answers = review.version_answers(session, actor, submission_id, version)
+    return {
+        "submission": submission_id,
+        "version": version,
+        "answers": [asdict(answer) for answer in answers],
+    }
+
+
 @router.post("/submissions", status_code=201)
 def save_submission(
     body: SubmissionBody,
@@ -460,12 +572,7 @@ async def import_submission(
     actor: TrackerActor = Depends(tracker_actor),
 ) -> dict[str, Any]:
     """Import a filled XLSX questionnaire (validated row by row; nothing stored on error)."""
-    limit = upload_limit(request)
-    content = await read_upload(file, limit)
-    if len(content) > limit:
-        raise InvalidInputError(
-            f"the file is over the limit of {limit} bytes", file=file.filename or "upload"
-        )
+    content = await read_upload(file, upload_limit(request))
     with session.begin():
         found = service.import_questionnaire(
             session, actor, content, file.filename or "upload.xlsx"

@@ -8,6 +8,7 @@ the app's error page (or, for the questionnaire import, next to the form).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 from crimeprev.db.models import User
 from crimeprev.errors import DataFileError, InvalidInputError
 from crimeprev.standards import kyoto
-from crimeprev.tracker import exports, service, views
+from crimeprev.tracker import exports, review, service, views
 from crimeprev.tracker.access import (
     TrackerActor,
     grant_membership,
@@ -30,7 +31,7 @@ from crimeprev.tracker.access import (
 )
 from crimeprev.tracker.indicators import series_chart
 from crimeprev.tracker.member_states import member_state, member_states, regions
-from crimeprev.tracker.models import Discussion
+from crimeprev.tracker.models import Discussion, Submission
 from crimeprev.tracker.questionnaire import QuestionnaireError
 from crimeprev.tracker.search import search
 from crimeprev.tracker.tagging import POPULATION_GROUPS, suggest_tags
@@ -350,29 +351,94 @@ async def save_submission(
 def submission(
     request: Request,
     submission_id: int,
+    version: int | None = None,
     session: Session = Depends(tracker_session),
     actor: TrackerActor = Depends(tracker_actor),
 ) -> HTMLResponse:
-    """A submission with its answers and the workflow buttons the viewer may use."""
+    """A submission with its answers and the workflow buttons the viewer may use.
+
+    ``?version=N`` shows an earlier version's answers (editors and the
+    secretariat; the public reads the published version only).
+    """
     with session.begin():
         found = service.get_submission(session, actor, submission_id)
-        answers = views.submission_answers(session, actor, found)
-        version = service.visible_version(session, actor, found)
+        answers: Sequence[views.AnswerRow] = views.submission_answers(session, actor, found)
+        shown = service.visible_version(session, actor, found)
+        shown_number = shown.version if shown else None
+        if version is not None and version != shown_number:
+            answers = _version_rows(session, actor, found, version)
+            shown_number = version
         context = _context(
             request,
             actor,
             submission=found,
             discussion=found.discussion,
             answers=answers,
-            version=version,
-            versions=[(v.version, v.created_at, v.created_by, v.note) for v in found.versions]
+            shown_version=shown_number,
+            asked_version=version,
+            versions=review.submission_versions(session, actor, found.id)
             if actor.may_edit(found.state_iso3)
-            else [],
+            else (),
             history=views.review_history(
                 session, actor, "tracker_submission", found.id, found.state_iso3
             ),
         )
         return render(request, "tracker/submission.html", context)
+
+
+def _version_rows(
+    session: Session, actor: TrackerActor, found: Submission, version: int
+) -> list[views.AnswerRow]:
+    """One version's answers in the shape the page shows answers."""
+    return [
+        views.AnswerRow(
+            submission_id=found.id,
+            state_iso3=found.state_iso3,
+            state_name=member_state(found.state_iso3).name,
+            discussion=found.discussion.number,
+            question=answer.question,
+            question_text=answer.question_text,
+            text=answer.text,
+            paragraphs=answer.paragraphs,
+            population_groups=answer.population_groups,
+            version=version,
+            published=version == found.published_version,
+            is_fictional=found.is_fictional,
+        )
+        for answer in review.version_answers(session, actor, found.id, version)
+    ]
+
+
+@router.get("/review", response_class=HTMLResponse)
+def review_page(
+    request: Request,
+    session: Session = Depends(tracker_session),
+    actor: TrackerActor = Depends(tracker_actor),
+) -> HTMLResponse:
+    """What waits for review (secretariat) or completion (focal points)."""
+    with session.begin():
+        items = review.worklist(session, actor)
+    return render(request, "tracker/review.html", _context(request, actor, items=items))
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit_page(
+    request: Request,
+    entity: str | None = None,
+    id: str | None = None,  # noqa: A002 - the query name
+    limit: int = 200,
+    session: Session = Depends(tracker_session),
+    actor: TrackerActor = Depends(tracker_actor),
+) -> HTMLResponse:
+    """The tracker's audit log and its chain check (secretariat)."""
+    with session.begin():
+        found = review.tracker_audit(session, actor, entity=entity or None, entity_id=id or None,
+                                     limit=limit)  # fmt: skip
+    return render(
+        request,
+        "tracker/audit.html",
+        _context(request, actor, audit=found, entity=entity or "", record=id or ""),
+    )
 
 
 @router.post("/submissions/{submission_id}/{step}")
@@ -416,11 +482,8 @@ async def import_upload(
     actor: TrackerActor = Depends(tracker_actor),
 ) -> Response:
     """Import a filled questionnaire; on problems, list every one next to the form."""
-    limit = upload_limit(request)
-    content = await read_upload(file, limit)
     try:
-        if len(content) > limit:
-            raise DataFileError(f"the file is over the limit of {limit} bytes", file=file.filename)
+        content = await read_upload(file, upload_limit(request))
         with session.begin():
             found = service.import_questionnaire(
                 session, actor, content, file.filename or "upload.xlsx"
