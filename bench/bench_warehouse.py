@@ -1,7 +1,7 @@
 """Benchmark: ingest + concordance join + counts by ICCS level 3 x area x month + rates.
 
-Three pipelines run side by side on the same synthetic Parquet file, each
-doing the same work and storing the same result:
+Four pipelines run side by side on the same synthetic Parquet file, each
+doing the same validation, quarantine, join, counts and rates:
 
 * ``crimeprev``: ``import_file`` into a DuckDB file warehouse (SHA-256 of the
   file, every validation rule of the profile, quarantine with raw text and
@@ -10,21 +10,27 @@ doing the same work and storing the same result:
 * ``duckdb-sql``: the same steps written by hand in DuckDB SQL (the engine's
   floor): the file hashed with hashlib, the profile's rules (date missing, in
   the future or before 2015-01-01; offence code blank; one coordinate without
-  the other, (0, 0), outside the bounding box) as one SQL expression, accepted
-  rows stored with the same columns (code and area trimmed of whitespace as
-  crimeprev does, ICCS code and share, lon/lat, row number) in a DuckDB file,
-  rejected rows with the raw text and every reason, an import log row, one
-  transaction; then the same counts (weighted and records, sorted as
+  the other, (0, 0), outside the bounding box; with ``--duplicates id`` a
+  repeated id) as one SQL expression, accepted rows stored with the same
+  columns (code and area trimmed of whitespace as crimeprev does, ICCS code
+  and share, lon/lat, row number, the id as text with ``--duplicates id``) in a
+  DuckDB file, rejected rows with the raw text and every reason, an import log
+  row, one transaction; then the same counts (weighted and records, sorted as
   ``count_incidents`` returns them) and rates;
-* ``pandas``: the same steps written plainly in pandas (rules, quarantine
-  frame, join, counts, rates), in memory.
+* ``polars``: the same rules, quarantine frame, join, counts and rates as one
+  lazy polars plan per output (``collect_all`` shares the scan), in memory;
+* ``pandas``: the same steps written plainly in pandas, in memory.
 
-Both DuckDB pipelines use a fresh database file with the same engine settings
-(``memory_limit`` 512MB, the warehouse default, or ``--memory-limit``; DuckDB's
-default threads), so memory stays bounded and DuckDB spills when it needs more.
-Both DuckDB pipelines hash the file in a background thread while DuckDB reads
-it and check the hash against the import log before committing. Each run is
-a fresh process, so the peak resident memory of a run is its own. Usage::
+The DuckDB pipelines store the accepted rows in a database file; polars and
+pandas keep them in memory only, which is less work. Both DuckDB pipelines use
+a fresh database file with the same engine settings (``memory_limit`` 512MB,
+the warehouse default, or ``--memory-limit``; DuckDB's default threads), hash
+the file in a background thread while DuckDB reads it, and check the hash
+against the import log before committing. Duplicates (``--duplicates id``)
+are found the same way by every peer: candidates first (a hash of the id
+repeated), then the exact first row among the candidates only. Each run is a
+fresh process, so the peak resident memory of a run is its own; ``ingest s``
+is the time until the accepted and quarantined rows exist. Usage::
 
     python bench/bench_warehouse.py 1000000 10000000 30000000 --repeats 3
 """
@@ -41,6 +47,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +59,8 @@ NATIONAL_CODES = 200
 START = np.datetime64("2015-01-01T00:00")
 MINUTES = 5 * 365 * 24 * 60
 MEMORY_LIMIT = "512MB"
+#: The profile's duplicates rule: "none" or "id" (``--duplicates``).
+DUPLICATES = "none"
 
 
 def make_data(rows: int, folder: Path, seed: int = 7) -> Path:
@@ -104,6 +113,7 @@ kind = "incident"
 format = "parquet"
 concordance = "{(folder / "bench_scheme.csv").as_posix()}"
 earliest = "2015-01-01"
+{'duplicates = "id"' + chr(10) + 'id_columns = ["id"]' if DUPLICATES == "id" else ""}
 
 [occurred]
 column = "occurred"
@@ -125,7 +135,7 @@ column = "area"
     return path
 
 
-def run_crimeprev(path: Path, folder: Path) -> int:
+def run_crimeprev(path: Path, folder: Path) -> tuple[int, float]:
     import pandas as pd
 
     from crimeprev.indicators.counts import CountQuery, count_incidents
@@ -135,15 +145,17 @@ def run_crimeprev(path: Path, folder: Path) -> int:
     from crimeprev.store.profiles import load_profile
 
     database = _fresh_database(folder, "crimeprev")
+    started = time.perf_counter()
     warehouse = open_warehouse(f"duckdb://{database}?memory_limit={MEMORY_LIMIT}")
     import_file(warehouse, load_profile(folder / "bench.toml"), path)
+    ingested = time.perf_counter() - started
     counts = count_incidents(warehouse, CountQuery("bench", level=3, period="month", by_area=True))
     population = pd.read_parquet(folder / "population.parquet")
     table = counts.merge(population, left_on="area_id", right_on="area", how="left")
     table["rate"], table["low"], table["high"] = rates_with_intervals(
         table["count"].to_numpy(), table["population"].to_numpy()
     )
-    return len(table)
+    return len(table), ingested
 
 
 def _fresh_database(folder: Path, name: str) -> Path:
@@ -172,8 +184,14 @@ SQL_RULES = {
 }
 
 
-def run_duckdb_sql(path: Path, folder: Path) -> int:
+def _sha256(path: Path) -> str:
     import hashlib
+
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def run_duckdb_sql(path: Path, folder: Path) -> tuple[int, float]:
     import uuid
 
     import duckdb
@@ -181,11 +199,8 @@ def run_duckdb_sql(path: Path, folder: Path) -> int:
 
     from crimeprev.indicators.poisson import rates_with_intervals
 
-    def sha256() -> str:
-        with path.open("rb") as handle:
-            return hashlib.file_digest(handle, "sha256").hexdigest()
-
-    hashing = ThreadPoolExecutor(max_workers=1).submit(sha256)
+    started = time.perf_counter()
+    hashing = ThreadPoolExecutor(max_workers=1).submit(_sha256, path)
     con = duckdb.connect(str(_fresh_database(folder, "duckdb_sql")))
     con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'; SET preserve_insertion_order = false")
     con.execute(
@@ -200,20 +215,40 @@ def run_duckdb_sql(path: Path, folder: Path) -> int:
         f"'{folder / 'bench_scheme.csv'}', types={{'iccs_code': 'VARCHAR'}})"
     )
     import_id = uuid.uuid4().hex
-    flags = ", ".join(f"coalesce({sql}, false) AS {name}" for name, (sql, _) in SQL_RULES.items())
-    bad = " OR ".join(SQL_RULES)
-    reasons = ", ".join(
+    rules = {name: sql for name, (sql, _) in SQL_RULES.items()}
+    reasons = [
         f"CASE WHEN {name} THEN '[{name}] ' || {reason!r} END"
         for name, (_, reason) in SQL_RULES.items()
-    )
-    scan = f"(SELECT *, {flags} FROM read_parquet('{path}', file_row_number = true))"
+    ]
+    source = f"read_parquet('{path}', file_row_number = true)"
+    extra = ""
+    if DUPLICATES == "id":
+        # Candidates (ids whose hash repeats), then the exact first row among them only.
+        con.execute(
+            f"""CREATE TEMPORARY TABLE dups AS
+            SELECT r AS dup_row, first_row AS dup_first FROM (
+                SELECT file_row_number + 1 AS r,
+                       min(file_row_number + 1) OVER (PARTITION BY id) AS first_row
+                FROM {source}
+                WHERE hash(id) IN (
+                    SELECT hash(id) FROM read_parquet('{path}') GROUP BY 1 HAVING count(*) > 1
+                )
+            ) WHERE r <> first_row"""
+        )
+        source = f"{source} LEFT JOIN dups ON file_row_number + 1 = dup_row"
+        rules["duplicate"] = "dup_first IS NOT NULL"
+        reasons.append("CASE WHEN duplicate THEN '[duplicate] of row ' || dup_first END")
+        extra = ", i.id::TEXT AS source_id"
+    flags = ", ".join(f"coalesce({sql}, false) AS {name}" for name, sql in rules.items())
+    bad = " OR ".join(rules)
+    scan = f"(SELECT *, {flags} FROM {source})"
     con.execute("BEGIN")
     accepted = con.execute(
         f"""CREATE TABLE incident AS
         SELECT i.file_row_number + 1 AS source_row, i.occurred AS occurred_at,
                nullif(trim(i.offence_code, {TRIM}), '') AS offence_code, c.iccs_code,
                coalesce(c.share, 1.0) AS iccs_weight, nullif(trim(i.area, {TRIM}), '') AS area_id,
-               i.lon, i.lat
+               i.lon, i.lat{extra}
         FROM {scan} i
         LEFT JOIN concordance c ON nullif(trim(i.offence_code, {TRIM}), '') = c.national_code
         WHERE NOT ({bad})"""
@@ -224,7 +259,7 @@ def run_duckdb_sql(path: Path, folder: Path) -> int:
                'occurred=' || coalesce(occurred::TEXT, '') || ' | offence_code='
                || coalesce(offence_code, '') || ' | lon=' || coalesce(lon::TEXT, '')
                || ' | lat=' || coalesce(lat::TEXT, '') || ' | area=' || coalesce(area, ''),
-               concat_ws('; ', {reasons})
+               concat_ws('; ', {", ".join(reasons)})
         FROM {scan} WHERE {bad}"""
     ).fetchall()[0][0]
     rows = pq.ParquetFile(path).metadata.num_rows
@@ -239,6 +274,7 @@ def run_duckdb_sql(path: Path, folder: Path) -> int:
         [import_id, digest, rows, accepted, rejected],
     )
     con.execute("COMMIT")
+    ingested = time.perf_counter() - started
     counts = con.execute(
         """SELECT CASE WHEN length(iccs_code) >= 5 THEN substr(iccs_code, 1, 5) ELSE iccs_code END
                   AS iccs_code, area_id, date_trunc('month', occurred_at)::DATE AS period,
@@ -250,18 +286,94 @@ def run_duckdb_sql(path: Path, folder: Path) -> int:
     table["rate"], table["low"], table["high"] = rates_with_intervals(
         table["count"].to_numpy(), table["population"].to_numpy()
     )
-    return len(table)
+    return len(table), ingested
 
 
-def run_pandas(path: Path, folder: Path) -> int:
-    import hashlib
+def run_polars(path: Path, folder: Path) -> tuple[int, float]:
+    import polars as pl
 
+    from crimeprev.indicators.poisson import rates_with_intervals
+
+    started = time.perf_counter()
+    hashing = ThreadPoolExecutor(max_workers=1).submit(_sha256, path)
+    frame = pl.scan_parquet(path).with_row_index("source_row", offset=1)
+    lon, lat, occurred = pl.col("lon"), pl.col("lat"), pl.col("occurred")
+    code = pl.col("offence_code").str.strip_chars().replace("", None)
+    zero = (lon == 0) & (lat == 0)
+    flags = {
+        "date_missing": occurred.is_null(),
+        "date_future": occurred > pl.lit(datetime.now()),
+        "date_too_early": occurred < pl.lit(datetime(2015, 1, 1)),
+        "offence_missing": code.is_null(),
+        "coordinate_half_missing": lon.is_null() != lat.is_null(),
+        "coordinate_zero": zero,
+        "coordinate_outside": ~zero & ~(lon.is_between(-88.0, -87.4) & lat.is_between(41.6, 42.1)),
+    }
+    reasons = {name: pl.lit(f"[{name}]") for name in flags}
+    if DUPLICATES == "id":
+        candidates = frame.filter(pl.col("id").is_duplicated())
+        pairs = candidates.select(
+            "source_row", dup_first=pl.col("source_row").min().over("id")
+        ).filter(pl.col("source_row") != pl.col("dup_first"))
+        frame = frame.join(pairs, on="source_row", how="left")
+        flags["duplicate"] = pl.col("dup_first").is_not_null()
+        reasons["duplicate"] = pl.concat_str(
+            pl.lit("[duplicate] of row "), pl.col("dup_first").cast(pl.String)
+        )
+    frame = frame.with_columns(**{name: flag.fill_null(False) for name, flag in flags.items()})
+    bad = pl.any_horizontal(*flags)
+    text = [
+        pl.concat_str(pl.lit(f"{name}="), pl.col(name).cast(pl.String).fill_null(""))
+        for name in ("occurred", "offence_code", "lon", "lat", "area")
+    ]
+    quarantine = frame.filter(bad).select(
+        "source_row",
+        raw=pl.concat_str(text, separator=" | "),
+        reasons=pl.concat_str(
+            [pl.when(pl.col(name)).then(reason) for name, reason in reasons.items()],
+            separator="; ",
+            ignore_nulls=True,
+        ),
+    )
+    concordance = pl.scan_csv(
+        folder / "bench_scheme.csv", schema_overrides={"iccs_code": pl.String}
+    )
+    good = frame.filter(~bad).with_columns(
+        offence_code=code, area=pl.col("area").str.strip_chars().replace("", None)
+    )
+    good = good.join(concordance, left_on="offence_code", right_on="national_code", how="left")
+    iccs = pl.col("iccs_code")
+    counts = (
+        good.with_columns(
+            weight=pl.col("share").fill_null(1.0),
+            iccs3=pl.when(iccs.str.len_chars() >= 5).then(iccs.str.slice(0, 5)).otherwise(iccs),
+            period=occurred.dt.truncate("1mo").cast(pl.Date),
+        )
+        .group_by("iccs3", "area", "period")
+        .agg(count=pl.col("weight").sum(), records=pl.len())
+        .sort("period", "area", "iccs3", nulls_last=True)
+    )
+    accepted = good.select(pl.len())
+    rejected, counted, kept = pl.collect_all([quarantine, counts, accepted])
+    ingested = time.perf_counter() - started
+    rows = pq.ParquetFile(path).metadata.num_rows
+    assert kept.item() + rejected.height == rows and hashing.result()
+    population = pl.read_parquet(folder / "population.parquet")
+    table = counted.join(population, on="area", how="left")
+    rate, low, high = rates_with_intervals(
+        table["count"].to_numpy(), table["population"].to_numpy().astype(float)
+    )
+    assert len(rate) == len(low) == len(high) == table.height
+    return table.height, ingested
+
+
+def run_pandas(path: Path, folder: Path) -> tuple[int, float]:
     import pandas as pd
 
     from crimeprev.indicators.poisson import rates_with_intervals
 
-    with path.open("rb") as handle:
-        digest = hashlib.file_digest(handle, "sha256").hexdigest()
+    started = time.perf_counter()
+    digest = _sha256(path)
     frame = pd.read_parquet(path)
     frame["source_row"] = np.arange(1, len(frame) + 1)
     concordance = pd.read_csv(folder / "bench_scheme.csv", dtype={"iccs_code": str})
@@ -277,6 +389,12 @@ def run_pandas(path: Path, folder: Path) -> int:
         "coordinate_outside": ~zero
         & ~(frame["lon"].between(-88.0, -87.4) & frame["lat"].between(41.6, 42.1)),
     }
+    if DUPLICATES == "id":
+        # Candidates (ids that occur more than once), then the first row among them only.
+        candidates = frame["id"].duplicated(keep=False)
+        first = frame.loc[candidates].groupby("id")["source_row"].transform("min")
+        flags["duplicate"] = pd.Series(False, index=frame.index)
+        flags["duplicate"][candidates] = first != frame.loc[candidates, "source_row"]
     bad = pd.concat(flags, axis=1).any(axis=1)
     rejected = frame.loc[bad]
     reasons = pd.Series("", index=rejected.index)
@@ -286,12 +404,16 @@ def run_pandas(path: Path, folder: Path) -> int:
         {"source_row": rejected["source_row"], "raw": rejected.astype(str).agg(" | ".join, axis=1)}
     ).assign(reasons=reasons.str.removesuffix("; "))
     good = frame.loc[~bad].assign(offence_code=code[~bad], area=frame["area"][~bad].str.strip())
+    if DUPLICATES == "id":
+        good["source_id"] = good["id"].astype(str)
     good = good.merge(concordance, left_on="offence_code", right_on="national_code", how="left")
     good["weight"] = good["share"].fillna(1.0)
     good["iccs3"] = good["iccs_code"].where(
         good["iccs_code"].str.len() < 5, good["iccs_code"].str[:5]
     )
     good["month"] = good["occurred"].dt.to_period("M")
+    assert len(good) + len(quarantine) == len(frame) and digest
+    ingested = time.perf_counter() - started
     counts = good.groupby(["iccs3", "area", "month"], as_index=False).agg(
         weight=("weight", "sum"), records=("weight", "size")
     )
@@ -300,19 +422,24 @@ def run_pandas(path: Path, folder: Path) -> int:
     table["rate"], table["low"], table["high"] = rates_with_intervals(
         table["weight"].to_numpy(), table["population"].to_numpy()
     )
-    assert len(good) + len(quarantine) == len(frame) and digest
-    return len(table)
+    return len(table), ingested
 
 
-PIPELINES = {"crimeprev": run_crimeprev, "duckdb-sql": run_duckdb_sql, "pandas": run_pandas}
+PIPELINES = {
+    "crimeprev": run_crimeprev,
+    "duckdb-sql": run_duckdb_sql,
+    "polars": run_polars,
+    "pandas": run_pandas,
+}
 
 
 def child(name: str, path: str, folder: str) -> None:
-    """Run one pipeline once; print seconds and result rows as JSON."""
+    """Run one pipeline once; print seconds, ingest seconds and result rows as JSON."""
     # Import everything before the clock starts: imports are not the pipeline.
     import duckdb  # noqa: F401
     import ibis
     import pandas  # noqa: F401
+    import polars  # noqa: F401
 
     import crimeprev.indicators.counts  # noqa: F401
     import crimeprev.indicators.poisson  # noqa: F401
@@ -325,13 +452,13 @@ def child(name: str, path: str, folder: str) -> None:
     warm = crimeprev.indicators.poisson.rates_with_intervals(np.array([1.0]), np.array([10.0]))
     del warm
     started = time.perf_counter()
-    rows = PIPELINES[name](Path(path), Path(folder))
+    rows, ingested = PIPELINES[name](Path(path), Path(folder))
     seconds = time.perf_counter() - started
-    print(json.dumps({"seconds": seconds, "rows": rows}))
+    print(json.dumps({"seconds": seconds, "ingest": ingested, "rows": rows}))
 
 
-def measure(name: str, path: Path, folder: Path) -> tuple[float, float, int]:
-    """Run a pipeline in a fresh process; return (seconds, peak GiB, result rows)."""
+def measure(name: str, path: Path, folder: Path) -> tuple[float, float, float, int]:
+    """Run a pipeline in a fresh process; return (seconds, ingest s, peak GiB, result rows)."""
     process = subprocess.Popen(
         [
             sys.executable,
@@ -342,6 +469,8 @@ def measure(name: str, path: Path, folder: Path) -> tuple[float, float, int]:
             str(folder),
             "--memory-limit",
             MEMORY_LIMIT,
+            "--duplicates",
+            DUPLICATES,
         ],
         stdout=subprocess.PIPE,
         text=True,
@@ -351,49 +480,67 @@ def measure(name: str, path: Path, folder: Path) -> tuple[float, float, int]:
     if status != 0:
         raise SystemExit(f"{name} failed with status {status}")
     result = json.loads(output.strip().splitlines()[-1])
-    return result["seconds"], usage.ru_maxrss / 1024**2, result["rows"]
+    return result["seconds"], result["ingest"], usage.ru_maxrss / 1024**2, result["rows"]
+
+
+def _load() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 def main() -> None:
-    global MEMORY_LIMIT
+    global MEMORY_LIMIT, DUPLICATES
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sizes", nargs="*", type=int, default=[1_000_000])
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--pipelines", default="crimeprev,duckdb-sql,pandas")
+    parser.add_argument("--pipelines", default="crimeprev,duckdb-sql,polars,pandas")
     parser.add_argument("--folder", type=Path, default=None, help="Keep the data here")
     parser.add_argument("--child", nargs=3, metavar=("PIPELINE", "FILE", "FOLDER"))
     parser.add_argument(
         "--memory-limit", default=MEMORY_LIMIT, help="DuckDB memory_limit of both DuckDB pipelines"
     )
+    parser.add_argument(
+        "--duplicates",
+        choices=("none", "id"),
+        default=DUPLICATES,
+        help="Duplicates rule of the profile (every peer applies it)",
+    )
     args = parser.parse_args()
     MEMORY_LIMIT = args.memory_limit
+    DUPLICATES = args.duplicates
     if args.child:
         child(*args.child)
         return
     folder = args.folder or Path(tempfile.mkdtemp(prefix="bench_warehouse_"))
     folder.mkdir(parents=True, exist_ok=True)
     names = args.pipelines.split(",")
-    header = ("rows", "pipeline", "median s", "peak GiB", "x duckdb-sql", "result rows")
-    print("{:>12} {:<11} {:>9} {:>9} {:>13} {:>12}".format(*header))
+    header = ("rows", "pipeline", "median s", "ingest s", "peak GiB", "x sql", "pandas/x", "result")
+    print(f"duplicates rule: {DUPLICATES}")
+    print("{:>12} {:<11} {:>9} {:>9} {:>9} {:>6} {:>9} {:>10}".format(*header))
     for size in args.sizes:
         path = make_data(size, folder)
+        load = _load()
         # Round-robin, so that a change in the machine's load hits every pipeline alike.
-        runs: dict[str, list[tuple[float, float, int]]] = {name: [] for name in names}
+        runs: dict[str, list[tuple[float, float, float, int]]] = {name: [] for name in names}
         for _ in range(args.repeats):
             for name in names:
                 runs[name].append(measure(name, path, folder))
         medians = {
             name: (
                 statistics.median(r[0] for r in done),
-                max(r[1] for r in done),
-                done[0][2],
+                statistics.median(r[1] for r in done),
+                max(r[2] for r in done),
+                done[0][3],
             )
             for name, done in runs.items()
         }
         floor = medians.get("duckdb-sql", (float("nan"),))[0]
-        for name, (seconds, peak, rows) in medians.items():
-            ratio = seconds / floor
-            print(f"{size:>12,} {name:<11} {seconds:>9.2f} {peak:>9.2f} {ratio:>13.2f} {rows:>12,}")
+        pandas = medians.get("pandas", (float("nan"),))[0]
+        for name, (seconds, ingest, peak, rows) in medians.items():
+            print(
+                f"{size:>12,} {name:<11} {seconds:>9.2f} {ingest:>9.2f} {peak:>9.2f} "
+                f"{seconds / floor:>6.2f} {pandas / seconds:>9.2f} {rows:>10,}"
+            )
+        print(f"{'':>12} load average {load} -> {_load()}")
         sys.stdout.flush()
 
 
