@@ -226,7 +226,8 @@ def build_index(connection: Connection) -> None:
         )
         connection.exec_driver_sql(_SQLITE_ALL_POSTINGS)
     else:
-        connection.exec_driver_sql(_POSTGRES_POSTINGS.format(where=""))
+        # In term order, so that the rows of one term sit together on disk.
+        connection.exec_driver_sql(_POSTGRES_POSTINGS.format(where="") + " order by lexeme, id")
     connection.exec_driver_sql(_VALUES.format(where="", where_document=""))
     connection.exec_driver_sql(_DOCINFO.format(aggregate=_codes(connection), where=""))
     connection.execute(
@@ -534,7 +535,11 @@ def postings(connection: Connection, index: Snapshot, term: str) -> Postings:
     return found
 
 
-def clear_cache() -> None:
-    """Forget every cached snapshot (benchmarks use it to time a search's first run)."""
+def clear_cache(*, terms_only: bool = False) -> None:
+    """Forget the cached snapshots, or only their terms' postings (benchmarks time first runs)."""
     with _CACHE_LOCK:
-        _SNAPSHOTS.clear()
+        if not terms_only:
+            _SNAPSHOTS.clear()
+        for kept in _SNAPSHOTS.values():
+            kept.terms.clear()
+            kept.cached = 0
