@@ -247,3 +247,28 @@ def test_sdmx_ml_with_a_bad_period_names_row_field_and_value(vancouver_exports):
     broken = data.replace('TIME_PERIOD="2020-Q2"', 'TIME_PERIOD="2020-Q7"', 1)
     with pytest.raises(DataFileError, match=r"quarterly\.xml.*field 'TIME_PERIOD'.*2020-Q7"):
         read_sdmx_ml(broken.encode(), file="quarterly.xml")
+
+
+def test_a_warehouse_from_before_periods_gets_the_columns_and_reads_its_rows_as_years(tmp_path):
+    import duckdb
+
+    from crimeprev.store.warehouse import TABLES
+
+    path = tmp_path / "old.duckdb"
+    old = {k: v for k, v in TABLES["aggregate"].items() if k not in ("period", "freq")}
+    connection = duckdb.connect(str(path))
+    connection.execute(f"CREATE TABLE aggregate ({', '.join(f'{k} {v}' for k, v in old.items())})")
+    connection.execute(
+        "INSERT INTO aggregate (source, area_id, year, iccs_code, sex, age, unit, value) "
+        "VALUES ('old', 'AUT', 2019, '0501', 'Total', 'Total', 'Counts', 12)"
+    )
+    connection.close()
+    warehouse = open_warehouse(f"duckdb://{path}")
+    try:
+        assert {"period", "freq"} <= set(warehouse.table("aggregate").columns)
+        rows = aggregate_rows(warehouse, "old")
+        assert rows[["year", "period", "freq", "value"]].values.tolist() == [
+            [2019, "2019", "A", 12]
+        ]
+    finally:
+        warehouse.close()
