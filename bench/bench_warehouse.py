@@ -289,6 +289,71 @@ def run_duckdb_sql(path: Path, folder: Path) -> tuple[int, float]:
     return len(table), ingested
 
 
+_COUNTS_SQL = """SELECT CASE WHEN length(iccs_code) >= 5 THEN substr(iccs_code, 1, 5)
+                          ELSE iccs_code END AS iccs_code,
+                     area_id, date_trunc('month', occurred_at)::DATE AS period,
+                     sum(iccs_weight) AS count, count(*) AS records
+              FROM {rows} GROUP BY ALL ORDER BY period, area_id, iccs_code"""
+
+
+def _accepted_sql(path: Path, folder: Path) -> str:
+    """The accepted rows as the hand-written SQL stores them (no quarantine, no hash)."""
+    good = " AND ".join(f"NOT coalesce({sql}, false)" for sql, _ in SQL_RULES.values())
+    return f"""SELECT i.file_row_number + 1 AS source_row, i.occurred AS occurred_at,
+               nullif(trim(i.offence_code, {TRIM}), '') AS offence_code, c.iccs_code,
+               coalesce(c.share, 1.0) AS iccs_weight, nullif(trim(i.area, {TRIM}), '') AS area_id,
+               i.lon, i.lat
+        FROM read_parquet('{path}', file_row_number = true) i
+        LEFT JOIN read_csv('{folder / "bench_scheme.csv"}', types={{'iccs_code': 'VARCHAR'}}) c
+               ON nullif(trim(i.offence_code, {TRIM}), '') = c.national_code
+        WHERE {good}"""
+
+
+def _rates(counts: object, folder: Path) -> int:
+    import pandas as pd
+
+    from crimeprev.indicators.poisson import rates_with_intervals
+
+    assert isinstance(counts, pd.DataFrame)
+    population = pd.read_parquet(folder / "population.parquet")
+    table = counts.merge(population, left_on="area_id", right_on="area", how="left")
+    table["rate"], table["low"], table["high"] = rates_with_intervals(
+        table["count"].to_numpy(), table["population"].to_numpy()
+    )
+    return len(table)
+
+
+def run_sql_bare(path: Path, folder: Path) -> tuple[int, float]:
+    """Floor without a warehouse: the accepted rows counted straight from Parquet.
+
+    No rows stored, no quarantine, no file hash: the issue's "hand-written
+    DuckDB SQL straight over Parquet". Not the same work as the others.
+    """
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'; SET preserve_insertion_order = false")
+    rows = f"({_accepted_sql(path, folder)})"
+    counts = con.execute(_COUNTS_SQL.format(rows=rows)).df()
+    return _rates(counts, folder), 0.0
+
+
+def run_sql_store(path: Path, folder: Path) -> tuple[int, float]:
+    """Floor of storing: the accepted rows written to a DuckDB file, then counted.
+
+    No quarantine, no file hash, no import log: what writing the rows alone costs.
+    """
+    import duckdb
+
+    started = time.perf_counter()
+    con = duckdb.connect(str(_fresh_database(folder, "sql_store")))
+    con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'; SET preserve_insertion_order = false")
+    con.execute(f"CREATE TABLE incident AS {_accepted_sql(path, folder)}")
+    ingested = time.perf_counter() - started
+    counts = con.execute(_COUNTS_SQL.format(rows="incident")).df()
+    return _rates(counts, folder), ingested
+
+
 def run_polars(path: Path, folder: Path) -> tuple[int, float]:
     import polars as pl
 
@@ -430,6 +495,9 @@ PIPELINES = {
     "duckdb-sql": run_duckdb_sql,
     "polars": run_polars,
     "pandas": run_pandas,
+    # Floors, not peers (less work; see their docstrings): --pipelines ...,sql-store,sql-bare
+    "sql-store": run_sql_store,
+    "sql-bare": run_sql_bare,
 }
 
 
