@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import re
+from datetime import date
 
 import pytest
 from fpdf import FPDF
@@ -18,6 +19,7 @@ from crimeprev.tracker import exports, service, views
 from crimeprev.tracker.models import Document
 from crimeprev.tracker.search import search
 from crimeprev.tracker.service import AnswerInput, PracticeInput
+from crimeprev.tracker.views import AnswerRow
 
 
 def _publish(session, people, state, answers, discussion=1, fictional=False):
@@ -171,10 +173,42 @@ def test_session_report_html_and_pdf(filled):
     assert "Ghana’s plan targets youth unemployment — a root cause." in html
     assert "Fictional demo content" in html and "Ghana (fictional)" in html
     reader = PdfReader(io.BytesIO(exports.report_pdf(report)))
-    text = "\n".join(page.extract_text() for page in reader.pages)
-    assert "Thematic discussion 1" in text
-    assert "Ghana's plan targets youth unemployment - a root cause." in " ".join(text.split())
+    text = " ".join(" ".join(page.extract_text() for page in reader.pages).split())
+    assert "Thematic discussion 1: Root causes" in text
+    assert "Ghana’s plan targets youth unemployment — a root cause." in text
     assert "FICTIONAL DEMO CONTENT" in text
+    assert "cannot be shown" not in text
+
+
+def _answer(state: str, question: int, text: str) -> AnswerRow:
+    return AnswerRow(
+        submission_id=1, state_iso3=state, state_name=state, discussion=1, question=question,
+        question_text="", text=text, paragraphs=(21,), population_groups=(), version=1,
+        published=True, is_fictional=False,
+    )  # fmt: skip
+
+
+def test_pdf_report_keeps_cyrillic_and_greek_and_says_what_it_cannot_show():
+    russian = "Профилактика преступности в городах: 12 муниципальных программ."
+    greek = "Πρόληψη της εγκληματικότητας στις γειτονιές."
+    arabic = "منع الجريمة في المدن"
+    report = exports.SessionReport(
+        number=1, title="Root causes", held_on=date(2021, 11, 10), topics=(),
+        questions=(
+            exports.ReportQuestion(1, "What works?", (
+                _answer("RUS", 1, russian), _answer("GRC", 1, greek), _answer("EGY", 1, arabic),
+            )),
+        ),
+        states=("EGY", "GRC", "RUS"), regions=(), has_fictional=False,
+    )  # fmt: skip
+    reader = PdfReader(io.BytesIO(exports.report_pdf(report)))
+    text = " ".join(" ".join(page.extract_text() for page in reader.pages).split())
+    assert russian in text and greek in text
+    assert "1 answer(s) use a script this PDF's font does not cover" in text
+    # Only the Arabic answer carries the notice, right after its question marks.
+    assert text.count("Some characters of this answer cannot be shown in this PDF") == 1
+    assert re.sub(r"\S", "?", arabic) + " Some characters of this answer" in text
+    assert "منع الجريمة في المدن" in exports.report_html(report)
 
 
 def _pdf(text: str) -> bytes:

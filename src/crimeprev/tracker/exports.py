@@ -25,6 +25,7 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -264,47 +265,77 @@ def report_html(report: SessionReport) -> str:
     )
 
 
-_LATIN1_REPLACEMENTS = {
-    "\u2014": "-",
-    "\u2013": "-",
-    "\u2018": "'",
-    "\u2019": "'",
-    "\u201c": '"',
-    "\u201d": '"',
-    "\u2026": "...",
-    "\u2022": "-",
-    "\u00a0": " ",
-}
+@cache
+def _pdf_font() -> tuple[str, frozenset[int]]:
+    """The PDF's font (Noto Sans: Latin, Greek and Cyrillic) and the code points it covers."""
+    import fontpkg
+    from fontTools.ttLib import TTFont
+
+    path = fontpkg.path("Noto Sans")
+    with TTFont(path, lazy=True) as font:
+        covered = frozenset(font.getBestCmap())
+    return str(path), covered
 
 
-def _latin1(text: str) -> str:
-    for original, replacement in _LATIN1_REPLACEMENTS.items():
-        text = text.replace(original, replacement)
+def _printable(text: str) -> tuple[str, bool]:
+    """`text` with the characters the PDF font lacks replaced; and whether any were.
+
+    A character the font lacks is written as its compatibility decomposition
+    when that is covered (a full-width letter or a unit sign as plain letters),
+    else as ``?``.
+
+    Examples
+    --------
+    >>> _printable("Россия, Côte d’Ivoire, 5 ㎞")
+    ('Россия, Côte d’Ivoire, 5 km', False)
+    >>> _printable("مرحبا")
+    ('?????', True)
+    """
+    _, covered = _pdf_font()
     out = []
+    lost = False
     for character in text:
-        if ord(character) < 256:
+        if ord(character) in covered or character in "\n\t":
             out.append(character)
             continue
         decomposed = unicodedata.normalize("NFKD", character)
-        kept = "".join(part for part in decomposed if ord(part) < 256)
-        out.append(kept or "?")
-    return "".join(out)
+        if decomposed != character and all(ord(part) in covered for part in decomposed):
+            out.append(decomposed)
+        else:
+            out.append("?")
+            lost = True
+    return "".join(out), lost
 
 
 def report_pdf(report: SessionReport) -> bytes:
-    """The report as a PDF document."""
+    """The report as a PDF document.
+
+    Text is set in Noto Sans, which covers the Latin, Greek and Cyrillic
+    scripts (English, French, Spanish and Russian answers). An answer with
+    characters the font lacks (Arabic or Chinese script, for instance) shows
+    them as ``?`` and says so under the answer, and the first page says how
+    many answers are affected: the HTML report shows every script.
+    """
     from fpdf import FPDF
 
+    path, _ = _pdf_font()
     document = FPDF(format="A4")
+    document.add_font("report", "", path, variations={"wght": 400.0, "wdth": 100.0})
+    document.add_font("report", "B", path, variations={"wght": 700.0, "wdth": 100.0})
     document.set_auto_page_break(auto=True, margin=15)
-    document.set_title(_latin1(f"Thematic discussion {report.number}: {report.title}"))
+    document.set_title(_printable(f"Thematic discussion {report.number}: {report.title}")[0])
     document.add_page()
     width = document.epw
 
-    def line(text: str, size: float = 10, style: str = "", gap: float = 1.5) -> None:
-        document.set_font("helvetica", style=style, size=size)
-        document.multi_cell(width, size * 0.5, _latin1(text), new_x="LMARGIN", new_y="NEXT")
+    def line(text: str, size: float = 10, style: str = "", gap: float = 1.5) -> bool:
+        printable, lost = _printable(text)
+        document.set_font("report", style="B" if "B" in style else "", size=size)
+        if "I" in style:
+            document.set_text_color(80, 80, 80)
+        document.multi_cell(width, size * 0.5, printable, new_x="LMARGIN", new_y="NEXT")
+        document.set_text_color(0, 0, 0)
         document.ln(gap)
+        return lost
 
     line("Kyoto Declaration follow-up", 9, "I")
     line(f"Thematic discussion {report.number}: {report.title}", 16, "B")
@@ -313,6 +344,17 @@ def report_pdf(report: SessionReport) -> bytes:
         f"Member States ({report.answer_count} answers).",
         10,
     )
+    unprintable = sum(
+        1 for question in report.questions for a in question.answers if _printable(a.text)[1]
+    )
+    if unprintable:
+        line(
+            f"{unprintable} answer(s) use a script this PDF's font does not cover (such as "
+            "Arabic or Chinese); those characters show as '?'. The HTML report shows the "
+            "full text.",
+            10,
+            "B",
+        )
     if report.has_fictional:
         line(
             "FICTIONAL DEMO CONTENT: the answers below were invented to show the tool; "
@@ -332,5 +374,11 @@ def report_pdf(report: SessionReport) -> bytes:
                 " (fictional)" if answer.is_fictional else ""
             )
             line(label, 10, "B", 0.5)
-            line(answer.text, 10)
+            if line(answer.text, 10):
+                line(
+                    "Some characters of this answer cannot be shown in this PDF; see the "
+                    "HTML report.",
+                    9,
+                    "I",
+                )
     return bytes(document.output())
