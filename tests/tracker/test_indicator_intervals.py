@@ -293,3 +293,46 @@ def test_state_page_json_and_cli_show_intervals_and_breaks(
     # Kidnapping 2022: the published rate and its interval, as in the JSON.
     row = rf"2022\s*│\s*{expected['rate'].iloc[-1]:.2f}\s*│\s*{expected['count'].iloc[-1]:,.0f}"
     assert re.search(row + rf"\s*│\s*{latest_low[0]:.2f}\s*│\s*{latest_high[0]:.2f}", table.output)
+
+
+def _latest_wdi(iso3: str) -> tuple[int, float]:
+    wdi = pd.read_parquet(BUNDLED_DATA_DIR / "world_homicide_wdi/homicide_rate_per_100k.parquet")
+    rows = wdi[(wdi["iso3"] == iso3) & wdi["rate_per_100k"].notna()].sort_values("year")
+    return int(rows["year"].iloc[-1]), float(rows["rate_per_100k"].iloc[-1])
+
+
+def test_paragraph_view_gives_each_reporting_states_latest_indicator_value(
+    tracker_db, people, warehouse_url, tmp_path
+):
+    from crimeprev.tracker import service, views
+    from crimeprev.tracker.service import AnswerInput
+
+    with tracker_db.transaction() as session:
+        for actor, iso3 in ((people["kenya"], "KEN"), (people["ghana"], "GHA")):
+            number = service.save_submission(
+                session, actor, discussion=1, state=iso3,
+                answers=[AnswerInput(1, f"{iso3} maps risk factors.", paragraphs=(21,))],
+            ).id  # fmt: skip
+            service.submit_submission(session, actor, number)
+            service.publish_submission(session, people["secretary"], number)
+    warehouse = open_warehouse(warehouse_url)
+    try:
+        with tracker_db.transaction() as session:
+            view = views.paragraph_view(session, people["public"], 21, warehouse)
+            bundled = views.paragraph_view(session, people["public"], 21)
+            unlinked = views.paragraph_view(session, people["public"], 24, warehouse)
+    finally:
+        warehouse.close()
+    assert [series for series, _, _ in view.indicators] == ["16.1.1"]
+    assert [(v.series, v.iso3) for v in view.indicator_values] == [
+        ("16.1.1", "GHA"),
+        ("16.1.1", "KEN"),
+    ]
+    for found in (view, bundled):
+        for value in found.indicator_values:
+            year, rate = _latest_wdi(value.iso3)
+            assert (value.year, value.value) == (year, pytest.approx(rate))
+            assert value.ci_low is None and "without the" in value.interval_note
+    kenya = view.indicator_values[1]
+    assert kenya.breaks == 1 and "World Bank" in kenya.source  # the 2013 gap
+    assert unlinked.indicator_values == ()  # paragraph 24 has no linked indicator

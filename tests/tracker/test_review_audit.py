@@ -253,6 +253,9 @@ def test_cli_versions_review_audit_paragraph_compare(tracker_db, people, tmp_pat
     paragraph = json.loads(run("paragraph", "21", "--json"))
     assert sorted(a["state_iso3"] for a in paragraph["answers"]) == ["GHA", "KEN"]
     assert paragraph["pillar"] == "I"
+    assert [v["iso3"] for v in paragraph["indicator_values"]] == ["GHA", "KEN"]
+    table = run("paragraph", "21")
+    assert "Latest values for the States" in table and "not computable" in table
     side = json.loads(run("compare", "KEN", "GHA", "--json"))
     row = next(r for r in side["rows"] if r["paragraph"] == 21)
     assert row["first"] == ["A national strategy maps risk factors."]

@@ -182,8 +182,9 @@ def paragraph(
     as_json: bool = typer.Option(False, "--json", help="Print JSON"),
 ) -> None:
     """Which States reported what on a paragraph, its practices and its indicators."""
-    with _session() as session:
-        view = views.paragraph_view(session, OPERATOR if all_content else PUBLIC, number)
+    settings = get_settings()
+    with _session() as session, existing_warehouse(settings.warehouse_url) as warehouse:
+        view = views.paragraph_view(session, OPERATOR if all_content else PUBLIC, number, warehouse)
     if as_json:
         console.print_json(json.dumps(view.as_dict()))
         return
@@ -206,6 +207,26 @@ def paragraph(
     console.print(practices)
     for series, label, unit in view.indicators:
         console.print(f"indicator {series}: {label} ({unit})")
+    if view.indicator_values:
+        values = Table(title="Latest values for the States that reported on the paragraph")
+        for column in ("series", "State", "year", "value", "95% interval", "breaks", "source"):
+            values.add_column(column, overflow="fold")
+        for value in view.indicator_values:
+            interval = (
+                f"{value.ci_low:.2f} to {value.ci_high:.2f}"
+                if value.ci_low is not None and value.ci_high is not None
+                else "not computable"
+            )
+            values.add_row(
+                value.series,
+                value.state_name,
+                "" if value.year is None else str(value.year),
+                "no value" if value.value is None else f"{value.value:.2f}",
+                interval,
+                str(value.breaks),
+                value.source,
+            )
+        console.print(values)
 
 
 @app.command("compare")

@@ -50,6 +50,7 @@ __all__ = [
     "ComparisonRow",
     "HistoryRow",
     "CoverageTable",
+    "IndicatorValue",
     "ParagraphView",
     "PracticeRow",
     "StateView",
@@ -227,6 +228,29 @@ def visible_practices(
 
 
 @dataclass(frozen=True)
+class IndicatorValue:
+    """The latest value of a paragraph's indicator for one State that reported on it.
+
+    ``year`` and ``value`` are None when the State has no value of the series;
+    ``ci_low``/``ci_high`` are None when the interval cannot be computed
+    (``interval_note`` says why); ``breaks`` counts the series' breaks (the
+    State's page lists them).
+    """
+
+    series: str
+    iso3: str
+    state_name: str
+    year: int | None
+    value: float | None
+    ci_low: float | None
+    ci_high: float | None
+    unit: str
+    source: str
+    interval_note: str
+    breaks: int
+
+
+@dataclass(frozen=True)
 class ParagraphView:
     """Which States reported what on one paragraph, the practices, and its indicators."""
 
@@ -238,14 +262,22 @@ class ParagraphView:
     answers: tuple[AnswerRow, ...]
     practices: tuple[PracticeRow, ...]
     indicators: tuple[tuple[str, str, str], ...]
+    indicator_values: tuple[IndicatorValue, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return _as_dict(self)
 
 
-def paragraph_view(session: Session, actor: TrackerActor, number: int) -> ParagraphView:
+def paragraph_view(
+    session: Session, actor: TrackerActor, number: int, warehouse: Warehouse | None = None
+) -> ParagraphView:
     """Return the view of one paragraph.
+
+    The paragraph's progress indicators are given for each State that
+    reported on it (answers or practices the actor may read): the latest value
+    with its interval, from the warehouse when it holds the State's series,
+    else from the bundled data.
 
     Raises
     ------
@@ -258,16 +290,60 @@ def paragraph_view(session: Session, actor: TrackerActor, number: int) -> Paragr
         .where(Indicator.commitment_number == number)
         .order_by(Indicator.series)
     ).all()
+    answers = tuple(visible_answers(session, actor, paragraph=number))
+    practices = tuple(visible_practices(session, actor, paragraph=number))
+    reporting = sorted(
+        {row.state_iso3 for row in answers} | {row.state_iso3 for row in practices},
+        key=lambda code: member_state(code).name,
+    )
     return ParagraphView(
         number=found.number,
         title=found.title,
         summary=found.summary,
         pillar=found.pillar.roman if found.pillar else None,
         topic=found.topic,
-        answers=tuple(visible_answers(session, actor, paragraph=number)),
-        practices=tuple(visible_practices(session, actor, paragraph=number)),
+        answers=answers,
+        practices=practices,
         indicators=tuple((series, label, unit) for series, label, unit in indicators),
+        indicator_values=_indicator_values(
+            [series for series, _, _ in indicators], reporting, warehouse
+        ),
     )
+
+
+def _indicator_values(
+    names: list[str], states: list[str], warehouse: Warehouse | None
+) -> tuple[IndicatorValue, ...]:
+    """Each State's latest value of each named series (warehouse first, then bundled)."""
+    if not names or not states:
+        return ()
+    out = []
+    for iso3 in states:
+        held = {s.series: s for s in warehouse_series(warehouse, iso3)} if warehouse else {}
+        for name in names:
+            series = held.get(name)
+            if series is None and name in available_series():
+                series = country_series(name, iso3)
+            if series is None:
+                continue
+            index = len(series.points) - 1
+            latest = series.points[index] if series.points else None
+            out.append(
+                IndicatorValue(
+                    series=name,
+                    iso3=iso3,
+                    state_name=member_state(iso3).name,
+                    year=latest[0] if latest else None,
+                    value=latest[1] if latest else None,
+                    ci_low=series.ci_low[index] if latest and series.ci_low else None,
+                    ci_high=series.ci_high[index] if latest and series.ci_high else None,
+                    unit=series.unit,
+                    source=series.source,
+                    interval_note="; ".join(series.interval_notes),
+                    breaks=len(series.breaks),
+                )
+            )
+    return tuple(out)
 
 
 @dataclass(frozen=True)

@@ -345,13 +345,14 @@ def suggest(body: SuggestBody) -> dict[str, Any]:
 
 @router.get("/paragraphs/{number}")
 def paragraph(
+    request: Request,
     number: int,
     session: Session = Depends(tracker_session),
     actor: TrackerActor = Depends(tracker_actor),
 ) -> dict[str, Any]:
     """Which States reported what on a paragraph; its practices and indicators."""
-    with session.begin():
-        return views.paragraph_view(session, actor, number).as_dict()
+    with session.begin(), optional_warehouse(request) as warehouse:
+        return views.paragraph_view(session, actor, number, warehouse).as_dict()
 
 
 @router.get("/states")

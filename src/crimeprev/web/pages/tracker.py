@@ -116,8 +116,8 @@ def paragraph(
     actor: TrackerActor = Depends(tracker_actor),
 ) -> HTMLResponse:
     """Which States reported what on a paragraph."""
-    with session.begin():
-        view = views.paragraph_view(session, actor, number)
+    with session.begin(), optional_warehouse(request) as warehouse:
+        view = views.paragraph_view(session, actor, number, warehouse)
     return render(request, "tracker/paragraph.html", _context(request, actor, view=view))
 
 
