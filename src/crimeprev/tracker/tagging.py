@@ -192,7 +192,9 @@ _STOP_WORDS = frozenset(
     the their theirs them themselves then there these they this those through to too under
     until up very was we were what when where which while who whom why will with would you
     your yours yourself yourselves country countries national state states government
-    including include includes e g etc per new use used using way ways within well""",
+    including include includes e g etc per new use used using way ways within well
+    programme programmes program programs project projects initiative initiatives
+    training trained train""",
     )
 )
 
@@ -220,11 +222,15 @@ def stem(word: str) -> str:
     --------
     >>> [stem(w) for w in ["children", "victims", "policies", "trafficked", "trafficking"]]
     ['child', 'victim', 'policy', 'traffick', 'traffick']
+    >>> [stem(w) for w in ["businesses", "witnesses", "churches", "boxes", "crimes"]]
+    ['business', 'witness', 'church', 'box', 'crime']
     """
     if word in _IRREGULAR:
         return _IRREGULAR[word]
     if len(word) > 4 and word.endswith("ies"):
         return word[:-3] + "y"
+    if len(word) > 4 and word.endswith(("sses", "ches", "shes", "xes")):
+        return word[:-2]
     if len(word) > 5 and word.endswith("ing"):
         return word[:-3]
     if len(word) > 4 and word.endswith("ed") and not word.endswith("eed"):
@@ -247,6 +253,30 @@ def tokenise(text: str) -> list[str]:
     """
     words = _WORD.findall(text.lower().replace("'s", ""))
     return [stem(word) for word in words if word not in _STOP_WORDS]
+
+
+#: Everyday names of offences that the ICCS words differently, with the ICCS's
+#: words added to a text before it is compared with the ICCS categories.
+_ICCS_WORDS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"\bhuman trafficking\b|\btrafficked (?:persons|people|women|children)\b", re.I),
+     "trafficking in persons"),
+    (re.compile(r"\bcyber[- ]?crimes?\b|\bransomware\b|\bmalware\b|\bhack(?:ing|ers?)\b", re.I),
+     "computer system computer data"),
+    (re.compile(r"\b(?:domestic|family|intimate partner|gender-based) violence\b", re.I),
+     "assault"),
+)  # fmt: skip
+
+
+def _with_iccs_words(text: str) -> str:
+    """`text` followed by the ICCS's words for the everyday offence names in it.
+
+    Examples
+    --------
+    >>> _with_iccs_words("Human trafficking and ransomware")
+    'Human trafficking and ransomware trafficking in persons computer system computer data'
+    """
+    added = [words for pattern, words in _ICCS_WORDS if pattern.search(text)]
+    return " ".join([text, *added])
 
 
 @dataclass(frozen=True)
@@ -460,8 +490,10 @@ def suggest_tags(text: str, *, limit: int = 5, minimum_score: float = 0.05) -> T
     if not 0.0 <= minimum_score <= 1.0:
         raise InvalidInputError(f"minimum_score must be between 0 and 1, got {minimum_score!r}")
     counts = Counter(tokenise(text))
+    # The ICCS's own words for what prevention texts call otherwise count for ICCS only.
+    iccs_counts = Counter(tokenise(_with_iccs_words(text)))
     return TagSuggestions(
         paragraphs=_rank(_paragraph_index(), counts, limit, minimum_score),
-        iccs=_rank(_iccs_index(), counts, limit, minimum_score),
+        iccs=_rank(_iccs_index(), iccs_counts, limit, minimum_score),
         population_groups=_rank(_group_index(), counts, limit, minimum_score),
     )
