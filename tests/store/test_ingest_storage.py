@@ -15,6 +15,7 @@ import pytest
 from crimeprev.errors import ConfigurationError
 from crimeprev.store import open_warehouse
 from crimeprev.store.ingest import import_file
+from crimeprev.store.profiles import parse_profile
 from crimeprev.store.warehouse import DEFAULT_MEMORY_LIMIT, TABLES
 
 from .test_ingest_validation import BAD, GOOD, NOW, PROFILE, write
@@ -34,9 +35,13 @@ def test_import_stores_only_the_mapped_columns(tmp_path, monkeypatch):
     part = warehouse.to_arrow(warehouse.table("incident_part")).to_pylist()
     assert len(part) == 1 and part[0]["import_id"] == result.import_id
     stored = part[0]["columns"].split(",")
-    # The profile maps no weapon, x/y or perpetrator; the constants are kept once.
+    # The profile maps no weapon, x/y or perpetrator; the constants are kept once;
+    # the ICCS code and weight come from the import's code table, joined by the view.
     assert {"weapon", "x", "y", "perpetrator_age", "source", "import_id"}.isdisjoint(stored)
-    assert {"source_row", "occurred_at", "iccs_code", "lon", "victim_age"} <= set(stored)
+    assert {"iccs_code", "iccs_weight"}.isdisjoint(stored)
+    assert {"source_row", "occurred_at", "offence_code", "lon", "victim_age"} <= set(stored)
+    assert part[0]["mapping"] == "offence_code"
+    assert f"{part[0]['table_name']}_codes" in warehouse.list_tables()
     columns = warehouse.con.con.sql(f"DESCRIBE {part[0]['table_name']}").fetchall()
     assert [row[0] for row in columns] == stored
     rows = warehouse.to_arrow(warehouse.table("incident").order_by("source_row")).to_pylist()
@@ -51,6 +56,85 @@ def test_import_stores_only_the_mapped_columns(tmp_path, monkeypatch):
         datetime(2021, 2, 28, 0, 0),
     ]
     warehouse.close()
+
+
+CONCORDANCES = {
+    "one_to_one": "A,Assault,0101,1,,,\nB,Burglary,0501,1,,,\n",
+    "one_to_many": "A,Assault,0101,1,,,\nB,Burglary,0501,0.25,,,\nB,Burglary,0502,0.75,,,\n",
+    "dated": "A,Assault,0101,1,,2019-12-31,\nA,Assault,0102,1,2020-01-01,,\nB,Burglary,0501,1,,,\n",
+}
+
+
+@pytest.mark.parametrize("scheme", list(CONCORDANCES), ids=list(CONCORDANCES))
+def test_codes_joined_by_the_view_equal_codes_stored_per_row(tmp_path, monkeypatch, scheme):
+    """An import's own table (codes joined in the view) reads as the shared table (per row)."""
+    import crimeprev.store.ingest as ingest
+
+    concordance = tmp_path / f"{scheme}.csv"
+    concordance.write_text(
+        "national_code,national_label,iccs_code,share,valid_from,valid_to,note\n"
+        + CONCORDANCES[scheme],
+        encoding="utf-8",
+    )
+    profile = parse_profile(
+        textwrap.dedent(
+            f"""
+            name = "coded"
+            title = "Coded"
+            kind = "incident"
+            format = "csv"
+            concordance = "{concordance.as_posix()}"
+
+            [occurred]
+            column = "when"
+            format = "%Y-%m-%d"
+            precision = "day"
+
+            [offence]
+            code = "code"
+            """
+        )
+    )
+    lines = ["2019-06-01,A", "2020-06-01,A", "2020-06-02,B", "2020-06-03,C", "2021-01-01, B "]
+    path = write(tmp_path, lines, header="when,code\n")
+    read = {}
+    for own_rows in (1, 10**9):
+        monkeypatch.setattr(ingest, "OWN_TABLE_ROWS", own_rows)
+        warehouse = open_warehouse(f"duckdb://{tmp_path / f'w{own_rows}.duckdb'}")
+        result = import_file(warehouse, profile, path, now=NOW)
+        assert (result.rows_accepted, result.rows_quarantined) == (5, 0)
+        incident = warehouse.table("incident")
+        rows = incident.select("source_row", "offence_code", "iccs_code", "iccs_weight")
+        read[own_rows] = sorted(
+            warehouse.to_arrow(rows).to_pylist(), key=lambda r: (r["source_row"], r["iccs_code"])
+        )
+        mapping = warehouse.to_arrow(warehouse.table("incident_part").select("mapping"))
+        assert mapping.column(0).to_pylist() == (
+            [] if own_rows > 1 else [None if scheme == "dated" else "offence_code"]
+        )
+        warehouse.close()
+    assert read[1] == read[10**9]
+    expected_b = [("0501", 0.25), ("0502", 0.75)] if scheme == "one_to_many" else [("0501", 1.0)]
+    assert [(r["iccs_code"], r["iccs_weight"]) for r in read[1] if r["source_row"] == 3] == (
+        expected_b
+    )
+    assert [r["iccs_code"] for r in read[1] if r["source_row"] in (1, 2, 4)] == [
+        "0101",
+        "0102" if scheme == "dated" else "0101",
+        None,
+    ]
+
+
+def test_incident_part_of_an_older_warehouse_gets_the_mapping_column(tmp_path):
+    path = tmp_path / "old.duckdb"
+    warehouse = open_warehouse(f"duckdb://{path}")
+    warehouse.execute_sql("ALTER TABLE incident_part DROP COLUMN mapping")
+    warehouse.close()
+    reopened = open_warehouse(f"duckdb://{path}")
+    assert "mapping" in reopened.table("incident_part").columns
+    import_file(reopened, PROFILE, write(tmp_path, GOOD), now=NOW)
+    assert reopened.scalar(reopened.table("incident").count()) == 3
+    reopened.close()
 
 
 def test_unmapped_label_is_not_stored(tmp_path, monkeypatch):

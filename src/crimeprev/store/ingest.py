@@ -91,10 +91,7 @@ def _with_concordance(
         _c_from="valid_from",
         _c_to="valid_to",
     )
-    key_column = (
-        "offence_code" if (profile.offence_code or profile.offence_code_value) else "offence_label"
-    )
-    predicates = [parsed_rows[key_column] == mapping._c_code]
+    predicates = [parsed_rows[_code_key(profile)] == mapping._c_code]
     if concordance.dated:
         if "occurred_at" in parsed_rows.columns:
             day = parsed_rows.occurred_at.date()
@@ -167,20 +164,47 @@ def _constants(profile: Profile, import_id: str) -> dict[str, str | None]:
     return constants
 
 
+def _code_key(profile: Profile) -> str:
+    """The canonical column the concordance maps: the offence code, else the label."""
+    has_code = profile.offence_code or profile.offence_code_value
+    return "offence_code" if has_code else "offence_label"
+
+
+def _codes(
+    warehouse: Warehouse, concordance: Concordance | None, parsed: Parsed
+) -> ibis.Table | None:
+    """The concordance rows an import's own table can join in the view, if it can.
+
+    Not when no concordance applies, when it is dated (the ICCS code then
+    depends on each row's date) or when the file gives ICCS codes itself.
+    """
+    if concordance is None or concordance.dated or "_k_iccs_code" in parsed.table.columns:
+        return None
+    mapping = warehouse.table("concordance")
+    return mapping.filter(mapping.scheme == concordance.scheme).select(
+        "national_code", "iccs_code", "share"
+    )
+
+
 def _accepted_rows(
     warehouse: Warehouse,
     profile: Profile,
     parsed: Parsed,
     concordance: Concordance | None,
+    *,
+    coded: bool = True,
 ) -> ibis.Table:
     """The accepted rows, coded to ICCS: only the canonical columns the profile maps.
 
     The columns every row shares (:func:`_constants`) are left out; columns
     the profile does not map are left out too (they are NULL when stored).
+    With `coded` False the ICCS code and weight are left out too, for the
+    view to join them (see :meth:`Warehouse.store_import`).
     """
     table = parsed.canonical()
     rows = table.filter(~any_flag(parsed, table))
-    rows = _with_concordance(rows, profile, concordance, warehouse)
+    if coded:
+        rows = _with_concordance(rows, profile, concordance, warehouse)
     if profile.kind == "incident" and profile.area is not None and profile.area.column:
         if profile.area.match == "name":
             areas = warehouse.table("area")
@@ -338,7 +362,11 @@ def _import(
     try:
         with warehouse.transaction():
             report("validating and storing accepted rows")
-            accepted = _accepted_rows(warehouse, profile, parsed, concordance)
+            own_table = source.rows >= OWN_TABLE_ROWS
+            codes = None
+            if profile.kind == "incident" and own_table and warehouse.backend == "duckdb":
+                codes = _codes(warehouse, concordance, parsed)
+            accepted = _accepted_rows(warehouse, profile, parsed, concordance, coded=codes is None)
             if profile.kind == "incident":
                 rows = (
                     _python_step(warehouse, profile, accepted)
@@ -346,7 +374,12 @@ def _import(
                     else accepted
                 )
                 written = warehouse.store_import(
-                    import_id, rows, constants, own_table=source.rows >= OWN_TABLE_ROWS
+                    import_id,
+                    rows,
+                    constants,
+                    own_table=own_table,
+                    codes=codes,
+                    code_key=_code_key(profile) if codes is not None else None,
                 )
             else:
                 written = warehouse.insert(
