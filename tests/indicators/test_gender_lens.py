@@ -237,3 +237,19 @@ def test_cli_prints_and_writes_the_victims_of_a_country(
     assert_allclose(line["partner_family_share_low"].item(), low)
     bad = runner.invoke(cli, ["stats", "victims", "BEL"])
     assert bad.exit_code == 2 and "no victims by sex" in bad.output
+
+
+def test_counts_that_are_not_whole_get_no_exact_interval_and_say_so():
+    frame = pd.DataFrame(
+        {
+            "indicator": SEXUAL,
+            "year": 2020,
+            "sex": ["Female"] * 4,
+            "category": list(CATEGORIES),
+            "unit": "Counts",
+            "value": [40.5, 30.0, 20.0, 10.0],
+        }
+    )
+    (row,), _ = relationship_rows(frame)
+    assert row.total == 100.5 and row.partner_family is None
+    assert row.flags == [f"not whole numbers: {PARTNER}; no share with an exact interval"]

@@ -252,6 +252,9 @@ def _victim_row(
             f"below {threshold}, hidden: {'; '.join(hidden)}; the total, rate and shares "
             "containing them are withheld"
         )
+    fractional = [c for c in present if values[c] != int(values[c])]
+    if fractional:
+        flags.append(f"not whole numbers: {'; '.join(fractional)}; no share with an exact interval")
     complete = not missing and not hidden
     total = sum(values[c] for c in CATEGORIES) if complete else None
     category_rates = [rate_of.get((indicator, year, sex, c)) for c in CATEGORIES]
@@ -282,9 +285,11 @@ def _victim_row(
 
 
 def _share(part: float | None, whole: float | None, confidence: float) -> Proportion | None:
-    """The proportion, or None when a count is unknown or hidden or the base is zero."""
+    """The proportion, or None when a count is unknown, hidden or not whole, or the base is 0."""
     if part is None or whole is None or whole <= 0:
         return None
+    if part != int(part) or whole != int(whole):
+        return None  # an exact binomial interval needs counts (flagged in the row)
     return clopper_pearson(int(part), int(whole), confidence=confidence)
 
 
