@@ -54,10 +54,9 @@ from sqlalchemy import insert, text
 from crimeprev.db import Database
 from crimeprev.db.testing import temporary_schema, url_with_schema
 from crimeprev.standards import iccs, kyoto
-from crimeprev.tracker import search_index
 from crimeprev.tracker.member_states import member_states
 from crimeprev.tracker.models import SearchDocument, SearchFacet
-from crimeprev.tracker.search import ensure_search_index, search
+from crimeprev.tracker.search import clear_search_cache, ensure_search_index, search
 from crimeprev.tracker.tagging import POPULATION_GROUPS
 
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -292,7 +291,7 @@ def main() -> None:
             with backend(name, keep) as database:
                 seconds = loaded(database, count, arguments.seed)
                 how = "reused" if seconds is None else f"loaded and indexed in {seconds:.1f} s"
-                search_index.clear_cache()
+                clear_search_cache()
                 with database.transaction() as session:
                     started = time.perf_counter()
                     search(session, "")
@@ -310,7 +309,7 @@ def main() -> None:
                 for label, items in queries.items():
                     first, ours, engine, theirs, matches = [], [], [], [], []
                     for query, filters in items:
-                        search_index.clear_cache(terms_only=True)
+                        clear_search_cache(terms_only=True)
                         with database.transaction() as session:
                             started = time.perf_counter()
                             found = search(session, query, filters=filters)

@@ -8,14 +8,15 @@ from alembic.runtime.migration import MigrationContext
 import crimeprev.tracker.models  # noqa: F401 - the tracker's tables join Base.metadata
 from crimeprev.db import Base
 from crimeprev.tracker.search import ensure_search_index
+from crimeprev.tracker.search_index import DERIVED_TABLES
 
 
 def _tracker_only(name, type_, parent_names) -> bool:
-    # Compare the tracker's own tables; the derived full-text index is not in the models.
+    # Compare the tracker's own tables; the derived search index is not in the models.
     if type_ == "table":
-        return bool(name and name.startswith("tracker_")) and not name.startswith(
-            "tracker_search_fts"
-        )
+        if not (name and name.startswith("tracker_")):
+            return False
+        return not any(name == table or name.startswith(f"{table}_") for table in DERIVED_TABLES)
     if type_ == "column":
         return name != "search_vector"
     if type_ == "index":

@@ -17,6 +17,8 @@ import numpy as np
 import pytest
 from sqlalchemy import insert, text
 
+from crimeprev.tracker import _search_snapshot
+from crimeprev.tracker._search_snapshot import _load
 from crimeprev.tracker.models import SearchDocument, SearchFacet
 from crimeprev.tracker.search import ensure_search_index, index_document, remove_document, search
 from crimeprev.tracker.search_index import query_terms
@@ -270,3 +272,42 @@ def test_a_rolled_back_change_leaves_no_trace_in_the_cache(corpus):
         )
     with database.transaction() as session:
         assert search(session, "kestrel").total == before + 1
+
+
+def test_a_snapshot_brought_up_to_date_equals_a_fresh_read(corpus, monkeypatch):
+    database, documents = corpus
+    with database.transaction() as session:
+        search(session, "kestrel walnut")
+    with database.transaction() as session:
+        changed = dict(documents[2], title="quartz zircon kestrel", published=False)
+        _index(session, 2, dict(changed, facets={"year": ["2031"], "topic": ["new topic"]}))
+        remove_document(session, "practice", 3)
+        _index(session, 4000, dict(documents[4], body="kestrel walnut walnut"))
+    reads = []
+    monkeypatch.setattr(_search_snapshot, "_load", lambda c: reads.append(c) or _load(c))
+    with database.transaction() as session:
+        connection = session.connection()
+        patched = _search_snapshot.snapshot(connection)
+        assert reads == []  # brought up to date from the change log, not read again
+        fresh = _load(connection)
+        for term in ("kestrel", "walnut"):
+            assert term in patched.terms
+            _search_snapshot.postings(connection, fresh, term)
+    assert (patched.nonce, patched.generation) == (fresh.nonce, fresh.generation)
+    for name in ("ids", "published", "state_codes", "title_lengths", "body_lengths"):
+        np.testing.assert_array_equal(getattr(patched, name), getattr(fresh, name), err_msg=name)
+    assert patched.values == fresh.values
+
+    def pairs(index):
+        documents = index.ids[index.pair_documents].tolist()
+        return sorted(zip(documents, index.pair_codes.tolist(), strict=True))
+
+    def holding(index, term):
+        found = index.terms[term]
+        counts = (found.title_tf.tolist(), found.body_tf.tolist())
+        return sorted(zip(index.ids[found.positions].tolist(), *counts, strict=True))
+
+    assert pairs(patched) == pairs(fresh)
+    assert ("topic", "new topic") in patched.values
+    for term in ("kestrel", "walnut"):
+        assert holding(patched, term) == holding(fresh, term), term

@@ -68,9 +68,10 @@ from sqlalchemy import Connection, delete, select, text
 from sqlalchemy.orm import Session
 
 from crimeprev.errors import InvalidInputError
-from crimeprev.tracker import search_index
+from crimeprev.tracker import _search_snapshot, search_index
+from crimeprev.tracker._search_snapshot import Postings, Snapshot
 from crimeprev.tracker.models import SearchDocument, SearchFacet
-from crimeprev.tracker.search_index import STATE_FACET, IndexChanged, Postings, Snapshot
+from crimeprev.tracker.search_index import STATE_FACET, IndexChanged
 
 __all__ = [
     "B",
@@ -80,6 +81,7 @@ __all__ = [
     "FacetCount",
     "SearchHit",
     "SearchResult",
+    "clear_search_cache",
     "ensure_search_index",
     "index_document",
     "remove_document",
@@ -201,6 +203,15 @@ def ensure_search_index(connection: Connection | Session) -> bool:
     return True
 
 
+def clear_search_cache(*, terms_only: bool = False) -> None:
+    """Forget this process's cached search data, or only the terms' postings.
+
+    Never needed for correct results (every change to the index is noticed);
+    benchmarks use it to time first searches.
+    """
+    _search_snapshot.clear_cache(terms_only=terms_only)
+
+
 def _facet_value(value: object) -> str:
     # Tabs and line breaks separate facet_key's pairs, so they cannot occur in values.
     return " ".join(str(value).split())[:200]
@@ -292,7 +303,7 @@ def remove_document(session: Session, kind: str, ref_id: int) -> None:
         session.execute(delete(SearchFacet).where(SearchFacet.document_id == found))
         session.execute(delete(SearchDocument).where(SearchDocument.id == found))
         search_index.remove_postings(session.connection(), found)
-        search_index.mark_changed(session.connection())
+        search_index.mark_changed(session.connection(), found)
 
 
 def _words(query: str) -> list[str]:
@@ -521,13 +532,13 @@ def _search(
     page: int,
     per_page: int,
 ) -> SearchResult:
-    index = search_index.snapshot(connection)
+    index = _search_snapshot.snapshot(connection)
     visible = _visible(index, unpublished)
     matched = visible & _filtered(index, filters)
     scores: npt.NDArray[np.float64] | None = None
     if words:
         terms = search_index.query_terms(connection, " ".join(words))
-        lists = [search_index.postings(connection, index, term) for term in terms]
+        lists = [_search_snapshot.postings(connection, index, term) for term in terms]
         holding = np.zeros(len(index.ids), dtype=np.int32)
         for found in lists:
             holding[found.positions] += 1

@@ -17,13 +17,16 @@ reads one packed string per query term (SQLite ``group_concat``, PostgreSQL a
 term, then scores, filters, counts and ranks in NumPy over an in-memory
 :class:`Snapshot` of every document's visibility, lengths and facet values.
 
-The snapshot and the terms' postings are cached per process under the index's
-*nonce*, a random number that every change to the index replaces in the same
-transaction (:func:`mark_changed`). A search reads the nonce in the same
-statement as the data it caches, so a cache entry never mixes two states of
-the index, and several web workers each notice any change at their next
-search. A change makes the next search in each process reload the snapshot
-(about 0.2-0.5 s at 100,000 documents) and the postings of its words.
+The snapshot and the terms' postings are cached per process
+(:mod:`crimeprev.tracker._search_snapshot`) under the index's *nonce*, a
+random number that every change to the index replaces in the same transaction
+(:func:`mark_changed`), which also logs the changed document in
+``tracker_search_change``. A search reads the nonce in the same statement as
+the data it caches, so a cache entry never mixes two states of the index, and
+several web workers each notice any change at their next search: they re-read
+only the documents changed since their snapshot (a full read of 100,000
+documents takes 0.3-0.5 s; it happens once per process, and after more than
+2,000 changes or a rebuild).
 
 The index is derived data, outside the Alembic schema: :func:`build_index`
 creates and fills it when ``tracker_search_state`` has no row (a new database,
@@ -34,46 +37,48 @@ the documents clears it by a trigger.
 from __future__ import annotations
 
 import secrets
-import threading
-from collections import OrderedDict
-from dataclasses import dataclass, field
 
-import numpy as np
-import numpy.typing as npt
 from sqlalchemy import Connection, text
 
 from crimeprev.errors import CrimeprevError
 
 __all__ = [
+    "DERIVED_TABLES",
     "STATE_FACET",
     "IndexChanged",
-    "Postings",
-    "Snapshot",
     "build_index",
-    "clear_cache",
-    "current_nonce",
     "index_ready",
     "mark_changed",
-    "postings",
     "query_terms",
     "remove_postings",
-    "snapshot",
     "update_postings",
 ]
+
+#: The index's tables (FTS5 adds shadow tables named after its own, plus a suffix).
+DERIVED_TABLES: tuple[str, ...] = (
+    "tracker_search_posting",
+    "tracker_search_docinfo",
+    "tracker_search_value",
+    "tracker_search_state",
+    "tracker_search_change",
+    "tracker_search_fts",
+    "tracker_search_fts_instance",
+    "tracker_search_scratch",
+    "tracker_search_scratch_vocab",
+)
 
 #: The reserved facet name under which a document's Member State is coded.
 STATE_FACET = "@state"
 
 _TOKENIZER = "porter unicode61 remove_diacritics 2"
 _TITLE_BITS, _BODY_BITS = 8, 17  # packed posting: document << 25 | title_tf << 17 | body_tf
-_MAX_CACHED_POSTINGS = 3_000_000  # per snapshot, about 36 MB
-_MAX_SNAPSHOTS = 2
-_CACHE_LOCK = threading.Lock()
-_SNAPSHOTS: OrderedDict[int, Snapshot] = OrderedDict()
+_KEEP_CHANGES = 10_000  # change-log rows kept; a process further behind reads everything
 
 _COMMON_DDL = (
     "create table if not exists tracker_search_state (id integer primary key, "
     "nonce bigint not null, generation bigint not null)",
+    "create table if not exists tracker_search_change (generation bigint primary key, "
+    "document_id integer not null, nonce bigint not null)",
     "create table if not exists tracker_search_docinfo (document_id integer primary key, "
     "published integer not null, state_code integer not null, title_length integer not null, "
     "body_length integer not null, facet_codes text not null)",
@@ -123,7 +128,7 @@ _POSTGRES_DDL = (
     "alter table tracker_search_document drop column if exists search_vector",
     "create or replace function tracker_search_clear() returns trigger language plpgsql as $$ "
     "begin truncate tracker_search_posting, tracker_search_docinfo, tracker_search_value, "
-    "tracker_search_state; return null; end $$",
+    "tracker_search_state, tracker_search_change; return null; end $$",
     "drop trigger if exists tracker_search_truncate on tracker_search_document",
     "create trigger tracker_search_truncate after truncate on tracker_search_document "
     "for each statement execute function tracker_search_clear()",
@@ -134,6 +139,7 @@ _DERIVED = (
     "tracker_search_docinfo",
     "tracker_search_value",
     "tracker_search_state",
+    "tracker_search_change",
 )
 
 # The postings of one document (:document, or every document when it is null),
@@ -197,11 +203,13 @@ def index_ready(connection: Connection) -> bool:
     """Whether the index exists and is filled (its state row is there)."""
     if _sqlite(connection):
         exists = connection.exec_driver_sql(
-            "select count(*) from sqlite_master where name = 'tracker_search_state'"
+            "select count(*) = 2 from sqlite_master "
+            "where name in ('tracker_search_state', 'tracker_search_change')"
         ).scalar_one()
     else:
         exists = connection.exec_driver_sql(
-            "select to_regclass('tracker_search_state') is not null"
+            "select to_regclass('tracker_search_state') is not null "
+            "and to_regclass('tracker_search_change') is not null"
         ).scalar_one()
     if not exists:
         return False
@@ -230,9 +238,17 @@ def build_index(connection: Connection) -> None:
         connection.exec_driver_sql(_POSTGRES_POSTINGS.format(where="") + " order by lexeme, id")
     connection.exec_driver_sql(_VALUES.format(where="", where_document=""))
     connection.exec_driver_sql(_DOCINFO.format(aggregate=_codes(connection), where=""))
+    nonce = secrets.randbits(62)
     connection.execute(
         text("insert into tracker_search_state (id, nonce, generation) values (1, :nonce, 1)"),
-        {"nonce": secrets.randbits(62)},
+        {"nonce": nonce},
+    )
+    connection.execute(
+        text(
+            "insert into tracker_search_change (generation, document_id, nonce) "
+            "values (1, 0, :nonce)"
+        ),
+        {"nonce": nonce},
     )
 
 
@@ -242,14 +258,30 @@ def _codes(connection: Connection) -> str:
     return "string_agg(v.code::text, ' ')"
 
 
-def mark_changed(connection: Connection) -> None:
-    """Give the index a new nonce: every process's cache of the old state is now unused."""
-    connection.execute(
+def mark_changed(connection: Connection, document_id: int) -> None:
+    """Record that one document changed: a new nonce and generation, and a change-log row.
+
+    The state row's update also queues concurrent writers on PostgreSQL, so the
+    generations are logged in the order their transactions commit.
+    """
+    nonce = secrets.randbits(62)
+    generation = connection.execute(
         text(
             "update tracker_search_state set nonce = :nonce, generation = generation + 1 "
-            "where id = 1"
+            "where id = 1 returning generation"
         ),
-        {"nonce": secrets.randbits(62)},
+        {"nonce": nonce},
+    ).scalar_one()
+    connection.execute(
+        text(
+            "insert into tracker_search_change (generation, document_id, nonce) "
+            "values (:generation, :document, :nonce)"
+        ),
+        {"generation": generation, "document": document_id, "nonce": nonce},
+    )
+    connection.execute(
+        text("delete from tracker_search_change where generation <= :oldest"),
+        {"oldest": int(generation) - _KEEP_CHANGES},
     )
 
 
@@ -297,7 +329,7 @@ def update_postings(connection: Connection, document_id: int) -> None:
         text(_DOCINFO.format(aggregate=_codes(connection), where="where d.id = :document")),
         parameters,
     )
-    mark_changed(connection)
+    mark_changed(connection, document_id)
 
 
 def query_terms(connection: Connection, words: str) -> list[str]:
@@ -331,215 +363,3 @@ def query_terms(connection: Connection, words: str) -> list[str]:
         "insert into temp.tracker_search_query(tracker_search_query) values ('delete-all')"
     )
     return terms
-
-
-@dataclass(frozen=True)
-class Postings:
-    """The documents holding one term: positions in the snapshot, and the term's counts."""
-
-    positions: npt.NDArray[np.int64]
-    title_tf: npt.NDArray[np.int64]
-    body_tf: npt.NDArray[np.int64]
-
-
-@dataclass
-class Snapshot:
-    """Every indexed document's visibility, lengths and facet values, as arrays by position.
-
-    Documents are in id order: ``ids[i]`` is the search-document id at position i.
-    ``pair_documents`` and ``pair_codes`` list each (document position, facet
-    value code) pair; ``code_starts`` indexes ``code_documents`` (the pairs'
-    positions grouped by code) so the documents carrying a value are a slice.
-    """
-
-    nonce: int
-    ids: npt.NDArray[np.int64]
-    published: npt.NDArray[np.bool_]
-    state_codes: npt.NDArray[np.int64]
-    title_lengths: npt.NDArray[np.float64]
-    body_lengths: npt.NDArray[np.float64]
-    pair_documents: npt.NDArray[np.int64]
-    pair_codes: npt.NDArray[np.int64]
-    code_documents: npt.NDArray[np.int64]
-    code_starts: npt.NDArray[np.int64]
-    values: dict[tuple[str, str], int]
-    names: list[tuple[str, str]]
-    terms: OrderedDict[str, Postings] = field(default_factory=OrderedDict)
-    cached: int = 0
-
-    def documents_with(self, code: int) -> npt.NDArray[np.int64]:
-        """Positions of the documents carrying the facet value `code`."""
-        return self.code_documents[self.code_starts[code] : self.code_starts[code + 1]]
-
-
-def _numbers(packed: str | None) -> npt.NDArray[np.int64]:
-    if not packed:
-        return np.zeros(0, dtype=np.int64)
-    return np.fromstring(packed, dtype=np.int64, sep=" ")
-
-
-def _load_snapshot(connection: Connection) -> Snapshot:
-    """Read every document's data in two statements (each reads the nonce with its data)."""
-    record = (
-        "'-1 ' || document_id || ' ' || published || ' ' || state_code || ' ' || title_length "
-        "|| ' ' || body_length || ' ' || facet_codes"
-    )
-    aggregate = (
-        f"group_concat({record}, ' ')" if _sqlite(connection) else f"string_agg({record}, ' ')"
-    )
-    nonce, packed = connection.exec_driver_sql(
-        "select (select nonce from tracker_search_state where id = 1), "
-        f"(select {aggregate} from tracker_search_docinfo)"
-    ).one()
-    rows = connection.exec_driver_sql(
-        "select (select nonce from tracker_search_state where id = 1), code, facet, value "
-        "from tracker_search_value order by code"
-    ).all()
-    if rows and any(int(row[0]) != int(nonce) for row in rows):
-        raise IndexChanged("the search index changed while it was read")
-    numbers = _numbers(packed)
-    # Each document is "-1 id published state title_length body_length code code ...".
-    starts = np.flatnonzero(numbers == -1)
-    fixed = np.zeros(len(numbers), dtype=bool)
-    for offset in range(6):
-        fixed[starts + offset] = True
-    code_at = np.flatnonzero(~fixed)
-    owner = np.searchsorted(starts, code_at, side="right") - 1
-    ids = numbers[starts + 1]
-    order = np.argsort(ids, kind="stable")
-    position_of = np.empty(len(ids), dtype=np.int64)
-    position_of[order] = np.arange(len(ids))
-    highest = max((int(row[1]) for row in rows), default=0)
-    pair_documents = position_of[owner]
-    pair_codes = numbers[code_at]
-    by_code = np.argsort(pair_codes, kind="stable")
-    counts = np.bincount(pair_codes, minlength=highest + 1)
-    code_starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    names = [("", "")] * (highest + 1)
-    for row in rows:
-        names[int(row[1])] = (str(row[2]), str(row[3]))
-    return Snapshot(
-        nonce=int(nonce),
-        ids=ids[order],
-        published=numbers[starts + 2][order] == 1,
-        state_codes=numbers[starts + 3][order],
-        title_lengths=numbers[starts + 4][order].astype(np.float64),
-        body_lengths=numbers[starts + 5][order].astype(np.float64),
-        pair_documents=pair_documents,
-        pair_codes=pair_codes,
-        code_documents=pair_documents[by_code],
-        code_starts=code_starts,
-        values={(str(row[2]), str(row[3])): int(row[1]) for row in rows},
-        names=names,
-    )
-
-
-def current_nonce(connection: Connection) -> int:
-    """The index's nonce as this transaction sees it."""
-    return int(
-        connection.exec_driver_sql(
-            "select nonce from tracker_search_state where id = 1"
-        ).scalar_one()
-    )
-
-
-def snapshot(connection: Connection) -> Snapshot:
-    """The snapshot of the index this transaction sees, from the cache or freshly read."""
-    nonce = current_nonce(connection)
-    with _CACHE_LOCK:
-        found = _SNAPSHOTS.get(nonce)
-        if found is not None:
-            _SNAPSHOTS.move_to_end(nonce)
-            return found
-    for _ in range(3):
-        try:
-            fresh = _load_snapshot(connection)
-            break
-        except IndexChanged:
-            continue
-    else:  # pragma: no cover - only under a stream of concurrent changes
-        raise IndexChanged("the search index changed while it was read three times; search again")
-    with _CACHE_LOCK:
-        _SNAPSHOTS[fresh.nonce] = fresh
-        while len(_SNAPSHOTS) > _MAX_SNAPSHOTS:
-            _SNAPSHOTS.popitem(last=False)
-    if fresh.nonce != nonce:
-        raise IndexChanged("the search index changed during the search")
-    return fresh
-
-
-def _fetch_postings(connection: Connection, term: str) -> tuple[int, npt.NDArray[np.int64]]:
-    """The nonce and the term's packed postings, read in one statement."""
-    if _sqlite(connection):
-        value = (
-            f"(document_id << {_TITLE_BITS + _BODY_BITS}) | "
-            f"(min(title_tf, {2**_TITLE_BITS - 1}) << {_BODY_BITS}) | "
-            f"min(body_tf, {2**_BODY_BITS - 1})"
-        )
-        nonce, packed = connection.execute(
-            text(
-                "select (select nonce from tracker_search_state where id = 1), "
-                f"(select group_concat({value}, ' ') from tracker_search_posting "
-                "where term = :term)"
-            ),
-            {"term": term},
-        ).one()
-        return int(nonce), _numbers(packed)
-    value = (
-        f"(document_id::bigint << {_TITLE_BITS + _BODY_BITS}) | "
-        f"(least(title_tf, {2**_TITLE_BITS - 1})::bigint << {_BODY_BITS}) | "
-        f"least(body_tf, {2**_BODY_BITS - 1})"
-    )
-    nonce, raw = connection.execute(
-        text(
-            "select (select nonce from tracker_search_state where id = 1), "
-            f"(select string_agg(int8send({value}), ''::bytea) from tracker_search_posting "
-            "where term = :term)"
-        ),
-        {"term": term},
-    ).one()
-    if not raw:
-        return int(nonce), np.zeros(0, dtype=np.int64)
-    return int(nonce), np.frombuffer(bytes(raw), dtype=">i8").astype(np.int64)
-
-
-def postings(connection: Connection, index: Snapshot, term: str) -> Postings:
-    """The documents holding `term` in `index`, from the cache or the database.
-
-    Raises ``IndexChanged`` if the index changed since `index` was read.
-    """
-    with _CACHE_LOCK:
-        found = index.terms.get(term)
-        if found is not None:
-            index.terms.move_to_end(term)
-            return found
-    nonce, packed = _fetch_postings(connection, term)
-    if nonce != index.nonce:
-        raise IndexChanged("the search index changed during the search")
-    documents = packed >> (_TITLE_BITS + _BODY_BITS)
-    positions = np.searchsorted(index.ids, documents)
-    known = positions < len(index.ids)
-    known[known] = index.ids[positions[known]] == documents[known]
-    packed = packed[known]
-    found = Postings(
-        positions=positions[known],
-        title_tf=(packed >> _BODY_BITS) & (2**_TITLE_BITS - 1),
-        body_tf=packed & (2**_BODY_BITS - 1),
-    )
-    with _CACHE_LOCK:
-        index.terms[term] = found
-        index.cached += len(found.positions)
-        while index.cached > _MAX_CACHED_POSTINGS and len(index.terms) > 1:
-            _, dropped = index.terms.popitem(last=False)
-            index.cached -= len(dropped.positions)
-    return found
-
-
-def clear_cache(*, terms_only: bool = False) -> None:
-    """Forget the cached snapshots, or only their terms' postings (benchmarks time first runs)."""
-    with _CACHE_LOCK:
-        if not terms_only:
-            _SNAPSHOTS.clear()
-        for kept in _SNAPSHOTS.values():
-            kept.terms.clear()
-            kept.cached = 0
