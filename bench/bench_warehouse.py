@@ -12,11 +12,12 @@ doing the same validation, quarantine, join, counts and rates:
   the future or before 2015-01-01; offence code blank; one coordinate without
   the other, (0, 0), outside the bounding box; with ``--duplicates id`` a
   repeated id) as one SQL expression, accepted rows stored with the same
-  columns (code and area trimmed of whitespace as crimeprev does, ICCS code
-  and share, lon/lat, row number, the id as text with ``--duplicates id``) in a
-  DuckDB file, rejected rows with the raw text and every reason, an import log
-  row, one transaction; then the same counts (weighted and records, sorted as
-  ``count_incidents`` returns them) and rates;
+  columns (code and area trimmed of whitespace as crimeprev does, lon/lat, row
+  number, the id as text with ``--duplicates id``) in a DuckDB file, the offence
+  codes' ICCS code and share once in a table of their own (as crimeprev stores
+  an import, joined when counting), rejected rows with the raw text and every
+  reason, an import log row, one transaction; then the same counts (weighted
+  and records, sorted as ``count_incidents`` returns them) and rates;
 * ``polars``: the same rules, quarantine frame, join, counts and rates as one
   lazy polars plan per output (``collect_all`` shares the scan), in memory;
 * ``pandas``: the same steps written plainly in pandas, in memory.
@@ -195,9 +196,6 @@ def run_duckdb_sql(path: Path, folder: Path) -> tuple[int, float]:
     import uuid
 
     import duckdb
-    import pandas as pd
-
-    from crimeprev.indicators.poisson import rates_with_intervals
 
     started = time.perf_counter()
     hashing = ThreadPoolExecutor(max_workers=1).submit(_sha256, path)
@@ -243,14 +241,14 @@ def run_duckdb_sql(path: Path, folder: Path) -> tuple[int, float]:
     bad = " OR ".join(rules)
     scan = f"(SELECT *, {flags} FROM {source})"
     con.execute("BEGIN")
+    # As crimeprev stores an import: the offence codes once, joined when counting.
+    con.execute("CREATE TABLE codes AS SELECT national_code, iccs_code, share FROM concordance")
     accepted = con.execute(
         f"""CREATE TABLE incident AS
         SELECT i.file_row_number + 1 AS source_row, i.occurred AS occurred_at,
-               nullif(trim(i.offence_code, {TRIM}), '') AS offence_code, c.iccs_code,
-               coalesce(c.share, 1.0) AS iccs_weight, nullif(trim(i.area, {TRIM}), '') AS area_id,
-               i.lon, i.lat{extra}
+               nullif(trim(i.offence_code, {TRIM}), '') AS offence_code,
+               nullif(trim(i.area, {TRIM}), '') AS area_id, i.lon, i.lat{extra}
         FROM {scan} i
-        LEFT JOIN concordance c ON nullif(trim(i.offence_code, {TRIM}), '') = c.national_code
         WHERE NOT ({bad})"""
     ).fetchall()[0][0]
     rejected = con.execute(
@@ -275,18 +273,8 @@ def run_duckdb_sql(path: Path, folder: Path) -> tuple[int, float]:
     )
     con.execute("COMMIT")
     ingested = time.perf_counter() - started
-    counts = con.execute(
-        """SELECT CASE WHEN length(iccs_code) >= 5 THEN substr(iccs_code, 1, 5) ELSE iccs_code END
-                  AS iccs_code, area_id, date_trunc('month', occurred_at)::DATE AS period,
-                  sum(iccs_weight) AS count, count(*) AS records
-           FROM incident GROUP BY ALL ORDER BY period, area_id, iccs_code"""
-    ).df()
-    population = pd.read_parquet(folder / "population.parquet")
-    table = counts.merge(population, left_on="area_id", right_on="area", how="left")
-    table["rate"], table["low"], table["high"] = rates_with_intervals(
-        table["count"].to_numpy(), table["population"].to_numpy()
-    )
-    return len(table), ingested
+    counts = con.execute(_COUNTS_SQL.format(rows=_coded("incident", "codes"))).df()
+    return _rates(counts, folder), ingested
 
 
 _COUNTS_SQL = """SELECT CASE WHEN length(iccs_code) >= 5 THEN substr(iccs_code, 1, 5)
@@ -296,17 +284,20 @@ _COUNTS_SQL = """SELECT CASE WHEN length(iccs_code) >= 5 THEN substr(iccs_code, 
               FROM {rows} GROUP BY ALL ORDER BY period, area_id, iccs_code"""
 
 
-def _accepted_sql(path: Path, folder: Path) -> str:
-    """The accepted rows as the hand-written SQL stores them (no quarantine, no hash)."""
+def _accepted_sql(path: Path) -> str:
+    """The accepted rows as crimeprev stores them (no quarantine, no hash, no ICCS columns)."""
     good = " AND ".join(f"NOT coalesce({sql}, false)" for sql, _ in SQL_RULES.values())
-    return f"""SELECT i.file_row_number + 1 AS source_row, i.occurred AS occurred_at,
-               nullif(trim(i.offence_code, {TRIM}), '') AS offence_code, c.iccs_code,
-               coalesce(c.share, 1.0) AS iccs_weight, nullif(trim(i.area, {TRIM}), '') AS area_id,
-               i.lon, i.lat
-        FROM read_parquet('{path}', file_row_number = true) i
-        LEFT JOIN read_csv('{folder / "bench_scheme.csv"}', types={{'iccs_code': 'VARCHAR'}}) c
-               ON nullif(trim(i.offence_code, {TRIM}), '') = c.national_code
+    return f"""SELECT file_row_number + 1 AS source_row, occurred AS occurred_at,
+               nullif(trim(offence_code, {TRIM}), '') AS offence_code,
+               nullif(trim(area, {TRIM}), '') AS area_id, lon, lat
+        FROM read_parquet('{path}', file_row_number = true)
         WHERE {good}"""
+
+
+def _coded(rows: str, codes: str) -> str:
+    """`rows` with the ICCS code and weight of their offence code, as crimeprev's view adds."""
+    return f"""(SELECT i.*, c.iccs_code, coalesce(c.share, 1.0) AS iccs_weight
+                FROM {rows} i LEFT JOIN {codes} c ON i.offence_code = c.national_code)"""
 
 
 def _rates(counts: object, folder: Path) -> int:
@@ -333,7 +324,8 @@ def run_sql_bare(path: Path, folder: Path) -> tuple[int, float]:
 
     con = duckdb.connect()
     con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'; SET preserve_insertion_order = false")
-    rows = f"({_accepted_sql(path, folder)})"
+    codes = f"read_csv('{folder / 'bench_scheme.csv'}', types={{'iccs_code': 'VARCHAR'}})"
+    rows = _coded(f"({_accepted_sql(path)})", codes)
     counts = con.execute(_COUNTS_SQL.format(rows=rows)).df()
     return _rates(counts, folder), 0.0
 
@@ -348,9 +340,13 @@ def run_sql_store(path: Path, folder: Path) -> tuple[int, float]:
     started = time.perf_counter()
     con = duckdb.connect(str(_fresh_database(folder, "sql_store")))
     con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'; SET preserve_insertion_order = false")
-    con.execute(f"CREATE TABLE incident AS {_accepted_sql(path, folder)}")
+    con.execute(f"CREATE TABLE incident AS {_accepted_sql(path)}")
+    con.execute(
+        "CREATE TABLE codes AS SELECT national_code, iccs_code, share FROM read_csv("
+        f"'{folder / 'bench_scheme.csv'}', types={{'iccs_code': 'VARCHAR'}})"
+    )
     ingested = time.perf_counter() - started
-    counts = con.execute(_COUNTS_SQL.format(rows="incident")).df()
+    counts = con.execute(_COUNTS_SQL.format(rows=_coded("incident", "codes"))).df()
     return _rates(counts, folder), ingested
 
 
