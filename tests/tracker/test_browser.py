@@ -61,3 +61,40 @@ def test_coverage_map_draws_and_shades_reporting_states(reporting_server, browse
         assert errors == []
     finally:
         page.close()
+
+
+@pytest.fixture
+def warehouse_server(tmp_path: Path, run_server, warehouse_url) -> Iterator[str]:
+    """`crimeprev serve` with the warehouse of WDI homicide rates and UN-CTS offences."""
+    with run_server(tmp_path / "data", {"CRIMEPREV_WAREHOUSE_URL": warehouse_url}) as address:
+        yield address
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_state_trends_draw_interval_bands_and_break_rules(warehouse_server, browser):
+    page = browser.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on(
+        "console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None
+    )
+    try:
+        page.goto(warehouse_server + "/tracker/states/KEN", timeout=180_000)
+        charts = page.locator(".tracker-chart")
+        count = charts.count()
+        assert count >= 10
+        for index in range(count):
+            charts.nth(index).locator("svg").wait_for(timeout=60_000)
+        # 16.1.1 (WDI rates, no counts): a line and the rule of the 2013 gap, no band.
+        homicide = charts.nth(0)
+        assert homicide.locator("g.mark-area").count() == 0
+        assert homicide.locator("g.mark-rule.breaks_marks line").count() == 1
+        # Kidnapping (third chart): the band of the Garwood intervals and the 2016 gap.
+        kidnapping = charts.nth(2)
+        assert kidnapping.locator("g.mark-area.band_layer_0_marks path").count() == 1
+        assert kidnapping.locator("g.mark-rule.breaks_marks line").count() == 1
+        assert kidnapping.locator("g.mark-symbol path").count() == 18  # one point a year
+        assert problems == []
+    finally:
+        page.close()
