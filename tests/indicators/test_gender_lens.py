@@ -253,3 +253,52 @@ def test_counts_that_are_not_whole_get_no_exact_interval_and_say_so():
     (row,), _ = relationship_rows(frame)
     assert row.total == 100.5 and row.partner_family is None
     assert row.flags == [f"not whole numbers: {PARTNER}; no share with an exact interval"]
+
+
+def _latest_complete(published, iso3, indicator):
+    """Pandas: the latest year whose female victims have all four categories, none small."""
+    female = published[
+        (published["Iso3_code"] == iso3)
+        & (published["Indicator"] == indicator)
+        & (published["Sex"] == "Female")
+        & (published["Unit of measurement"] == "Counts")
+    ]
+    by_year = female.groupby("Year")["VALUE"]
+    ok = (female.groupby("Year")["Category"].nunique() == 4) & ~by_year.apply(
+        lambda v: ((v > 0) & (v < 5)).any()
+    )
+    return int(ok[ok].index.max())
+
+
+def test_every_country_s_latest_shares_on_the_cli_page_and_json(
+    stats_client, stats_settings, monkeypatch, published
+):
+    year = _latest_complete(published, "DEU", SEXUAL)
+    female = _cell(published, "DEU", year, SEXUAL, "Female")
+    male = _cell(published, "DEU", year, SEXUAL, "Male")
+    total = female[list(CATEGORIES)].sum()
+    both = total + male[list(CATEGORIES)].sum()
+    data = stats_client.get("/api/stats/unodc_cts/victims").json()
+    assert data["threshold"] == 5
+    assert {a["area_id"] for a in data["areas"]} == set(published["Iso3_code"])
+    germany = next(a for a in data["areas"] if (a["area_id"], a["indicator"]) == ("DEU", SEXUAL))
+    assert germany["year"] == year
+    assert germany["years"] == published[published["Iso3_code"] == "DEU"]["Year"].nunique()
+    assert_allclose(germany["partner_family_female"]["share"], female[PARTNER] / total)
+    assert_allclose(germany["female_share"]["share"], total / both)
+    low, high = _exact(int(total), int(both))
+    assert_allclose(
+        (germany["female_share"]["ci_low"], germany["female_share"]["ci_high"]), (low, high)
+    )
+    page = stats_client.get("/stats/unodc_cts/victims")
+    assert page.status_code == 200 and "/stats/unodc_cts/areas/DEU#victims" in page.text
+    assert f'{total / both * 100:.1f}% <span class="muted ci">{low * 100:.1f}–' in page.text
+    monkeypatch.setenv("CRIMEPREV_DATA_DIR", str(stats_settings.data_dir))
+    monkeypatch.setenv("COLUMNS", "250")
+    result = CliRunner().invoke(cli, ["stats", "victims"])
+    assert result.exit_code == 0, result.output
+    assert (
+        "Germany" in result.output and f"{total / both:.1%} ({low:.1%}-{high:.1%})" in result.output
+    )
+    none = stats_client.get("/api/stats/vancouver_2020/victims")
+    assert none.status_code == 404

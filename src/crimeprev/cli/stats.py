@@ -341,7 +341,9 @@ def area(
 
 @app.command("victims")
 def victims(
-    area_id: str = typer.Argument(..., help="Country code (ISO3), e.g. DEU"),
+    area_id: str | None = typer.Argument(
+        None, help="Country code (ISO3), e.g. DEU; without it, every country's latest shares"
+    ),
     source: str = typer.Option("unodc_cts", help="Aggregate source with victims by relationship"),
     confidence: float = typer.Option(0.95, help="Coverage of the Clopper-Pearson intervals"),
     output: Path | None = typer.Option(None, help="Write every column as CSV here"),
@@ -357,6 +359,9 @@ def victims(
     from crimeprev.indicators.gender import PARTNER_FAMILY, victims_by_relationship, victims_table
 
     threshold = get_settings().small_count_threshold
+    if area_id is None:
+        _victims_overview(source, threshold, confidence, output)
+        return
     try:
         with _warehouse() as warehouse:
             profile = victims_by_relationship(
@@ -388,6 +393,36 @@ def victims(
         console.print(Text(f"{row.indicator} {row.year} {row.sex}: {'; '.join(row.flags)}"))
     hidden = f"counts from 1 to {threshold - 1} hidden" if threshold > 1 else "no count hidden"
     console.print(f"{hidden}; totals only where all four relationship categories are reported")
+
+
+def _victims_overview(source: str, threshold: int, confidence: float, output: Path | None) -> None:
+    """Every country's latest shares, one line per country and indicator."""
+    import pandas as pd
+
+    from crimeprev.indicators.gender import victims_overview
+
+    try:
+        with _warehouse() as warehouse:
+            overview = victims_overview(
+                warehouse, source=source, threshold=threshold, confidence=confidence
+            )
+    except CrimeprevError as error:
+        raise fail(error) from error
+    level = f"{confidence:.0%}"
+    lines = [
+        {
+            "area": item.area_id,
+            "name": item.area_name,
+            "indicator": item.indicator,
+            "latest complete year": "" if item.year is None else str(item.year),
+            "years": str(item.years),
+            f"female: share partner/family ({level} CI)": _share_text(item.partner_family_female),
+            f"male: share partner/family ({level} CI)": _share_text(item.partner_family_male),
+            f"share female ({level} CI)": _share_text(item.female_share),
+        }
+        for item in overview
+    ]
+    _emit(pd.DataFrame(lines), output, title=f"{source}: victims by relationship, latest year")
 
 
 def _count(value: float | None) -> str:

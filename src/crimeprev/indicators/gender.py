@@ -370,7 +370,9 @@ def victim_frame(frame: pd.DataFrame) -> pd.DataFrame:
     indicator = labels.str.split(": ").str[0]
     chosen = indicator.isin(list(INDICATORS)) & frame["offence_code"].isin(list(CATEGORIES))
     out = frame[chosen].assign(indicator=indicator[chosen], category=frame["offence_code"][chosen])
-    return out[["indicator", "category", "year", "sex", "unit", "value"]].reset_index(drop=True)
+    keep = ["indicator", "category", "year", "sex", "unit", "value"]
+    keep += [c for c in ("area_id", "area_name") if c in out]
+    return out[keep].reset_index(drop=True)
 
 
 def victim_areas(warehouse: Warehouse, source: str = "unodc_cts") -> list[str]:
@@ -427,3 +429,102 @@ def victims_table(profile: VictimProfile) -> pd.DataFrame:
         line["flags"] = " | ".join(row.flags)
         lines.append(line)
     return pd.DataFrame(lines)
+
+
+@dataclass(frozen=True)
+class CountryVictims:
+    """One area's latest shares for one victim indicator (see :func:`victims_overview`).
+
+    `year` is the latest year whose female victims are complete and shown
+    (None when no year is); `years` counts the years reported at all.
+    """
+
+    area_id: str
+    area_name: str
+    indicator: str
+    year: int | None
+    years: int
+    partner_family_female: Proportion | None  # share partner/family among female victims
+    partner_family_male: Proportion | None  # the same among male victims
+    female_share: Proportion | None  # share female among all victims
+
+
+def latest_shares(
+    rows: list[VictimRow], shares: list[FemaleShare], *, area_id: str = "", area_name: str = ""
+) -> list[CountryVictims]:
+    """Per indicator, the shares of the latest year with complete female victims.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"indicator": "Victims of sexual violence",
+    ...     "year": [2019] * 4 + [2020], "sex": "Female",
+    ...     "category": list(CATEGORIES) + [PARTNER_FAMILY], "unit": "Counts",
+    ...     "value": [40.0, 30, 20, 10, 50]})
+    >>> (latest,) = latest_shares(*relationship_rows(frame))
+    >>> latest.year, latest.years, latest.partner_family_female.share
+    (2019, 2, 0.4)
+    """
+    out = []
+    female_share = {(s.indicator, s.year): s.victims for s in shares}
+    for indicator in dict.fromkeys(row.indicator for row in rows):
+        mine = [row for row in rows if row.indicator == indicator]
+        complete = [r for r in mine if r.sex == "Female" and r.partner_family is not None]
+        year = max((r.year for r in complete), default=None)
+        by_sex = {r.sex: r for r in mine if r.year == year}
+        out.append(
+            CountryVictims(
+                area_id=area_id,
+                area_name=area_name,
+                indicator=indicator,
+                year=year,
+                years=len({r.year for r in mine}),
+                partner_family_female=(
+                    by_sex["Female"].partner_family if year is not None else None
+                ),
+                partner_family_male=by_sex["Male"].partner_family if "Male" in by_sex else None,
+                female_share=female_share.get((indicator, year)) if year is not None else None,
+            )
+        )
+    return out
+
+
+def victims_overview(
+    warehouse: Warehouse,
+    *,
+    source: str = "unodc_cts",
+    threshold: int = 0,
+    confidence: float = 0.95,
+) -> list[CountryVictims]:
+    """Every area's latest shares by victim indicator, read in one pass over the source.
+
+    Raises
+    ------
+    NotFoundError
+        If the source has no victims by sex and relationship to the perpetrator.
+    """
+    frame = aggregate_rows(warehouse, source)
+    victims = victim_frame(frame)
+    if victims.empty:
+        raise NotFoundError(
+            f"source {source!r} has no victims by sex and relationship to the perpetrator; "
+            "the UN-CTS (unodc_cts) reports them for some countries"
+        )
+    out: list[CountryVictims] = []
+    for area_id, group in victims.groupby("area_id", sort=True):
+        rows, shares = relationship_rows(group, threshold=threshold, confidence=confidence)
+        names = group["area_name"].dropna()
+        name = str(names.iloc[0]) if len(names) else ""
+        out += latest_shares(rows, shares, area_id=str(area_id), area_name=name)
+    return out
+
+
+def overview_json(
+    overview: list[CountryVictims], *, source: str, threshold: int, confidence: float
+) -> dict[str, Any]:
+    """:func:`victims_overview` as JSON-ready data."""
+    return {
+        "source": source,
+        "threshold": threshold,
+        "confidence": confidence,
+        "areas": [asdict(item) for item in overview],
+    }

@@ -429,6 +429,31 @@ def aggregate_area(
     return area_profile_json(warehouse, source, area_id, threshold=settings.small_count_threshold)
 
 
+def victims_overview_json(
+    warehouse: Warehouse, source: str, *, threshold: int, confidence: float = 0.95
+) -> dict[str, Any]:
+    """Every area's latest victim shares (the gender lens across countries) as JSON."""
+    from crimeprev.indicators.gender import overview_json, victims_overview
+
+    overview = victims_overview(
+        warehouse, source=source, threshold=threshold, confidence=confidence
+    )
+    return overview_json(overview, source=source, threshold=threshold, confidence=confidence)
+
+
+@router.get("/{source}/victims")
+def aggregate_victims(
+    source: str,
+    confidence: float = Query(0.95, gt=0, lt=1),
+    warehouse: Warehouse = Depends(get_warehouse),
+    settings: Settings = Depends(get_app_settings),
+) -> dict[str, Any]:
+    """Victims by relationship to the perpetrator: every country's latest shares."""
+    return victims_overview_json(
+        warehouse, source, threshold=settings.small_count_threshold, confidence=confidence
+    )
+
+
 @router.get("/{source}/areas/{area_id}/victims")
 def aggregate_area_victims(
     source: str,

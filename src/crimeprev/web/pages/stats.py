@@ -18,6 +18,7 @@ from crimeprev.web.api.stats import (
     profile_json,
     standardised_json,
     trend_json,
+    victims_overview_json,
 )
 from crimeprev.web.deps import get_app_settings
 from crimeprev.web.templating import render
@@ -110,6 +111,18 @@ def profile(
             **extras,
         },
     )
+
+
+@router.get("/{source}/victims", response_class=HTMLResponse)
+def aggregate_victims(
+    request: Request,
+    source: str,
+    warehouse: Warehouse = Depends(get_warehouse),
+    settings: Settings = Depends(get_app_settings),
+) -> HTMLResponse:
+    """Victims by relationship to the perpetrator: every country's latest shares."""
+    data = victims_overview_json(warehouse, source, threshold=settings.small_count_threshold)
+    return render(request, "stats/victims.html", {"d": data, "source": source})
 
 
 @router.get("/{source}/areas/{area_id}", response_class=HTMLResponse)
