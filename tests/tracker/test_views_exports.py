@@ -327,3 +327,45 @@ def test_coverage_map_joins_states_on_their_iso_numeric_code(filled, people, tra
         "KEN": "404",
         "MLT": "470",
     }
+
+
+def test_practice_exports_carry_every_field(tracker_db, people):
+    with tracker_db.transaction() as session:
+        number = service.create_practice(
+            session,
+            people["kenya"],
+            PracticeInput(
+                title="Street lights",
+                summary="Lights in market lanes.",
+                state="KEN",
+                level="local",
+                locality="Kisumu",
+                evaluation="Before/after count of burglaries, published 2024.",
+                contact="safety@example.org",
+                year=2022,
+                paragraphs=(26,),
+                iccs_codes=("0501",),
+                sdg=("16.1",),
+                population_groups=("communities", "women_and_girls"),
+            ),
+        ).id
+        service.add_document(
+            session, people["kenya"], number, b"Burglaries fell by a third.", "evaluation.txt"
+        )
+        service.submit_practice(session, people["kenya"], number)
+        service.publish_practice(session, people["secretary"], number)
+    with tracker_db.transaction() as session:
+        content, _, _ = exports.export(session, people["public"], "practices", "csv")
+        as_json, _, _ = exports.export(session, people["public"], "practices", "json")
+    (record,) = list(csv.DictReader(io.StringIO(content.decode("utf-8-sig"))))
+    assert {key: record[key] for key in (
+        "state", "region", "level", "locality", "year", "paragraphs", "iccs_codes",
+        "sdg_targets", "population_groups", "evaluation", "contact", "documents",
+    )} == {
+        "state": "Kenya", "region": "Africa", "level": "local", "locality": "Kisumu",
+        "year": "2022", "paragraphs": "26", "iccs_codes": "0501", "sdg_targets": "16.1",
+        "population_groups": "communities women_and_girls",
+        "evaluation": "Before/after count of burglaries, published 2024.",
+        "contact": "safety@example.org", "documents": "evaluation.txt",
+    }  # fmt: skip
+    assert json.loads(as_json)[0]["iccs_codes"] == "0501"

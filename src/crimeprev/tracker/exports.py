@@ -30,12 +30,14 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from openpyxl import Workbook
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crimeprev.errors import InvalidInputError
 from crimeprev.standards import kyoto
 from crimeprev.tracker.access import TrackerActor
 from crimeprev.tracker.member_states import member_state, regions
+from crimeprev.tracker.models import Practice
 from crimeprev.tracker.service import get_discussion
 from crimeprev.tracker.views import AnswerRow, visible_answers, visible_practices
 
@@ -84,23 +86,44 @@ def answer_records(session: Session, actor: TrackerActor) -> list[dict[str, Any]
 
 
 def practice_records(session: Session, actor: TrackerActor) -> list[dict[str, Any]]:
-    """Every good practice the actor may read, one flat record each."""
-    return [
-        {
-            "practice_id": row.practice_id,
-            "title": row.title,
-            "summary": row.summary,
-            "state_iso3": row.state_iso3,
-            "state": row.state_name,
-            "level": row.level,
-            "locality": row.locality,
-            "year": row.year,
-            "status": row.status,
-            "paragraphs": " ".join(str(number) for number in row.paragraphs),
-            "fictional": row.is_fictional,
-        }
-        for row in visible_practices(session, actor)
-    ]
+    """Every good practice the actor may read, one flat record each, with every field.
+
+    Lists (paragraphs, ICCS codes, SDG targets, population groups, document
+    names) are joined with spaces, or with ``"; "`` for document names.
+    """
+    rows = visible_practices(session, actor)
+    found = {
+        practice.id: practice
+        for practice in session.execute(
+            select(Practice).where(Practice.id.in_([row.practice_id for row in rows]))
+        ).scalars()
+    }
+    records = []
+    for row in rows:
+        practice = found[row.practice_id]
+        records.append(
+            {
+                "practice_id": row.practice_id,
+                "title": row.title,
+                "summary": row.summary,
+                "state_iso3": row.state_iso3,
+                "state": row.state_name,
+                "region": member_state(row.state_iso3).region,
+                "level": row.level,
+                "locality": row.locality,
+                "year": row.year,
+                "status": row.status,
+                "paragraphs": " ".join(str(number) for number in row.paragraphs),
+                "iccs_codes": " ".join(practice.tag_values("iccs")),
+                "sdg_targets": " ".join(practice.tag_values("sdg")),
+                "population_groups": " ".join(practice.tag_values("group")),
+                "evaluation": practice.evaluation,
+                "contact": practice.contact,
+                "documents": "; ".join(document.filename for document in practice.documents),
+                "fictional": row.is_fictional,
+            }
+        )
+    return records
 
 
 def to_csv(records: Sequence[dict[str, Any]]) -> str:
