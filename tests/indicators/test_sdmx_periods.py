@@ -18,7 +18,14 @@ from crimeprev.errors import DataFileError
 from crimeprev.indicators.aggregates import aggregate_rows
 from crimeprev.indicators.counts import CountQuery, count_incidents
 from crimeprev.indicators.export import export_aggregate, export_counts, read_sdmx
-from crimeprev.indicators.sdmx import data_structure, read_sdmx_csv, read_sdmx_ml
+from crimeprev.indicators.sdmx import (
+    data_structure,
+    read_sdmx_csv,
+    read_sdmx_ml,
+    to_sdmx_frame,
+    write_sdmx_csv,
+    write_sdmx_ml,
+)
 from crimeprev.store import open_warehouse
 from crimeprev.store.ingest import import_file, quarantined
 from crimeprev.store.profiles import BUNDLED_DATA_DIR, load_profile
@@ -272,3 +279,34 @@ def test_a_warehouse_from_before_periods_gets_the_columns_and_reads_its_rows_as_
         ]
     finally:
         warehouse.close()
+
+
+@pytest.mark.parametrize("write", [write_sdmx_csv, write_sdmx_ml], ids=["csv", "ml"])
+def test_weekly_daily_and_other_sdmx_periods_survive_both_formats(write):
+    counts = pd.DataFrame(
+        {
+            "area_id": "_T",
+            "period": ["2020-01-27", "2020-02-03", "2020-12-28"],
+            "iccs_code": ["01", "01", "05"],
+            "count": [1.0, 2.0, 3.0],
+        }
+    )
+    weekly = read_sdmx(_bytes(write(to_sdmx_frame(counts, period_kind="week"))))
+    # 28 December 2020 lies in ISO week 53 of 2020.
+    assert weekly[["FREQ", "TIME_PERIOD"]].values.tolist() == [
+        ["W", "2020-W05"], ["W", "2020-W06"], ["W", "2020-W53"]
+    ]  # fmt: skip
+    daily = read_sdmx(_bytes(write(to_sdmx_frame(counts, period_kind="day"))))
+    assert set(daily["FREQ"]) == {"D"} and daily["TIME_PERIOD"].tolist()[0] == "2020-01-27"
+    others = to_sdmx_frame(counts).assign(
+        TIME_PERIOD=["2020-01-01/P3M", "2020-S1", "2020-01-15T10:00:00"], FREQ=["Q", "S", "_O"]
+    )
+    back = read_sdmx(_bytes(write(others)))
+    assert (
+        back[["FREQ", "TIME_PERIOD"]].values.tolist()
+        == others[["FREQ", "TIME_PERIOD"]].values.tolist()
+    )
+
+
+def _bytes(data: str | bytes) -> bytes:
+    return data.encode() if isinstance(data, str) else data
