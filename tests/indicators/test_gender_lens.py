@@ -302,3 +302,15 @@ def test_every_country_s_latest_shares_on_the_cli_page_and_json(
     )
     none = stats_client.get("/api/stats/vancouver_2020/victims")
     assert none.status_code == 404
+
+
+def test_a_confidence_outside_0_1_is_refused_by_every_face(
+    stats_client, stats_settings, monkeypatch
+):
+    with pytest.raises(InvalidInputError, match="confidence must be between 0 and 1"):
+        relationship_rows(pd.DataFrame(columns=["indicator", "category", "sex"]), confidence=1.5)
+    response = stats_client.get("/api/stats/unodc_cts/areas/DEU/victims", params={"confidence": 2})
+    assert response.status_code == 422
+    monkeypatch.setenv("CRIMEPREV_DATA_DIR", str(stats_settings.data_dir))
+    result = CliRunner().invoke(cli, ["stats", "victims", "DEU", "--confidence", "95"])
+    assert result.exit_code == 2 and "confidence must be between 0 and 1, got 95.0" in result.output

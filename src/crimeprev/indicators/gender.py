@@ -176,6 +176,11 @@ def relationship_rows(
     confidence : float, default=0.95
         Coverage of the Clopper-Pearson intervals.
 
+    Raises
+    ------
+    InvalidInputError
+        If `confidence` is not between 0 and 1.
+
     Returns
     -------
     rows, female_shares : list of VictimRow, list of FemaleShare
@@ -193,6 +198,8 @@ def relationship_rows(
     >>> round(shares[0].victims.share, 4), round(shares[0].partner_family.share, 4)
     (0.8333, 0.9091)
     """
+    if not 0 < confidence < 1:
+        raise InvalidInputError(f"confidence must be between 0 and 1, got {confidence!r}")
     chosen = frame[
         frame["indicator"].isin(list(INDICATORS))
         & frame["category"].isin(list(CATEGORIES))
