@@ -136,6 +136,25 @@ def _join(parts: Sequence[_Documents]) -> _Documents:
     )
 
 
+def _positions(ids: Ints, wanted: Ints) -> Ints:
+    """Positions of `wanted` ids in the sorted `ids` (-1 for ids not there).
+
+    A lookup table when the ids are dense enough (a gather, about ten times
+    faster than a binary search per id), else a binary search.
+    """
+    if not len(ids) or not len(wanted):
+        return np.full(len(wanted), -1, dtype=np.int64)
+    highest = int(max(ids[-1], wanted.max()))
+    if int(wanted.min()) >= 0 and highest < 4 * len(ids) + 100_000:
+        table = np.full(highest + 1, -1, dtype=np.int64)
+        table[ids] = np.arange(len(ids))
+        return table[wanted]
+    positions = np.searchsorted(ids, wanted)
+    inside = positions < len(ids)
+    inside[inside] = ids[positions[inside]] == wanted[inside]
+    return np.where(inside, positions, -1).astype(np.int64)
+
+
 def _assemble(
     nonce: int,
     generation: int,
@@ -145,7 +164,7 @@ def _assemble(
 ) -> Snapshot:
     order = np.argsort(documents.ids, kind="stable")
     ids = documents.ids[order]
-    pair_documents = np.searchsorted(ids, documents.pair_ids).astype(np.int64)
+    pair_documents = _positions(ids, documents.pair_ids)
     pair_codes = documents.pair_codes
     # Small integer codes sort by radix (linear time) when they fit 16 bits.
     narrow = pair_codes.astype(np.uint16) if len(names) < 2**16 else pair_codes
@@ -333,9 +352,8 @@ def _changed_postings(
 
 def _postings(index: Snapshot, documents: Ints, title_tf: Ints, body_tf: Ints) -> Postings:
     """Postings by document id mapped to `index`'s positions (unknown documents dropped)."""
-    positions = np.searchsorted(index.ids, documents)
-    known = positions < len(index.ids)
-    known[known] = index.ids[positions[known]] == documents[known]
+    positions = _positions(index.ids, documents)
+    known = positions >= 0
     return Postings(
         positions=positions[known].astype(np.int64),
         title_tf=title_tf[known].astype(np.int64),

@@ -220,8 +220,11 @@ def build_index(connection: Connection) -> None:
     """Create the index's tables and fill them from ``tracker_search_document`` (in bulk)."""
     sqlite = _sqlite(connection)
     if not sqlite:
-        # Two workers finding the index missing at once must not both fill it.
-        connection.exec_driver_sql("select pg_advisory_xact_lock(7002001)")
+        # Two workers finding the index missing at once must not both fill it; the
+        # lock is per schema, so indexes in other schemas build at the same time.
+        connection.exec_driver_sql(
+            "select pg_advisory_xact_lock(7002001, hashtext(current_schema()))"
+        )
         if index_ready(connection):
             return
     for statement in _SQLITE_DDL if sqlite else _POSTGRES_DDL:
