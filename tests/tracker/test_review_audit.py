@@ -246,6 +246,14 @@ def test_cli_versions_review_audit_paragraph_compare(tracker_db, people, tmp_pat
     assert [(i["kind"], i["record_id"], i["waiting_for"]) for i in waiting] == [
         ("submission", number, "secretariat")
     ]
+    assert "returned, now draft" in run("return", "submission", str(number), "--note", "Add 2023")
+    waiting = json.loads(run("review", "--json"))
+    assert [(i["record_id"], i["waiting_for"]) for i in waiting] == [(number, "focal point")]
+    bad = runner.invoke(cli, ["tracker", "return", "submission", str(number), "--note", "x"])
+    assert bad.exit_code == 2 and "it is draft, expected submitted" in bad.output
+    audit = json.loads(run("audit", "--entity", "submission", "--id", str(number), "--json"))
+    assert audit["records"][0]["action"] == "return"
+    assert audit["records"][0]["after"]["note"] == "Add 2023"
     audit = json.loads(run("audit", "--entity", "submission", "--id", str(ghana), "--json"))
     assert [r["action"] for r in audit["records"]] == ["publish", "submit", "save"]
     assert "audit chain verifies" in run("audit", "--limit", "2")

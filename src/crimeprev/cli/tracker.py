@@ -540,6 +540,24 @@ def publish(
     console.print(f"{kind} {record_id}: {status}")
 
 
+@app.command("return")
+def return_command(
+    kind: str = typer.Argument(..., help="submission or practice"),
+    record_id: int = typer.Argument(..., metavar="ID"),
+    note: str = typer.Option(..., help="What the State should change (kept in the audit log)"),
+) -> None:
+    """Send a submission or practice under review back to its State (as the secretariat)."""
+    with _session() as session:
+        if kind == "submission":
+            status = service.return_submission(session, OPERATOR, record_id, note).status
+        elif kind == "practice":
+            status = service.return_practice(session, OPERATOR, record_id, note).status
+        else:
+            print_error("return a submission or a practice")
+            raise typer.Exit(2)
+    console.print(f"{kind} {record_id}: returned, now {status}")
+
+
 @app.command("unpublish")
 def unpublish(
     kind: str = typer.Argument(..., help="submission or practice"),
