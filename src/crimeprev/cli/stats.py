@@ -631,6 +631,7 @@ def export(
     from crimeprev.indicators.counts import CountQuery, count_incidents
     from crimeprev.indicators.export import export_counts
     from crimeprev.indicators.sdmx import structure_xml
+    from crimeprev.indicators.source_protection import counts_status
     from crimeprev.indicators.trends import profile_kind
 
     settings = get_settings()
@@ -640,17 +641,21 @@ def export(
         return
     try:
         with _warehouse() as warehouse:
-            frame = count_incidents(
-                warehouse,
-                CountQuery(
-                    source=source,
-                    level=level,
-                    period=None if period == "all" else period,
-                    by_area=by_area,
-                ),
+            query = CountQuery(
+                source=source,
+                level=level,
+                period=None if period == "all" else period,
+                by_area=by_area,
             )
+            frame = count_incidents(warehouse, query)
+            # One pattern for every output of the source, so tables cannot be compared.
+            status = counts_status(warehouse, query, frame, threshold=threshold)
         data = export_counts(
-            frame, file_format, threshold=threshold, period_kind=None if period == "all" else period
+            frame,
+            file_format,
+            threshold=threshold,
+            period_kind=None if period == "all" else period,
+            status=status,
         )
     except CrimeprevError as error:
         raise fail(error) from error

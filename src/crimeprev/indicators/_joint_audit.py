@@ -107,7 +107,9 @@ def build_cells(
         frame = frame.merge(pairs, on=f"c{dim}").drop(columns=f"c{dim}")
     group_columns = [f"g{d}" for d in range(len(groups))]
     view_ids, view_index = pd.MultiIndex.from_frame(frame[group_columns]).factorize()
-    view_groups = np.array([list(combo) for combo in view_index], dtype=np.int64)
+    view_groups = np.array([list(combo) for combo in view_index], dtype=np.int64).reshape(
+        -1, len(groups)
+    )
     by_view = sparse.csr_matrix(
         (np.ones(len(frame)), (view_ids, frame["fine"].to_numpy())),
         shape=(len(view_index), len(fine_values)),
@@ -136,7 +138,7 @@ def build_cells(
     for d in range(len(groups)):
         width += np.array([len(m) for m in group_members[d]])[view_groups[:, d]]
     order = np.lexsort((width, cell_of_view))
-    chosen = order[np.r_[True, np.diff(cell_of_view[order]) != 0]]
+    chosen = order[np.r_[True, np.diff(cell_of_view[order]) != 0][: len(order)]]
     cell_groups = view_groups[chosen]
     sizes = np.diff(members.indptr)
     single = np.flatnonzero(sizes == 1)
@@ -233,11 +235,24 @@ def protect_cells(
     for cell in cells:
         if pool.high[cell] - pool.low[cell] >= width - 1e-9:
             continue
-        for reach in (1, 2, None):
-            change = _perturbation(system, int(cell), hidden, width, floor, reach, solver)
+        change = None
+        best = np.inf
+        reach = np.ones(len(system.parents), dtype=np.int64)
+        for _ in range(_TRIES):
+            found = _perturbation(system, int(cell), hidden, width, floor, reach, solver)
             solved += 1
-            if change is not None:
+            if found is None:
                 break
+            if found[1] < best:
+                change, best = found[0], found[1]
+            # A change that hides a published cell reaching out of the
+            # neighbourhood may be balanced within a wider one (e.g. against
+            # other offences instead of hiding an area's total): widen the
+            # dimensions it reaches out on, and keep the cheapest change.
+            wider = found[2] & (reach < _depth(system, int(cell)))
+            if not wider.any():
+                break
+            reach = reach + wider
         if change is None:
             raise InvalidInputError(
                 "disclosure control found no way to protect a small count; report this as a bug"
@@ -259,39 +274,53 @@ def protect_cells(
 _LOCAL_CATEGORIES = 8
 
 
-def _neighbourhood(system: CellSystem, cell: int, reach: int | None) -> np.ndarray:
-    """Fine cells inside the cell's ancestor groups `reach` steps up on each dimension.
+#: Tries per cell, each on a wider neighbourhood.
+_TRIES = 4
 
-    One step up keeps, on each dimension, the cell's own categories and the
-    largest others (by their count in the neighbourhood), at most
-    :data:`_LOCAL_CATEGORIES`: a long dimension such as 80 areas would make
-    every programme large, and complements are found among large counts.
-    """
-    inside = np.ones(len(system.fine_values), dtype=bool)
-    if reach is None:
-        return np.flatnonzero(inside)
+
+def _depth(system: CellSystem, cell: int) -> np.ndarray:
+    """How many steps up each dimension's hierarchy the cell's group can go."""
+    steps = np.zeros(len(system.parents), dtype=np.int64)
     for dim, group in enumerate(system.cell_groups[cell]):
-        for _ in range(reach):
+        while system.parents[dim][group] >= 0:
+            group = system.parents[dim][group]
+            steps[dim] += 1
+    return steps
+
+
+def _neighbourhood(system: CellSystem, cell: int, reach: np.ndarray) -> list[np.ndarray]:
+    """The categories, per dimension, of the cell's ancestor group `reach` steps up.
+
+    Each dimension keeps the cell's own categories and the largest others
+    (by their count in the neighbourhood), at most :data:`_LOCAL_CATEGORIES`:
+    a long dimension such as 80 areas would make every programme large, and
+    complements are found among large counts.
+    """
+    allowed = []
+    for dim, group in enumerate(system.cell_groups[cell]):
+        own = system.group_members[dim][group]
+        for _ in range(int(reach[dim])):
             if system.parents[dim][group] < 0:
                 break
             group = system.parents[dim][group]
-        inside &= np.isin(system.categories[:, dim], system.group_members[dim][group])
-    if reach == 1:
-        fine = np.flatnonzero(inside)
-        for dim, group in enumerate(system.cell_groups[cell]):
-            own = system.group_members[dim][group]
-            totals = np.bincount(
-                system.categories[fine, dim],
-                weights=system.fine_values[fine],
-                minlength=int(system.categories[:, dim].max()) + 1,
-            )
-            totals[own] = np.inf
-            present = np.flatnonzero(totals > 0)
-            keep = present[np.argsort(-totals[present], kind="stable")][
-                : max(_LOCAL_CATEGORIES, len(own))
-            ]
-            inside &= np.isin(system.categories[:, dim], keep)
-    return np.flatnonzero(inside)
+        allowed.append(system.group_members[dim][group])
+    inside = np.ones(len(system.fine_values), dtype=bool)
+    for dim, categories in enumerate(allowed):
+        inside &= np.isin(system.categories[:, dim], categories)
+    fine = np.flatnonzero(inside)
+    kept = []
+    for dim, group in enumerate(system.cell_groups[cell]):
+        own = system.group_members[dim][group]
+        totals = np.bincount(
+            system.categories[fine, dim],
+            weights=system.fine_values[fine],
+            minlength=int(system.categories[:, dim].max()) + 1,
+        )
+        totals[own] = np.inf
+        present = np.flatnonzero(totals > 0)
+        order = present[np.argsort(-totals[present], kind="stable")]
+        kept.append(order[: max(_LOCAL_CATEGORIES, len(own))])
+    return kept
 
 
 def _perturbation(
@@ -300,24 +329,34 @@ def _perturbation(
     hidden: np.ndarray,
     width: float,
     floor: float,
-    reach: int | None,
+    reach: np.ndarray,
     solver: highspy._core._Highs,
-) -> np.ndarray | None:
+) -> tuple[np.ndarray, float, np.ndarray] | None:
     """The cheapest change of the fine table that raises `cell` by `width`, or None.
+
+    Returns the change, its cost, and the dimensions on which it touches a
+    published cell that adds up fine cells outside the neighbourhood.
 
     Variables: the rise and fall of each fine cell of the neighbourhood (a
     fall at most down to `floor`) and the rise and fall of each cell over
-    them; a published cell costs its value per unit it changes, a hidden one
-    nothing. The change is valid once every cell it touches is hidden.
+    them; a published cell costs its value times the square of the number of
+    fine cells it adds up, per unit it changes; a hidden one nothing. The
+    change is valid once every cell it touches is hidden.
     """
-    fine = _neighbourhood(system, cell, reach)
+    kept = _neighbourhood(system, cell, reach)
+    inside_mask = np.ones(len(system.fine_values), dtype=bool)
+    for dim, categories in enumerate(kept):
+        inside_mask &= np.isin(system.categories[:, dim], categories)
+    fine = np.flatnonzero(inside_mask)
     block = system.columns[:, fine].tocsr()
     rows = np.flatnonzero(np.diff(block.indptr) > 0)
     block = block[rows].tocsc()
     n, m = len(fine), len(rows)
     identity = sparse.identity(m, format="csc")
     matrix = sparse.hstack([block, -block, -identity, identity], format="csc")
-    cost = np.where(hidden[rows], 0.0, system.values[rows])
+    # Hiding a coarse cell (a yearly total, an area's total) costs readers far
+    # more than hiding a fine one: the cost grows with the cells it adds up.
+    cost = np.where(hidden[rows], 0.0, system.values[rows] * system.sizes[rows] ** 2)
     lower = np.zeros(2 * n + 2 * m)
     upper = np.concatenate([np.full(n, highspy.kHighsInf), system.fine_values[fine] - floor,
                             np.full(2 * m, highspy.kHighsInf)])  # fmt: skip
@@ -346,4 +385,12 @@ def _perturbation(
     step[np.abs(step) < 1e-9] = 0.0
     change = np.zeros(len(system.fine_values))
     change[fine] = step
-    return change
+    moved = np.abs(values[2 * n : 2 * n + m] - values[2 * n + m :]) > 1e-7
+    published = rows[moved & ~hidden[rows]]
+    outside = np.zeros(len(kept), dtype=bool)
+    if len(published):
+        reached = system.members[published]
+        beyond = np.unique(reached.indices[~inside_mask[reached.indices]])
+        for dim, categories in enumerate(kept):
+            outside[dim] = bool((~np.isin(system.categories[beyond, dim], categories)).any())
+    return change, float(solver.getInfo().objective_function_value), outside

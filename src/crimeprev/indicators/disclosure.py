@@ -6,23 +6,86 @@ too: a reader who knows a row total and every other cell of the row gets the
 hidden one back by subtraction. Secondary (complementary) suppression hides
 further cells so that this cannot happen.
 
+One pattern per source (what the exports, pages, rates and map use)
+--------------------------------------------------------------------
+Every count table crimeprev publishes for an incident source is a sum of
+one *fine table*: ICCS code as coded x area (incidents with no area form one
+more area) x month (the source's precision if coarser). Protecting each
+output on its own would let a reader compare two of them (the level-3
+export with the level-1 one, a monthly table with the yearly one, a table by
+area with the profile page's totals, the CSV with the SDMX file). So
+:func:`crimeprev.indicators.source_protection.protect_source` protects, once,
+every cell any output can show: each combination of a code group (the code
+as coded, each ICCS code above it at levels 1-4, all offences), an area
+group (one area, all areas) and a period group (month, quarter, year, all
+periods). Combinations adding up the same non-zero fine cells are one cell.
+A cell in ``1 .. threshold-1`` at any of these levels is primary.
+
+The reader is modelled as knowing every published cell of every output,
+that counts are non-negative, and that a listed hidden cell is not empty
+(tables list non-zero cells only, so with whole counts it is at least 1). A
+primary cell is protected when its feasible range under all that is at
+least `protection` wide (default: the threshold). Cells are taken finest
+first; for each not yet proven safe, a small linear programme (HiGHS via
+``highspy``) finds the cheapest change of the fine table that raises it by
+the protection width while keeping every other published cell equal, where
+touching a published cell costs its value times the square of the number of
+fine cells it adds up (so yearly and area totals are hidden only where fine
+cells within reach cannot balance the change). The programme looks in the
+cell's neighbourhood (its parent group on each dimension, the largest 8
+categories of a long one) and widens the dimensions on which the change
+still reaches out. Every cell the
+change touches is hidden, and the changed table is kept: it matches every
+published cell, so it *proves* a part of each primary cell's range (the
+spread over all kept tables, the true one included). Hiding more later never
+invalidates a kept table, so no audit needs to run again: the pattern ends
+with every primary cell's range proven at least the width, in the
+``lower``/``upper`` of :class:`crimeprev.indicators._joint_audit.JointProtection`.
+The approach follows the "cell suppression with linear programming" family
+of Hundepool et al., *Statistical Disclosure Control* (Wiley, 2012),
+chapter 4, and Fischetti and Salazar-Gonzalez (*Journal of the American
+Statistical Association* 95, 2000), with greedy one-cell-at-a-time
+programmes in place of their exact integer programme, so the pattern is
+safe but not minimal.
+
+The pattern is cached per warehouse, source, import log and threshold
+(:func:`crimeprev.indicators.source_protection.source_pattern`); a new
+import changes the key and the pattern is made again.
+
+Assumptions and what is not covered
+-----------------------------------
+* Cells are counts: non-negative, and whole numbers for the "at least 1"
+  bound (sources whose concordance splits a record between codes give
+  fractional counts; then the bound is 0).
+* Covered: counts exports (CSV, Parquet, Excel, SDMX-CSV, SDMX-ML) at any
+  ICCS level, by month, quarter, year or all periods, by area or not, and
+  one ICCS branch of them; the profile page and its JSON (codes by year,
+  code totals, yearly totals, rates by area, the count with no area); the
+  ``/counts`` and ``/rates`` JSON; the map.
+* Not covered: tables by week or day (weeks cross months), with tags (sex,
+  age, ...), between dates, or of another selection (another source,
+  filters): each of those is protected on its own by :func:`protect_counts`,
+  consistent within itself but not with the other outputs. Derived figures
+  published elsewhere (trends and their changes, the seasonal heat tables,
+  concentration, the quality report, hot spots) are not suppressed. The
+  reader's other knowledge (e.g. that a cell is at most some bound, or the
+  count of one victim's own incidents) is not modelled.
+* SDG indicator tables by sex x age (:mod:`crimeprev.indicators.sdg`) have
+  primary suppression only.
+
+Per-table protection (weeks, days, tags)
+----------------------------------------
 For a plain two-way table :func:`suppress_table` hides, in any row or column
 with a single hidden cell, the smallest other cell, until none is left alone.
-
-For the exported count tables :func:`protect_counts` follows the approach of
-Hundepool et al., *Statistical Disclosure Control* (Wiley, 2012), chapter 4,
-as in tau-argus: the table is written as cells tied by linear relations
-(a margin equals the sum of its parts), complements are chosen greedily
-where they cost least (the smallest published cell of a relation that still
-leaves a sensitive cell exposed), and the pattern is then *audited*: for every
-primary cell two linear programmes (``scipy.optimize.linprog``) find the
-smallest and largest value it can take, given every published cell, every
-relation and non-negative counts. A primary cell whose feasible interval is
-narrower than the protection range gets another complement, and the audit
-runs again until it passes. The relations of a counts export are the ones
-crimeprev publishes elsewhere: totals over areas, and each ICCS parent code
-equal to the sum of its children (the coarser-level exports and the profile
-page). Periods are protected one at a time (independent sub-tables).
+For one counts table :func:`protect_counts` follows the tau-argus approach:
+the table is written as cells tied by linear relations (a margin equals the
+sum of its parts), complements are chosen greedily where they cost least,
+and the pattern is *audited*: for every primary cell two linear programmes
+(``scipy.optimize.linprog``) find the smallest and largest value it can take
+given every published cell, relation and non-negative counts; a cell whose
+interval is too narrow gets another complement until the audit passes. Its
+relations are totals over areas and each ICCS parent code equal to the sum
+of its children; periods are protected one at a time.
 """
 
 from __future__ import annotations

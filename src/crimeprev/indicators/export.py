@@ -47,8 +47,14 @@ def export_counts(
     period_kind: str | None = None,
     unit: str = "NUMBER",
     value: str = "count",
+    status: pd.Series | None = None,
 ) -> bytes:
     """The bytes of a counts table in `file_format`, with primary and secondary suppression.
+
+    `status` (``""``, ``"primary"`` or ``"secondary"`` per row) is the
+    source's one disclosure pattern
+    (:func:`crimeprev.indicators.source_protection.counts_status`); without
+    it the table is protected on its own.
 
     Raises
     ------
@@ -66,7 +72,8 @@ def export_counts(
         raise InvalidInputError(
             f"unknown format {file_format!r}; expected one of {', '.join(FORMATS)}"
         )
-    status = protect_counts(frame, threshold=threshold, value=value).status
+    if status is None:
+        status = protect_counts(frame, threshold=threshold, value=value).status
     if file_format in ("sdmx-csv", "sdmx-ml"):
         sdmx = to_sdmx_frame(
             frame, period_kind=period_kind, unit=unit, value=value, suppression=status.tolist()

@@ -10,12 +10,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from crimeprev.errors import CrimeprevError, NotFoundError
 from crimeprev.indicators.counts import CountQuery, area_rates, count_incidents
-from crimeprev.indicators.disclosure import PUBLISHED, protect_counts
+from crimeprev.indicators.disclosure import PUBLISHED
+from crimeprev.indicators.source_protection import (
+    ALL,
+    SourcePattern,
+    area_key,
+    code_key,
+    period_key,
+    rates_status,
+    source_pattern,
+)
 from crimeprev.standards import iccs
 from crimeprev.store.ingest import import_log
 from crimeprev.store.profiles import Profile, load_profile, profile_names
@@ -78,7 +86,7 @@ class CrimeProfile:
     rates_year: int | None
     rates_area_set: str | None
     rates_note: str
-    unassigned: float
+    unassigned: float | None
     quarantine_reasons: list[dict[str, Any]]
     imports: list[dict[str, Any]]
     suppressed_threshold: int
@@ -125,7 +133,7 @@ def crime_profile(
     rates_year = None
     area_set = None
     note = ""
-    unassigned = 0.0
+    unassigned: float | None = 0.0
     if summary.kind == "incident":
         counts = count_incidents(warehouse, CountQuery(source=source, level=level, period="year"))
         counts["year"] = pd.to_datetime(counts["period"]).dt.year
@@ -134,14 +142,21 @@ def crime_profile(
         pivot = counts.pivot_table(
             index="iccs_code", columns="year", values="count", aggfunc="sum", fill_value=0
         )
-        # Row totals, yearly totals and the other ICCS levels are published too:
-        # secondary suppression keeps a hidden cell from being worked out.
-        hidden_cells, hidden_totals = _protected_pivot(pivot, small_count_threshold)
+        # Every table of the source (exports at any level and period, this page,
+        # the rates and the map) shows the cells of one disclosure pattern, so no
+        # hidden cell can be worked out by comparing two of them.
+        pattern = source_pattern(warehouse, source, threshold=small_count_threshold)
         year_list = [int(y) for y in pivot.columns]
+        year_keys = [period_key("year", f"{y}-01-01") for y in year_list]
         for index, code in enumerate(pivot.index):
             label = iccs.get(str(code)).label if iccs.is_valid(str(code)) else "not mapped to ICCS"
-            mask = hidden_cells[index]
+            key = code_key(None if code == "(not mapped)" else code, level)
             values = pivot.iloc[index].to_numpy(dtype=float)
+            mask = [
+                pattern.status_of((key, ALL, year_key), value) != PUBLISHED
+                for year_key, value in zip(year_keys, values, strict=True)
+            ]
+            total_hidden = pattern.status_of((key, ALL, ALL), float(values.sum())) != PUBLISHED
             by_category.append(
                 {
                     "iccs_code": code,
@@ -151,16 +166,20 @@ def crime_profile(
                         for year, value, masked in zip(year_list, values, mask, strict=True)
                     },
                     "suppressed": [y for y, m in zip(year_list, mask, strict=True) if m],
-                    "total": None
-                    if (str(code) in hidden_totals or 0 < values.sum() < small_count_threshold)
-                    else float(values.sum()),
+                    "total": None if total_hidden else float(values.sum()),
                 }
             )
         totals = counts.groupby("year")["count"].sum()
-        by_year = [
-            {"year": int(y), "count": float(c)}
-            for y, c in zip(totals.index.tolist(), totals.tolist(), strict=True)
-        ]
+        by_year = []
+        for year, count in zip(totals.index.tolist(), totals.tolist(), strict=True):
+            status = pattern.status_of((ALL, ALL, period_key("year", f"{year}-01-01")), count)
+            by_year.append(
+                {
+                    "year": int(year),
+                    "count": None if status else float(count),
+                    "suppressed": status != PUBLISHED,
+                }
+            )
         try:
             table = area_rates(warehouse, source, per=per)
         except NotFoundError as error:
@@ -169,8 +188,11 @@ def crime_profile(
             rates_year = int(table.frame["year"].max())
             area_set = table.area_set
             unassigned = table.unassigned
+            no_area = pd.DataFrame({"area_id": [None], "year": [None], "count": [unassigned]})
+            if rates_status(pattern, no_area).iloc[0] != PUBLISHED:
+                unassigned = None  # suppressed, like the cells it would give away
             latest = table.frame[table.frame["year"] == rates_year]
-            hidden_areas = _protected_areas(latest["count"], small_count_threshold)
+            hidden_areas = _hidden_areas(pattern, latest, rates_year)
             shown = [
                 None if h else float(c) for c, h in zip(latest["count"], hidden_areas, strict=True)
             ]
@@ -269,10 +291,17 @@ def rate_map(
         area_set = next((s for s in sets if s), "")
     geojson = area_geojson(warehouse, area_set)
     rows = {str(r["area_id"]): r for r in frame.to_dict(orient="records")}
-    # The year's total is published, so the map hides complements too.
+    # The map shows cells of the source's one disclosure pattern, like every other output.
+    pattern = source_pattern(warehouse, source, threshold=small_count_threshold)
     ids = [str(f["id"]) for f in geojson["features"]]
-    area_counts = pd.Series([float(rows.get(i, {}).get("count", 0.0) or 0.0) for i in ids])
-    hidden_areas = dict(zip(ids, _protected_areas(area_counts, small_count_threshold), strict=True))
+    hidden_areas = {
+        i: pattern.status_of(
+            (ALL, area_key(i), period_key("year", f"{chosen}-01-01")),
+            float(rows.get(i, {}).get("count", 0.0) or 0.0),
+        )
+        != PUBLISHED
+        for i in ids
+    }
     for feature in geojson["features"]:
         row = rows.get(feature["id"], {})
         count = float(row.get("count", 0.0) or 0.0)
@@ -300,42 +329,10 @@ def rate_map(
     return geojson
 
 
-def _protected_pivot(pivot: pd.DataFrame, threshold: int) -> tuple[np.ndarray, set[str]]:
-    """Hidden cells of an ICCS code x year table whose row and year totals are published.
-
-    The years play the part of the areas in
-    :func:`~crimeprev.indicators.disclosure.protect_counts`: each code's
-    total over the years and each year's total (and its ICCS parents) are
-    the relations. Returns the mask and the codes whose total must be hidden.
-    """
-    codes, years = np.meshgrid(pivot.index.astype(str), pivot.columns.astype(str), indexing="ij")
-    long = pd.DataFrame(
-        {
-            "iccs_code": codes.ravel(),
-            "area_id": years.ravel(),
-            "count": pivot.to_numpy(dtype=float).ravel(),
-        }
-    )
-    result = protect_counts(long, threshold=threshold)
-    mask = (result.status != PUBLISHED).to_numpy().reshape(pivot.shape)
-    margins = result.hidden_margins
-    totals = set(margins.loc[margins["area_id"] == "_T", "iccs_code"].astype(str))
-    return mask, totals
-
-
-def _protected_areas(counts: pd.Series, threshold: int) -> list[bool]:
-    """Hidden areas of one year's counts by area, whose total over areas is published.
-
-    Small counts are hidden, and complements so that none can be worked
-    out from the year's total (see
-    :func:`~crimeprev.indicators.disclosure.protect_counts`).
-    """
-    frame = pd.DataFrame(
-        {
-            "iccs_code": "all",
-            "area_id": [f"area{i}" for i in range(len(counts))],
-            "count": counts.fillna(0).to_numpy(dtype=float),
-        }
-    )
-    status = protect_counts(frame, threshold=threshold).status
-    return (status != PUBLISHED).tolist()
+def _hidden_areas(pattern: SourcePattern, frame: pd.DataFrame, year: int) -> list[bool]:
+    """Whether each area's count (all offences, `year`) is hidden in the source's pattern."""
+    when = period_key("year", f"{year}-01-01")
+    return [
+        pattern.status_of((ALL, area_key(area), when), float(count)) != PUBLISHED
+        for area, count in zip(frame["area_id"], frame["count"], strict=True)
+    ]

@@ -193,6 +193,7 @@ def protect_source(
             f"the fine period must be one of {', '.join(PERIOD_KINDS)}, got {fine_period!r}"
         )
     kinds = PERIOD_KINDS[PERIOD_KINDS.index(fine_period) :]
+    fine = fine[fine[value].fillna(0) > 0]  # an empty cell is not listed: nothing to hide
     codes = [code_key(c, None)[1] for c in fine["iccs_code"]]  # type: ignore[index]
     areas = [area_key(a)[1] for a in fine["area_id"]]  # type: ignore[index]
     periods = pd.to_datetime(fine["period"]).dt.to_period(_FREQ[fine_period]).dt.start_time
@@ -294,3 +295,69 @@ def source_pattern(
         while len(_CACHE) > _CACHE_SIZE:
             _CACHE.popitem(last=False)
         return pattern
+
+
+def counts_status(
+    warehouse: object, query: Any, frame: pd.DataFrame, *, threshold: int, value: str = "count"
+) -> pd.Series:
+    """The suppression status of each row of ``count_incidents(warehouse, query)``.
+
+    Tables of the source's pattern (any ICCS level, by month, quarter, year
+    or all periods, by area or not, optionally one ICCS branch) take their
+    status from :func:`source_pattern`, so they agree with every other
+    output. Tables outside it (by week or day, with tags, or between
+    dates) are protected on their own by
+    :func:`crimeprev.indicators.disclosure.protect_counts`: consistent
+    within the table, not across tables.
+    """
+    from crimeprev.indicators.disclosure import protect_counts
+
+    covered = not query.tags and query.start is None and query.end is None
+    if covered and (query.period is None or query.period in PERIOD_KINDS) and not frame.empty:
+        pattern = source_pattern(warehouse, query.source, threshold=threshold)
+        if pattern.covers(query.period):
+            return pattern.frame_status(
+                frame, level=query.level, period=query.period, by_area=query.by_area, value=value
+            )
+    return protect_counts(frame, threshold=threshold, value=value).status
+
+
+def rates_status(
+    pattern: SourcePattern, frame: pd.DataFrame, *, iccs_code: str | None = None
+) -> pd.Series:
+    """The status of each area x year row of a rates table (all offences, or one ICCS branch).
+
+    A null year stands for all years together (e.g. the incidents with no area).
+    """
+    levels = {width: level for level, width in LEVELS.items()}
+    code = ALL if iccs_code is None else code_key(iccs_code, levels.get(len(iccs_code)))
+    marks = [
+        pattern.status_of(
+            (
+                code,
+                area_key(area),
+                ALL if year is None or pd.isna(year) else period_key("year", f"{int(year)}-01-01"),
+            ),
+            float(count),
+        )
+        for area, year, count in zip(frame["area_id"], frame["year"], frame["count"], strict=True)
+    ]
+    return pd.Series(marks, index=frame.index, dtype=object)
+
+
+def mark_suppressed(frame: pd.DataFrame, status: pd.Series, columns: Sequence[str]) -> pd.DataFrame:
+    """A copy of `frame` with `columns` blank where hidden and a ``suppression`` column.
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"count": [3.0, 40.0]})
+    >>> mark_suppressed(table, pd.Series(["primary", ""]), ["count"]).to_dict("list")
+    {'count': [nan, 40.0], 'suppression': ['primary', '']}
+    """
+    out = frame.copy()
+    hidden = (status != PUBLISHED).to_numpy()
+    for column in columns:
+        if column in out:
+            out[column] = out[column].astype(float).where(~hidden)
+    out["suppression"] = status.to_numpy()
+    return out

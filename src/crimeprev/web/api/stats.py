@@ -191,18 +191,21 @@ def counts(
     by_area: bool = Query(False),
     iccs: str | None = Query(None, description="Only this ICCS code and its descendants"),
     warehouse: Warehouse = Depends(get_warehouse),
+    settings: Settings = Depends(get_app_settings),
 ) -> dict[str, Any]:
-    """Counts by ICCS code x period (x area)."""
-    frame = count_incidents(
-        warehouse,
-        CountQuery(
-            source=source,
-            level=level,
-            period=None if period == "all" else period,
-            by_area=by_area,
-            iccs_code=iccs,
-        ),
+    """Counts by ICCS code x period (x area), small counts and their complements suppressed."""
+    from crimeprev.indicators.source_protection import counts_status, mark_suppressed
+
+    query = CountQuery(
+        source=source,
+        level=level,
+        period=None if period == "all" else period,
+        by_area=by_area,
+        iccs_code=iccs,
     )
+    frame = count_incidents(warehouse, query)
+    status = counts_status(warehouse, query, frame, threshold=settings.small_count_threshold)
+    frame = mark_suppressed(frame, status, ["count", "records"])
     return {"source": source, "level": level, "period": period, "counts": records(frame)}
 
 
@@ -214,15 +217,32 @@ def rates(
     warehouse: Warehouse = Depends(get_warehouse),
     settings: Settings = Depends(get_app_settings),
 ) -> dict[str, Any]:
-    """Rates per population by area and year with exact Poisson (Garwood) intervals."""
+    """Rates per population by area and year with exact Poisson (Garwood) intervals.
+
+    Counts hidden by the source's disclosure pattern are blank, with their rates and intervals.
+    """
+    from crimeprev.indicators.source_protection import (
+        mark_suppressed,
+        rates_status,
+        source_pattern,
+    )
+
     table = area_rates(warehouse, source, iccs_code=iccs, years=year or None, per=settings.rate_per)
+    pattern = source_pattern(warehouse, source, threshold=settings.small_count_threshold)
+    status = rates_status(pattern, table.frame, iccs_code=iccs)
+    frame = mark_suppressed(table.frame, status, ["count", "rate", "ci_low", "ci_high"])
+    no_area = rates_status(
+        pattern,
+        pd.DataFrame({"area_id": [None], "year": [None], "count": [table.unassigned]}),
+        iccs_code=iccs,
+    )
     return {
         "source": source,
         "area_set": table.area_set,
         "per": table.per,
         "confidence": table.confidence,
-        "unassigned": table.unassigned,
-        "rates": records(table.frame),
+        "unassigned": None if no_area.iloc[0] else table.unassigned,
+        "rates": records(frame),
     }
 
 
@@ -307,13 +327,14 @@ def export(
             media_type=media_type,
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
+    from crimeprev.indicators.source_protection import counts_status
+
     kind = None if period == "all" else period
-    frame = count_incidents(
-        warehouse, CountQuery(source=source, level=level, period=kind, by_area=by_area)
-    )
-    data = export_counts(
-        frame, file_format, threshold=settings.small_count_threshold, period_kind=kind
-    )
+    query = CountQuery(source=source, level=level, period=kind, by_area=by_area)
+    frame = count_incidents(warehouse, query)
+    threshold = settings.small_count_threshold
+    status = counts_status(warehouse, query, frame, threshold=threshold)
+    data = export_counts(frame, file_format, threshold=threshold, period_kind=kind, status=status)
     suffix, media_type = FORMATS[file_format]
     name = f"{source}_counts{'_sdmx' if file_format.startswith('sdmx') else ''}{suffix}"
     return Response(
