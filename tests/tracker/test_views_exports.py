@@ -188,27 +188,36 @@ def _answer(state: str, question: int, text: str) -> AnswerRow:
     )  # fmt: skip
 
 
-def test_pdf_report_keeps_cyrillic_and_greek_and_says_what_it_cannot_show():
+def test_pdf_report_sets_cyrillic_greek_and_arabic_and_says_what_it_cannot_show():
     russian = "Профилактика преступности в городах: 12 муниципальных программ."
     greek = "Πρόληψη της εγκληματικότητας στις γειτονιές."
     arabic = "منع الجريمة في المدن"
+    chinese = "城市预防犯罪"
     report = exports.SessionReport(
         number=1, title="Root causes", held_on=date(2021, 11, 10), topics=(),
         questions=(
             exports.ReportQuestion(1, "What works?", (
-                _answer("RUS", 1, russian), _answer("GRC", 1, greek), _answer("EGY", 1, arabic),
+                _answer("RUS", 1, russian), _answer("GRC", 1, greek),
+                _answer("EGY", 1, arabic), _answer("CHN", 1, chinese),
             )),
         ),
-        states=("EGY", "GRC", "RUS"), regions=(), has_fictional=False,
+        states=("CHN", "EGY", "GRC", "RUS"), regions=(), has_fictional=False,
     )  # fmt: skip
     reader = PdfReader(io.BytesIO(exports.report_pdf(report)))
     text = " ".join(" ".join(page.extract_text() for page in reader.pages).split())
     assert russian in text and greek in text
-    assert "1 answer(s) use a script this PDF's font does not cover" in text
-    # Only the Arabic answer carries the notice, right after its question marks.
+    # Arabic is shaped and set right to left in Noto Sans Arabic: its letters are all in
+    # the PDF (extraction gives them in visual order, with joiner marks between some).
+    fonts = {str(font.get_object()["/BaseFont"]).split("+")[-1]
+             for page in reader.pages for font in page["/Resources"]["/Font"].values()}  # fmt: skip
+    assert {"NotoSans", "NotoSansArabic"} <= fonts
+    assert set(arabic.replace(" ", "")) <= set(text)
+    assert "1 answer(s) use a script this PDF's fonts do not cover" in text
+    # Only the Chinese answer carries the notice, right after its question marks.
     assert text.count("Some characters of this answer cannot be shown in this PDF") == 1
-    assert re.sub(r"\S", "?", arabic) + " Some characters of this answer" in text
-    assert "منع الجريمة في المدن" in exports.report_html(report)
+    assert "China ?????? Some characters of this answer" in text
+    html = exports.report_html(report)
+    assert arabic in html and chinese in html
 
 
 def _pdf(text: str) -> bytes:

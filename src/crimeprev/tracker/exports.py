@@ -288,22 +288,29 @@ def report_html(report: SessionReport) -> str:
     )
 
 
+#: The PDF report's fonts: Noto Sans (Latin, Greek, Cyrillic), then Noto Sans Arabic for
+#: what the first lacks; fpdf2 shapes and orders Arabic right to left with HarfBuzz.
+_PDF_FONTS = ("Noto Sans", "Noto Sans Arabic")
+
+
 @cache
-def _pdf_font() -> tuple[str, frozenset[int]]:
-    """The PDF's font (Noto Sans: Latin, Greek and Cyrillic) and the code points it covers."""
+def _pdf_fonts() -> tuple[tuple[str, ...], frozenset[int]]:
+    """The PDF fonts' files and the code points they cover together."""
     import fontpkg
     from fontTools.ttLib import TTFont
 
-    path = fontpkg.path("Noto Sans")
-    with TTFont(path, lazy=True) as font:
-        covered = frozenset(font.getBestCmap())
-    return str(path), covered
+    paths = tuple(str(fontpkg.path(family)) for family in _PDF_FONTS)
+    covered: set[int] = set()
+    for path in paths:
+        with TTFont(path, lazy=True) as font:
+            covered |= set(font.getBestCmap())
+    return paths, frozenset(covered)
 
 
 def _printable(text: str) -> tuple[str, bool]:
-    """`text` with the characters the PDF font lacks replaced; and whether any were.
+    """`text` with the characters the PDF fonts lack replaced; and whether any were.
 
-    A character the font lacks is written as its compatibility decomposition
+    A character the fonts lack is written as its compatibility decomposition
     when that is covered (a full-width letter or a unit sign as plain letters),
     else as ``?``.
 
@@ -312,9 +319,11 @@ def _printable(text: str) -> tuple[str, bool]:
     >>> _printable("Россия, Côte d’Ivoire, 5 ㎞")
     ('Россия, Côte d’Ivoire, 5 km', False)
     >>> _printable("مرحبا")
-    ('?????', True)
+    ('مرحبا', False)
+    >>> _printable("预防犯罪")
+    ('????', True)
     """
-    _, covered = _pdf_font()
+    _, covered = _pdf_fonts()
     out = []
     lost = False
     for character in text:
@@ -333,18 +342,22 @@ def _printable(text: str) -> tuple[str, bool]:
 def report_pdf(report: SessionReport) -> bytes:
     """The report as a PDF document.
 
-    Text is set in Noto Sans, which covers the Latin, Greek and Cyrillic
-    scripts (English, French, Spanish and Russian answers). An answer with
-    characters the font lacks (Arabic or Chinese script, for instance) shows
-    them as ``?`` and says so under the answer, and the first page says how
-    many answers are affected: the HTML report shows every script.
+    Text is set in Noto Sans (Latin, Greek and Cyrillic scripts: English,
+    French, Spanish and Russian answers) with Noto Sans Arabic for Arabic,
+    shaped and set right to left. An answer with characters neither font has
+    (Chinese script, for instance) shows them as ``?`` and says so under the
+    answer, and the first page says how many answers are affected: the HTML
+    report shows every script.
     """
     from fpdf import FPDF
 
-    path, _ = _pdf_font()
+    (latin, arabic), _ = _pdf_fonts()
     document = FPDF(format="A4")
-    document.add_font("report", "", path, variations={"wght": 400.0, "wdth": 100.0})
-    document.add_font("report", "B", path, variations={"wght": 700.0, "wdth": 100.0})
+    for family, path in (("report", latin), ("report-arabic", arabic)):
+        document.add_font(family, "", path, variations={"wght": 400.0, "wdth": 100.0})
+        document.add_font(family, "B", path, variations={"wght": 700.0, "wdth": 100.0})
+    document.set_fallback_fonts(["report-arabic"])
+    document.set_text_shaping(True)
     document.set_auto_page_break(auto=True, margin=15)
     document.set_title(_printable(f"Thematic discussion {report.number}: {report.title}")[0])
     document.add_page()
@@ -372,9 +385,8 @@ def report_pdf(report: SessionReport) -> bytes:
     )
     if unprintable:
         line(
-            f"{unprintable} answer(s) use a script this PDF's font does not cover (such as "
-            "Arabic or Chinese); those characters show as '?'. The HTML report shows the "
-            "full text.",
+            f"{unprintable} answer(s) use a script this PDF's fonts do not cover (such as "
+            "Chinese); those characters show as '?'. The HTML report shows the full text.",
             10,
             "B",
         )
