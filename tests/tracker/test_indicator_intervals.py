@@ -308,10 +308,13 @@ def test_paragraph_view_gives_each_reporting_states_latest_indicator_value(
     from crimeprev.tracker.service import AnswerInput
 
     with tracker_db.transaction() as session:
-        for actor, iso3 in ((people["kenya"], "KEN"), (people["ghana"], "GHA")):
+        for actor, iso3, paragraphs in (
+            (people["kenya"], "KEN", (21, 24, 27)),
+            (people["ghana"], "GHA", (21, 27)),
+        ):
             number = service.save_submission(
                 session, actor, discussion=1, state=iso3,
-                answers=[AnswerInput(1, f"{iso3} maps risk factors.", paragraphs=(21,))],
+                answers=[AnswerInput(1, f"{iso3} maps risk factors.", paragraphs=paragraphs)],
             ).id  # fmt: skip
             service.submit_submission(session, actor, number)
             service.publish_submission(session, people["secretary"], number)
@@ -320,7 +323,7 @@ def test_paragraph_view_gives_each_reporting_states_latest_indicator_value(
         with tracker_db.transaction() as session:
             view = views.paragraph_view(session, people["public"], 21, warehouse)
             bundled = views.paragraph_view(session, people["public"], 21)
-            unlinked = views.paragraph_view(session, people["public"], 24, warehouse)
+            laundering = views.paragraph_view(session, people["public"], 24, warehouse)
     finally:
         warehouse.close()
     assert [series for series, _, _ in view.indicators] == ["16.1.1"]
@@ -335,4 +338,26 @@ def test_paragraph_view_gives_each_reporting_states_latest_indicator_value(
             assert value.ci_low is None and "without the" in value.interval_note
     kenya = view.indicator_values[1]
     assert kenya.breaks == 1 and "World Bank" in kenya.source  # the 2013 gap
-    assert unlinked.indicator_values == ()  # paragraph 24 has no linked indicator
+    # Paragraph 24 is linked to money laundering (UN-CTS), which Kenya does not publish.
+    assert [(v.series, v.iso3, v.value) for v in laundering.indicator_values] == [
+        ("ICCS 07041", "KEN", None)
+    ]
+    assert laundering.indicator_values[0].interval_note == (
+        "the warehouse holds no value of ICCS 07041 for KEN"
+    )
+    # Paragraph 27 (gender perspective): sexual violence from UN-CTS, with its interval.
+    with tracker_db.transaction() as session:
+        warehouse = open_warehouse(warehouse_url)
+        try:
+            gender = views.paragraph_view(session, people["public"], 27, warehouse)
+        finally:
+            warehouse.close()
+    for value in gender.indicator_values:
+        published = _cts(value.iso3, "Sexual violence").dropna()
+        year = int(published.index[-1])
+        count, rate = published.loc[year, "count"], published.loc[year, "rate"]
+        low, high = _garwood(np.array([count]))
+        assert (value.series, value.year, value.value) == ("ICCS 0301", year, pytest.approx(rate))
+        assert value.ci_low == pytest.approx(float(low[0]) * rate / count)
+        assert value.ci_high == pytest.approx(float(high[0]) * rate / count)
+    assert [v.iso3 for v in gender.indicator_values] == ["GHA", "KEN"]

@@ -26,10 +26,15 @@ from crimeprev.tracker.models import (
 __all__ = ["DEFAULT_INDICATORS", "get_discussion", "sync_reference", "validate_paragraphs"]
 
 #: Progress indicators linked to paragraphs when the reference data are loaded:
-#: (paragraph, series, label, unit).
+#: (paragraph, series, label, unit). A series is an SDG indicator id, or ``ICCS <code>``
+#: for the offences a warehouse source publishes by ICCS code (UN-CTS: money laundering
+#: for the proceeds of crime, paragraph 24; sexual violence for the gender perspective,
+#: paragraph 27), read from the warehouse when it holds them.
 DEFAULT_INDICATORS: tuple[tuple[int, str, str, str], ...] = (
     (21, "16.1.1", "Victims of intentional homicide", "per 100,000 population"),
     (23, "16.1.1", "Victims of intentional homicide", "per 100,000 population"),
+    (24, "ICCS 07041", "Money laundering", "per 100,000 population"),
+    (27, "ICCS 0301", "Sexual violence", "per 100,000 population"),
 )
 
 

@@ -306,37 +306,51 @@ def paragraph_view(
         practices=practices,
         indicators=tuple((series, label, unit) for series, label, unit in indicators),
         indicator_values=_indicator_values(
-            [series for series, _, _ in indicators], reporting, warehouse
+            [(series, unit) for series, _, unit in indicators], reporting, warehouse
         ),
     )
 
 
 def _indicator_values(
-    names: list[str], states: list[str], warehouse: Warehouse | None
+    names: list[tuple[str, str]], states: list[str], warehouse: Warehouse | None
 ) -> tuple[IndicatorValue, ...]:
-    """Each State's latest value of each named series (warehouse first, then bundled)."""
+    """Each State's latest value of each (series, unit) (warehouse first, then bundled).
+
+    A State without a value of a series gets a row with no value and a note
+    saying where the value would come from.
+    """
     if not names or not states:
         return ()
     out = []
     for iso3 in states:
         held = {s.series: s for s in warehouse_series(warehouse, iso3)} if warehouse else {}
-        for name in names:
+        for name, unit in names:
             series = held.get(name)
             if series is None and name in available_series():
                 series = country_series(name, iso3)
-            if series is None:
+            if series is None or not series.points:
+                where = (
+                    "the warehouse holds" if warehouse is not None else "no warehouse is loaded;"
+                )
+                out.append(
+                    IndicatorValue(
+                        series=name, iso3=iso3, state_name=member_state(iso3).name, year=None,
+                        value=None, ci_low=None, ci_high=None, unit=unit, source="",
+                        interval_note=f"{where} no value of {name} for {iso3}", breaks=0,
+                    )
+                )  # fmt: skip
                 continue
             index = len(series.points) - 1
-            latest = series.points[index] if series.points else None
+            year, value = series.points[index]
             out.append(
                 IndicatorValue(
                     series=name,
                     iso3=iso3,
                     state_name=member_state(iso3).name,
-                    year=latest[0] if latest else None,
-                    value=latest[1] if latest else None,
-                    ci_low=series.ci_low[index] if latest and series.ci_low else None,
-                    ci_high=series.ci_high[index] if latest and series.ci_high else None,
+                    year=year,
+                    value=value,
+                    ci_low=series.ci_low[index] if series.ci_low else None,
+                    ci_high=series.ci_high[index] if series.ci_high else None,
                     unit=series.unit,
                     source=series.source,
                     interval_note="; ".join(series.interval_notes),
