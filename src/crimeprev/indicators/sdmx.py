@@ -458,10 +458,21 @@ def indicator_sdmx_frame(
     Each row of the indicator gives two observations, UNIT_MEASURE ``NUMBER``
     (victims) and ``PER_100000`` (the rate). A numerator below `threshold`
     is confidential, and so is its rate (the rate and the published
-    population would give it back). Rows without a denominator give the
-    numerator only.
+    population would give it back); so are the complements that stop the
+    Total rows from giving it back (secondary, CONF_STATUS ``D``). Rows
+    without a denominator give the numerator only.
     """
-    hidden = suppress_small(frame["numerator"].tolist(), threshold=threshold).suppressed
+    from crimeprev.indicators.source_protection import protect_breakdown
+
+    # The Total rows add up the others: secondary suppression over sex x age (x form).
+    suppression = protect_breakdown(
+        frame,
+        threshold=threshold,
+        value="numerator",
+        breakdowns=[c for c in ("sex", "age", "form") if c in frame],
+        keys=[c for c in ("area_id", "year") if c in frame],
+    ).tolist()
+    hidden = [bool(s) for s in suppression]
     # 16.2.2's form of exploitation is an ICCS code below the indicator's.
     codes = (
         [f if f not in ("Total", "Unknown") else iccs_code for f in frame["form"]]
@@ -480,7 +491,7 @@ def indicator_sdmx_frame(
         }
     )
     status = ["C" if h else "A" for h in hidden]
-    conf = [CONF_CODES["primary" if h else ""] for h in hidden]
+    conf = [CONF_CODES[s] for s in suppression]
     numbers = base.assign(
         UNIT_MEASURE="NUMBER",
         OBS_VALUE=_shown(frame["numerator"].to_numpy(dtype=float), hidden),

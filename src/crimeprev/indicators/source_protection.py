@@ -361,3 +361,70 @@ def mark_suppressed(frame: pd.DataFrame, status: pd.Series, columns: Sequence[st
             out[column] = out[column].astype(float).where(~hidden)
     out["suppression"] = status.to_numpy()
     return out
+
+
+def protect_breakdown(
+    frame: pd.DataFrame,
+    *,
+    threshold: int,
+    value: str,
+    breakdowns: Sequence[str],
+    keys: Sequence[str] = (),
+    total: str = "Total",
+) -> pd.Series:
+    """Primary and secondary suppression of a table by categories with "Total" rows.
+
+    For tables such as an SDG indicator by sex x age band (x form), where a
+    row whose `breakdowns` value is `total` adds up the others: the rows
+    without any total are the fine cells, each total row a published sum of
+    them, and :func:`crimeprev.indicators._joint_audit.protect_cells` hides
+    complements until every small count's range is proven wide. Each
+    combination of `keys` (e.g. area and year) is its own table.
+
+    Raises
+    ------
+    InvalidInputError
+        If a total row does not equal the sum of the rows it covers.
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"sex": ["Male", "Female", "Total"], "numerator": [3, 20, 23]})
+    >>> protect_breakdown(table, threshold=5, value="numerator", breakdowns=["sex"]).tolist()
+    ['primary', 'secondary', '']
+    """
+    status = pd.Series(PUBLISHED, index=frame.index, dtype=object)
+    if threshold <= 0 or frame.empty:
+        return status
+    columns = [*keys, *breakdowns]
+    is_total = np.zeros(len(frame), dtype=bool)
+    for column in breakdowns:
+        is_total |= (frame[column].astype(str) == total).to_numpy()
+    fine = frame[~is_total & (frame[value].fillna(0).to_numpy(dtype=float) > 0)]
+    if fine.empty:
+        return status
+    categories = []
+    groups: list[dict[Hashable, np.ndarray]] = []
+    for column in columns:
+        codes, names = pd.factorize(fine[column].astype(str))
+        categories.append(codes)
+        grouping: dict[Hashable, np.ndarray] = {
+            ("value", str(n)): np.array([i]) for i, n in enumerate(names)
+        }
+        if column in breakdowns:
+            grouping[ALL] = np.arange(len(names))
+        groups.append(grouping)
+    system = build_cells(categories, fine[value].to_numpy(dtype=float), groups)
+    result = protect_cells(system, threshold=threshold)
+    pattern = SourcePattern(system, result, (), threshold)
+    marks = []
+    for row in frame[[*columns, value]].itertuples(index=False):
+        cells = dict(zip([*columns, value], row, strict=True))
+        view = tuple(
+            ALL
+            if column in breakdowns and str(cells[column]) == total
+            else ("value", str(cells[column]))
+            for column in columns
+        )
+        count = 0.0 if pd.isna(cells[value]) else float(cells[value])
+        marks.append(pattern.status_of(view, count))
+    return pd.Series(marks, index=frame.index, dtype=object)
