@@ -31,7 +31,9 @@ against the import log before committing. Duplicates (``--duplicates id``)
 are found the same way by every peer: candidates first (a hash of the id
 repeated), then the exact first row among the candidates only. Each run is a
 fresh process, so the peak resident memory of a run is its own; ``ingest s``
-is the time until the accepted and quarantined rows exist. Usage::
+is the time until the accepted and quarantined rows exist; ``cpu s`` the
+median CPU time of the run (all threads), the figure that shows what two
+cores can and cannot do. Usage::
 
     python bench/bench_warehouse.py 1000000 10000000 30000000 --repeats 3
 """
@@ -521,8 +523,13 @@ def child(name: str, path: str, folder: str) -> None:
     print(json.dumps({"seconds": seconds, "ingest": ingested, "rows": rows}))
 
 
-def measure(name: str, path: Path, folder: Path) -> tuple[float, float, float, int]:
-    """Run a pipeline in a fresh process; return (seconds, ingest s, peak GiB, result rows)."""
+def measure(name: str, path: Path, folder: Path) -> tuple[float, float, float, int, float]:
+    """Run a pipeline in a fresh process.
+
+    Returns (seconds, ingest s, peak GiB, result rows, CPU seconds); the CPU
+    seconds (user + system, every thread) depend much less on the other
+    load of a shared machine than the elapsed time does.
+    """
     process = subprocess.Popen(
         [
             sys.executable,
@@ -544,7 +551,8 @@ def measure(name: str, path: Path, folder: Path) -> tuple[float, float, float, i
     if status != 0:
         raise SystemExit(f"{name} failed with status {status}")
     result = json.loads(output.strip().splitlines()[-1])
-    return result["seconds"], result["ingest"], usage.ru_maxrss / 1024**2, result["rows"]
+    cpu = usage.ru_utime + usage.ru_stime
+    return result["seconds"], result["ingest"], usage.ru_maxrss / 1024**2, result["rows"], cpu
 
 
 def _load() -> str:
@@ -577,14 +585,17 @@ def main() -> None:
     folder = args.folder or Path(tempfile.mkdtemp(prefix="bench_warehouse_"))
     folder.mkdir(parents=True, exist_ok=True)
     names = args.pipelines.split(",")
-    header = ("rows", "pipeline", "median s", "ingest s", "peak GiB", "x sql", "pandas/x", "result")
+    header = (
+        "rows", "pipeline", "median s", "ingest s", "cpu s", "peak GiB", "x sql", "pandas/x",
+        "result",
+    )  # fmt: skip
     print(f"duplicates rule: {DUPLICATES}")
-    print("{:>12} {:<11} {:>9} {:>9} {:>9} {:>6} {:>9} {:>10}".format(*header))
+    print("{:>12} {:<11} {:>9} {:>9} {:>7} {:>9} {:>6} {:>9} {:>10}".format(*header))
     for size in args.sizes:
         path = make_data(size, folder)
         load = _load()
         # Round-robin, so that a change in the machine's load hits every pipeline alike.
-        runs: dict[str, list[tuple[float, float, float, int]]] = {name: [] for name in names}
+        runs: dict[str, list[tuple[float, float, float, int, float]]] = {n: [] for n in names}
         for _ in range(args.repeats):
             for name in names:
                 runs[name].append(measure(name, path, folder))
@@ -594,14 +605,15 @@ def main() -> None:
                 statistics.median(r[1] for r in done),
                 max(r[2] for r in done),
                 done[0][3],
+                statistics.median(r[4] for r in done),
             )
             for name, done in runs.items()
         }
         floor = medians.get("duckdb-sql", (float("nan"),))[0]
         pandas = medians.get("pandas", (float("nan"),))[0]
-        for name, (seconds, ingest, peak, rows) in medians.items():
+        for name, (seconds, ingest, peak, rows, cpu) in medians.items():
             print(
-                f"{size:>12,} {name:<11} {seconds:>9.2f} {ingest:>9.2f} {peak:>9.2f} "
+                f"{size:>12,} {name:<11} {seconds:>9.2f} {ingest:>9.2f} {cpu:>7.2f} {peak:>9.2f} "
                 f"{seconds / floor:>6.2f} {pandas / seconds:>9.2f} {rows:>10,}"
             )
         print(f"{'':>12} load average {load} -> {_load()}")
