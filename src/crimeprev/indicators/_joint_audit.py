@@ -232,6 +232,9 @@ def protect_cells(
     # creation, which would end up in the CLI's output and exported files.
     solver = highspy._core._Highs()
     solver.setOptionValue("output_flag", False)
+    # The serial dual simplex solves these small programmes 2-3 times faster
+    # than the default choice here (bench/RESULTS.md, "disclosure").
+    solver.setOptionValue("simplex_strategy", 1)
     for cell in cells:
         if pool.high[cell] - pool.low[cell] >= width - 1e-9:
             continue
@@ -378,6 +381,12 @@ def _perturbation(
     model.a_matrix_.value_ = matrix.data
     solver.passModel(model)
     solver.run()
+    if solver.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        # Rare numerical trouble: once more with the solver's own choice of method.
+        solver.setOptionValue("simplex_strategy", 0)
+        solver.passModel(model)
+        solver.run()
+        solver.setOptionValue("simplex_strategy", 1)
     if solver.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
     values = np.asarray(solver.getSolution().col_value)
