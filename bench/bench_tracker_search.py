@@ -341,11 +341,14 @@ def main() -> None:
                     started = time.perf_counter()
                     search(session, "")
                     snapshot_ms = (time.perf_counter() - started) * 1000
-                changed_ms = after_a_change(database, queries["1 very common word"][0][0])
+                word = queries["1 very common word"][0][0]
+                # The first change in a process also pays one-off costs (statements
+                # compiled, pages read); the second shows the usual cost.
+                changed = [after_a_change(database, word) for _ in range(2)]
                 print(
                     f"\n## {name}, {count:,} documents ({how}; reading the snapshot: "
                     f"{snapshot_ms:.0f} ms; a search of a very common word after one document "
-                    f"changed: {changed_ms:.0f} ms; "
+                    f"changed: {changed[0]:.0f} ms the first time, {changed[1]:.0f} ms the second; "
                     f"load average {Path('/proc/loadavg').read_text()[:14]})"
                 )
                 print(

@@ -12,10 +12,17 @@ document, the term's count in the title and in the body); the terms come from
 each database's own full-text tokenizer (FTS5 ``porter unicode61`` via a
 one-row scratch table and ``fts5vocab``; PostgreSQL ``to_tsvector('english')``),
 so the words a query matches are the words the engine would match. A search
-reads one packed string per query term (SQLite ``group_concat``, PostgreSQL a
-``bytea`` built with ``int8send``): one row, however many documents hold the
-term, then scores, filters, counts and ranks in NumPy over an in-memory
-:class:`Snapshot` of every document's visibility, lengths and facet values.
+reads one packed value per query term (SQLite ``group_concat`` of integers,
+PostgreSQL a ``bytea`` built with ``int8send``): one row, however many
+documents hold the term, because turning 100,000 rows into Python tuples costs
+220-300 ms against 35-90 ms for the packed value (measured on a loaded
+machine). It then scores, filters, counts and ranks in NumPy over an in-memory
+snapshot of every document's visibility, lengths and facet values. Set aside
+without building them: BM25 as a SQL aggregate (the facet counts would still
+need every match's id in Python, the 220-300 ms above); a threshold
+(WAND-style) top-k over impact-ordered postings (the facet counts need every
+match anyway, and the scores depend on which documents the searcher may see,
+so no stored order fits every searcher).
 
 The snapshot and the terms' postings are cached per process
 (:mod:`crimeprev.tracker._search_snapshot`) under the index's *nonce*, a
@@ -25,8 +32,8 @@ random number that every change to the index replaces in the same transaction
 the data it caches, so a cache entry never mixes two states of the index, and
 several web workers each notice any change at their next search: they re-read
 only the documents changed since their snapshot (a full read of 100,000
-documents takes 0.3-0.5 s; it happens once per process, and after more than
-2,000 changes or a rebuild).
+documents takes 0.4-0.7 s on a loaded machine; it happens once per process, and
+after more than 2,000 changes or a rebuild).
 
 The index is derived data, outside the Alembic schema: :func:`build_index`
 creates and fills it when ``tracker_search_state`` has no row (a new database,
