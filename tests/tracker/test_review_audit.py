@@ -275,3 +275,16 @@ def test_cli_versions_review_audit_paragraph_compare(tracker_db, people, tmp_pat
     assert same.exit_code == 2 and "compare two different States, got KEN twice" in same.output
     missing = runner.invoke(cli, ["tracker", "versions", "999"])
     assert missing.exit_code == 2 and "no submission 999" in missing.output
+
+
+@SQLITE_ONLY
+def test_forms_ask_the_public_to_sign_in(tracker_client, tokens):
+    for path, doing in (("/tracker/practices/new", "share a practice"),
+                        ("/tracker/submissions/new", "answer a discussion")):  # fmt: skip
+        public = tracker_client.get(path).text
+        assert '<form method="post"' not in public
+        assert f'<a href="/login?next={path}">Sign in</a>' in public and doing in public
+        viewer = tracker_client.get(path, headers=tokens["viewer"]).text
+        assert "viewer holds no tracker role" in viewer and '<form method="post"' not in viewer
+        focal = tracker_client.get(path, headers=tokens["kenya"]).text
+        assert f'<form method="post" action="{path}"' in focal
