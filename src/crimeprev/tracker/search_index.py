@@ -133,9 +133,10 @@ _POSTGRES_DDL = (
     # Ranking moved to the postings: the tsvector column of earlier versions is not needed.
     "drop index if exists ix_tracker_search_document_search_vector",
     "alter table tracker_search_document drop column if exists search_vector",
+    # Without its state row the index counts as missing and the next search rebuilds it.
+    # (Deleting, not truncating: the same TRUNCATE statement may list the index's tables.)
     "create or replace function tracker_search_clear() returns trigger language plpgsql as $$ "
-    "begin truncate tracker_search_posting, tracker_search_docinfo, tracker_search_value, "
-    "tracker_search_state, tracker_search_change; return null; end $$",
+    "begin delete from tracker_search_state; return null; end $$",
     "drop trigger if exists tracker_search_truncate on tracker_search_document",
     "create trigger tracker_search_truncate after truncate on tracker_search_document "
     "for each statement execute function tracker_search_clear()",
@@ -236,8 +237,11 @@ def build_index(connection: Connection) -> None:
             return
     for statement in _SQLITE_DDL if sqlite else _POSTGRES_DDL:
         connection.exec_driver_sql(statement)
-    for table in _DERIVED:
-        connection.exec_driver_sql(f"delete from {table}")
+    if sqlite:
+        for table in _DERIVED:
+            connection.exec_driver_sql(f"delete from {table}")
+    else:
+        connection.exec_driver_sql(f"truncate {', '.join(_DERIVED)}")
     if sqlite:
         connection.exec_driver_sql(
             "insert into tracker_search_fts(tracker_search_fts) values ('rebuild')"
