@@ -264,3 +264,25 @@ def test_vancouver_exports_and_profile_agree_and_resist_the_attacker(vancouver_o
     for low, high in ranges:
         assert high - low >= THRESHOLD - 1e-6, (low, high)
     json.dumps(profile, allow_nan=False)  # the JSON twin stays valid JSON (no NaN)
+
+
+def test_a_stored_pattern_is_read_back_for_the_same_cells_only(tmp_path, monkeypatch):
+    from crimeprev.indicators import source_protection
+
+    fine = pd.DataFrame(
+        {"iccs_code": ["0501", "0502", "0501", "0502"], "area_id": ["A", "A", "B", "B"],
+         "period": ["2020-01-01"] * 4, "count": [3.0, 9.0, 7.0, 20.0]}
+    )  # fmt: skip
+    stored = tmp_path / "pattern.npz"
+    made = protect_source(fine, threshold=THRESHOLD, stored=stored)
+    assert stored.exists()
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the stored pattern should have been used")
+
+    monkeypatch.setattr(source_protection, "protect_cells", refuse)
+    again = protect_source(fine, threshold=THRESHOLD, stored=stored)
+    assert np.array_equal(again.protection.hidden, made.protection.hidden)
+    # Other counts: the stored pattern does not fit and is not used.
+    with pytest.raises(AssertionError, match="stored pattern"):
+        protect_source(fine.assign(count=[3.0, 9.0, 7.0, 21.0]), threshold=THRESHOLD, stored=stored)

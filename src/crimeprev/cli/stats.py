@@ -649,7 +649,13 @@ def export(
             )
             frame = count_incidents(warehouse, query)
             # One pattern for every output of the source, so tables cannot be compared.
-            status = counts_status(warehouse, query, frame, threshold=threshold)
+            status = counts_status(
+                warehouse,
+                query,
+                frame,
+                threshold=threshold,
+                cache_dir=settings.data_dir / "disclosure",
+            )
         data = export_counts(
             frame,
             file_format,

@@ -8,6 +8,7 @@ the published tables.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -111,6 +112,7 @@ def crime_profile(
     level: int = 2,
     per: int = 100_000,
     small_count_threshold: int = 5,
+    disclosure_cache: Path | None = None,
 ) -> CrimeProfile:
     """Build the crime profile of `source`.
 
@@ -145,7 +147,9 @@ def crime_profile(
         # Every table of the source (exports at any level and period, this page,
         # the rates and the map) shows the cells of one disclosure pattern, so no
         # hidden cell can be worked out by comparing two of them.
-        pattern = source_pattern(warehouse, source, threshold=small_count_threshold)
+        pattern = source_pattern(
+            warehouse, source, threshold=small_count_threshold, cache_dir=disclosure_cache
+        )
         year_list = [int(y) for y in pivot.columns]
         year_keys = [period_key("year", f"{y}-01-01") for y in year_list]
         for index, code in enumerate(pivot.index):
@@ -246,6 +250,7 @@ def rate_map(
     year: int | None = None,
     per: int = 100_000,
     small_count_threshold: int = 5,
+    disclosure_cache: Path | None = None,
 ) -> dict[str, Any]:
     """GeoJSON of a source's areas with the year's count and rate per `per` residents.
 
@@ -292,7 +297,9 @@ def rate_map(
     geojson = area_geojson(warehouse, area_set)
     rows = {str(r["area_id"]): r for r in frame.to_dict(orient="records")}
     # The map shows cells of the source's one disclosure pattern, like every other output.
-    pattern = source_pattern(warehouse, source, threshold=small_count_threshold)
+    pattern = source_pattern(
+        warehouse, source, threshold=small_count_threshold, cache_dir=disclosure_cache
+    )
     ids = [str(f["id"]) for f in geojson["features"]]
     hidden_areas = {
         i: pattern.status_of(

@@ -12,10 +12,13 @@ warehouse, source, import log and threshold.
 
 from __future__ import annotations
 
+import hashlib
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -154,6 +157,7 @@ def protect_source(
     fine_period: str = "month",
     protection: float | None = None,
     value: str = "count",
+    stored: Path | None = None,
 ) -> SourcePattern:
     """Protect every table a source publishes at once, from its finest counts.
 
@@ -170,6 +174,9 @@ def protect_source(
     protection : float, optional
         The width each hidden small count's feasible range must reach
         (default: the threshold).
+    stored : Path, optional
+        A file keeping the pattern: read when it was made for the same
+        cells, written otherwise.
 
     Raises
     ------
@@ -217,8 +224,44 @@ def protect_source(
     system = build_cells(
         [code_index, area_index, period_index], fine[value].to_numpy(dtype=float), groups
     )
+    if stored is not None:
+        result = _load_protection(stored, system)
+        if result is not None:
+            return SourcePattern(system, result, kinds, threshold)
     result = protect_cells(system, threshold=threshold, protection=protection)
+    if stored is not None:
+        _save_protection(stored, system, result)
     return SourcePattern(system, result, kinds, threshold)
+
+
+def _load_protection(path: Path, system: CellSystem) -> JointProtection | None:
+    """A stored pattern, if it was made for these very cells."""
+    try:
+        with np.load(path) as data:
+            if not np.array_equal(data["values"], system.values):
+                return None
+            return JointProtection(
+                data["hidden"], data["primary"], data["lower"], data["upper"],
+                int(data["linear_programmes"]),
+            )  # fmt: skip
+    except (OSError, KeyError, ValueError):
+        return None
+
+
+def _save_protection(path: Path, system: CellSystem, result: JointProtection) -> None:
+    """Store a pattern (written aside, then moved in place, so a reader never sees half)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial.npz")
+    np.savez_compressed(
+        partial,
+        values=system.values,
+        hidden=result.hidden,
+        primary=result.primary,
+        lower=result.lower,
+        upper=result.upper,
+        linear_programmes=result.linear_programmes,
+    )
+    os.replace(partial, path)
 
 
 _FREQ = {"month": "M", "quarter": "Q", "year": "Y"}
@@ -259,9 +302,18 @@ _LOCK = threading.Lock()
 
 
 def source_pattern(
-    warehouse: object, source: str, *, threshold: int, protection: float | None = None
+    warehouse: object,
+    source: str,
+    *,
+    threshold: int,
+    protection: float | None = None,
+    cache_dir: Path | None = None,
 ) -> SourcePattern:
     """The disclosure pattern of `source` in `warehouse`, computed once per import log state.
+
+    Patterns are kept in memory, and with `cache_dir` also on disk (one
+    file per source, import log state and threshold), so a command run
+    again or a restarted server does not make them again.
 
     Raises
     ------
@@ -290,7 +342,13 @@ def source_pattern(
             except InvalidInputError:
                 continue  # the source's dates are coarser: try the next period
             break
-        pattern = protect_source(fine, threshold=threshold, fine_period=kind, protection=protection)
+        stored = None
+        if cache_dir is not None:
+            digest = hashlib.sha256(repr(key).encode()).hexdigest()[:20]
+            stored = Path(cache_dir) / f"{source}-{digest}.npz"
+        pattern = protect_source(
+            fine, threshold=threshold, fine_period=kind, protection=protection, stored=stored
+        )
         _CACHE[key] = pattern
         while len(_CACHE) > _CACHE_SIZE:
             _CACHE.popitem(last=False)
@@ -298,7 +356,13 @@ def source_pattern(
 
 
 def counts_status(
-    warehouse: object, query: Any, frame: pd.DataFrame, *, threshold: int, value: str = "count"
+    warehouse: object,
+    query: Any,
+    frame: pd.DataFrame,
+    *,
+    threshold: int,
+    value: str = "count",
+    cache_dir: Path | None = None,
 ) -> pd.Series:
     """The suppression status of each row of ``count_incidents(warehouse, query)``.
 
@@ -314,7 +378,7 @@ def counts_status(
 
     covered = not query.tags and query.start is None and query.end is None
     if covered and (query.period is None or query.period in PERIOD_KINDS) and not frame.empty:
-        pattern = source_pattern(warehouse, query.source, threshold=threshold)
+        pattern = source_pattern(warehouse, query.source, threshold=threshold, cache_dir=cache_dir)
         if pattern.covers(query.period):
             return pattern.frame_status(
                 frame, level=query.level, period=query.period, by_area=query.by_area, value=value

@@ -163,6 +163,7 @@ def profile_json(
         level=level,
         per=settings.rate_per,
         small_count_threshold=settings.small_count_threshold,
+        disclosure_cache=settings.data_dir / "disclosure",
     )
     data = asdict(profile)
     data["by_category"] = [
@@ -204,7 +205,13 @@ def counts(
         iccs_code=iccs,
     )
     frame = count_incidents(warehouse, query)
-    status = counts_status(warehouse, query, frame, threshold=settings.small_count_threshold)
+    status = counts_status(
+        warehouse,
+        query,
+        frame,
+        threshold=settings.small_count_threshold,
+        cache_dir=settings.data_dir / "disclosure",
+    )
     frame = mark_suppressed(frame, status, ["count", "records"])
     return {"source": source, "level": level, "period": period, "counts": records(frame)}
 
@@ -228,7 +235,12 @@ def rates(
     )
 
     table = area_rates(warehouse, source, iccs_code=iccs, years=year or None, per=settings.rate_per)
-    pattern = source_pattern(warehouse, source, threshold=settings.small_count_threshold)
+    pattern = source_pattern(
+        warehouse,
+        source,
+        threshold=settings.small_count_threshold,
+        cache_dir=settings.data_dir / "disclosure",
+    )
     status = rates_status(pattern, table.frame, iccs_code=iccs)
     frame = mark_suppressed(table.frame, status, ["count", "rate", "ci_low", "ci_high"])
     no_area = rates_status(
@@ -333,7 +345,9 @@ def export(
     query = CountQuery(source=source, level=level, period=kind, by_area=by_area)
     frame = count_incidents(warehouse, query)
     threshold = settings.small_count_threshold
-    status = counts_status(warehouse, query, frame, threshold=threshold)
+    status = counts_status(
+        warehouse, query, frame, threshold=threshold, cache_dir=settings.data_dir / "disclosure"
+    )
     data = export_counts(frame, file_format, threshold=threshold, period_kind=kind, status=status)
     suffix, media_type = FORMATS[file_format]
     name = f"{source}_counts{'_sdmx' if file_format.startswith('sdmx') else ''}{suffix}"
@@ -556,6 +570,7 @@ def rate_map_geojson(
         year=year,
         per=settings.rate_per,
         small_count_threshold=settings.small_count_threshold,
+        disclosure_cache=settings.data_dir / "disclosure",
     )
 
 
