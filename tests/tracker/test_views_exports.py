@@ -14,9 +14,15 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
-from crimeprev.errors import ConflictError, DataFileError, InvalidInputError, PermissionDeniedError
+from crimeprev.errors import (
+    ConflictError,
+    DataFileError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from crimeprev.tracker import exports, service, views
-from crimeprev.tracker.models import Document
+from crimeprev.tracker.models import Document, Practice
 from crimeprev.tracker.search import search
 from crimeprev.tracker.service import AnswerInput, PracticeInput
 from crimeprev.tracker.views import AnswerRow
@@ -378,3 +384,35 @@ def test_practice_exports_carry_every_field(tracker_db, people):
         "contact": "safety@example.org", "documents": "evaluation.txt",
     }  # fmt: skip
     assert json.loads(as_json)[0]["iccs_codes"] == "0501"
+
+
+def test_a_document_added_to_a_published_practice_waits_for_review(tracker_db, people):
+    with tracker_db.transaction() as session:
+        number = service.create_practice(
+            session,
+            people["kenya"],
+            PracticeInput(title="Market wardens", summary="Wardens patrol markets.", state="KEN"),
+        ).id
+        service.submit_practice(session, people["kenya"], number)
+        service.publish_practice(session, people["secretary"], number)
+    with tracker_db.transaction() as session:
+        late = service.add_document(
+            session, people["kenya"], number, b"An unreviewed claim.", "late.txt"
+        )
+        late_id = late.id
+    with tracker_db.transaction() as session:
+        found = session.get(Practice, number)
+        assert found.status == "draft" and found.published_at is None
+        assert views.visible_practices(session, people["public"], state="KEN") == []
+        with pytest.raises(NotFoundError):
+            service.get_document(session, people["public"], late_id)
+        assert search(session, "unreviewed").total == 0
+        history = views.review_history(session, people["kenya"], "tracker_practice", number, "KEN")
+        assert [row.action for row in history][-2:] == ["update", "upload document"]
+        assert history[-2].note == "document late.txt added: a draft again, for review"
+        # The secretariat may add a document to a published practice without unpublishing it.
+        service.submit_practice(session, people["kenya"], number)
+        service.publish_practice(session, people["secretary"], number)
+        service.add_document(session, people["secretary"], number, b"Reviewed annex.", "annex.txt")
+        assert session.get(Practice, number).status == "published"
+        assert search(session, "annex").total == 1

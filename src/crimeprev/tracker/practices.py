@@ -425,6 +425,10 @@ def add_document(
 ) -> Document:
     """Attach a source document (PDF, DOCX or text) to a practice and index its text.
 
+    A focal point's document added to a published practice makes the practice a
+    draft again, as any other change of theirs does: the public reads reviewed
+    content only, so the practice and its documents wait for the secretariat.
+
     Raises
     ------
     DataFileError
@@ -467,6 +471,23 @@ def add_document(
         uploaded_by=actor.username,
     )
     session.add(document)
+    if practice.status == Status.PUBLISHED.value and not actor.secretariat:
+        before = _practice_snapshot(practice)
+        practice.status = Status.DRAFT.value
+        practice.published_at = None
+        practice.updated_at = utcnow()
+        record_audit(
+            session,
+            actor.audit_actor,
+            "update",
+            "tracker_practice",
+            practice.id,
+            before,
+            {
+                **_practice_snapshot(practice),
+                "note": f"document {extracted.filename} added: a draft again, for review",
+            },
+        )
     session.flush()
     session.refresh(practice)
     _index_practice(session, practice)
