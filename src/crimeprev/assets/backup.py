@@ -25,6 +25,9 @@ Tables are read by reflection rather than from the ORM models, so a backup
 carries whatever the migrations created, including tables of other domains.
 Derived full-text structures (SQLite FTS tables, PostgreSQL generated
 ``tsvector`` columns) are left out: the database rebuilds them from the rows.
+So are the tables registered in :mod:`crimeprev.db.derived` (the tracker's
+search index): a restore skips them if an older backup carries them, and marks
+them missing, so the next search (or ``crimeprev tracker reindex``) rebuilds them.
 
 Examples
 --------
@@ -51,6 +54,7 @@ from sqlalchemy.orm import Session
 from crimeprev.db.accounts import Principal
 from crimeprev.db.audit import GENESIS_HASH, record_audit, verify_audit_chain
 from crimeprev.db.base import utcnow
+from crimeprev.db.derived import derived_table_names, reset_derived
 from crimeprev.errors import ConflictError, DataFileError
 
 #: Format name written into every backup and checked on restore.
@@ -116,7 +120,7 @@ def _derived_tables(connection: Connection) -> set[str]:
 
 
 def _data_tables(connection: Connection) -> list[Table]:
-    skipped = _SKIPPED | _derived_tables(connection)
+    skipped = _SKIPPED | _derived_tables(connection) | derived_table_names()
     metadata = MetaData()
     metadata.reflect(bind=connection, only=lambda name, _: name not in skipped)
     return list(metadata.sorted_tables)
@@ -319,7 +323,7 @@ def restore_backup(
         )
     tables = _data_tables(connection)
     by_name = {table.name: table for table in tables}
-    unknown = sorted(set(backup["tables"]) - set(by_name))
+    unknown = sorted(set(backup["tables"]) - set(by_name) - derived_table_names())
     if unknown:
         raise DataFileError(
             "the backup has tables this database lacks", file=source, value=", ".join(unknown)
@@ -339,6 +343,7 @@ def restore_backup(
             continue
         _insert(session, table, body, source)
     _reset_sequences(session, tables)
+    reset_derived(connection)
     counts = _verify(session, tables, backup, source)
     record_audit(
         session,
@@ -389,10 +394,11 @@ def _verify(
         for table in tables
         if table.name in backup["counts"]
     }
+    derived = derived_table_names()
     wrong = {
         name: (counts.get(name), expected)
         for name, expected in backup["counts"].items()
-        if counts.get(name) != expected
+        if counts.get(name) != expected and name not in derived
     }
     if wrong:
         listed = ", ".join(

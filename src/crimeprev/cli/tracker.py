@@ -40,6 +40,7 @@ from crimeprev.tracker.questionnaire import (
     read_questionnaire,
 )
 from crimeprev.tracker.search import search
+from crimeprev.tracker.search_index import rebuild_index
 from crimeprev.tracker.tagging import suggest_tags
 
 app = typer.Typer(
@@ -505,6 +506,22 @@ def search_command(
         snippet = _marked(hit.snippet)
         table.add_row(hit.kind, hit.state_iso3, hit.title, snippet)
     console.print(table)
+
+
+@app.command("reindex")
+def reindex() -> None:
+    """Build or rebuild the search index now (else the first search after an upgrade does)."""
+
+    def report(step: str) -> None:
+        console.print(f"  {step} ...")
+
+    console.print("rebuilding the tracker search index")
+    with cli_transaction() as session:
+        counts = rebuild_index(session.connection(), report)
+    console.print(
+        f"search index built: {counts.documents:,} documents, {counts.postings:,} postings "
+        f"in {counts.seconds:.1f} s"
+    )
 
 
 @app.command("grant")

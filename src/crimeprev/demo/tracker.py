@@ -21,6 +21,7 @@ from crimeprev.db.models import User
 from crimeprev.tracker import service
 from crimeprev.tracker.access import TrackerActor, grant_membership
 from crimeprev.tracker.models import Practice, Submission
+from crimeprev.tracker.search import ensure_search_index
 from crimeprev.tracker.service import AnswerInput, PracticeInput
 
 OPERATOR = TrackerActor(principal=SYSTEM, secretariat=True, states=frozenset())
@@ -282,6 +283,8 @@ def build(settings: Settings) -> str:
         database.upgrade()
         with database.transaction() as session:
             service.sync_reference(session)
+            # The search index is built here, not by the demo's first search.
+            ensure_search_index(session)
             already = session.execute(
                 select(func.count()).select_from(Submission).where(Submission.is_fictional)
             ).scalar_one()

@@ -38,25 +38,36 @@ after more than 2,000 changes or a rebuild).
 The index is derived data, outside the Alembic schema: :func:`build_index`
 creates and fills it when ``tracker_search_state`` has no row (a new database,
 or one whose documents were loaded in bulk), and PostgreSQL's ``TRUNCATE`` of
-the documents clears it by a trigger.
+the documents clears it by a trigger. :func:`rebuild_index` (``crimeprev
+tracker reindex``) builds it outside a request. It is registered in
+:mod:`crimeprev.db.derived`, so backups leave it out and a restore marks it
+missing (:func:`invalidate_index`).
 """
 
 from __future__ import annotations
 
 import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
 
+from crimeprev.db.derived import register_derived_tables
 from crimeprev.errors import CrimeprevError
 
 __all__ = [
     "DERIVED_TABLES",
     "STATE_FACET",
     "IndexChanged",
+    "IndexCounts",
     "build_index",
+    "index_counts",
     "index_ready",
+    "invalidate_index",
     "mark_changed",
     "query_terms",
+    "rebuild_index",
     "remove_postings",
     "update_postings",
 ]
@@ -224,8 +235,12 @@ def index_ready(connection: Connection) -> bool:
     return connection.exec_driver_sql("select count(*) from tracker_search_state").scalar_one() == 1
 
 
-def build_index(connection: Connection) -> None:
-    """Create the index's tables and fill them from ``tracker_search_document`` (in bulk)."""
+def build_index(connection: Connection, progress: Callable[[str], None] | None = None) -> None:
+    """Create the index's tables and fill them from ``tracker_search_document`` (in bulk).
+
+    `progress`, if given, is told each step's name before the step runs.
+    """
+    step = progress or (lambda _: None)
     sqlite = _sqlite(connection)
     if not sqlite:
         # Two workers finding the index missing at once must not both fill it; the
@@ -235,6 +250,7 @@ def build_index(connection: Connection) -> None:
         )
         if index_ready(connection):
             return
+    step("creating the index tables")
     for statement in _SQLITE_DDL if sqlite else _POSTGRES_DDL:
         connection.exec_driver_sql(statement)
     if sqlite:
@@ -242,6 +258,7 @@ def build_index(connection: Connection) -> None:
             connection.exec_driver_sql(f"delete from {table}")
     else:
         connection.exec_driver_sql(f"truncate {', '.join(_DERIVED)}")
+    step("tokenizing the documents and writing the postings")
     if sqlite:
         connection.exec_driver_sql(
             "insert into tracker_search_fts(tracker_search_fts) values ('rebuild')"
@@ -250,7 +267,9 @@ def build_index(connection: Connection) -> None:
     else:
         # In term order, so that the rows of one term sit together on disk.
         connection.exec_driver_sql(_POSTGRES_POSTINGS.format(where="") + " order by lexeme, id")
+    step("coding the facet values")
     connection.exec_driver_sql(_VALUES.format(where="", where_document=""))
+    step("writing each document's lengths and facets")
     connection.exec_driver_sql(_DOCINFO.format(aggregate=_codes(connection), where=""))
     nonce = secrets.randbits(62)
     connection.execute(
@@ -264,6 +283,70 @@ def build_index(connection: Connection) -> None:
         ),
         {"nonce": nonce},
     )
+
+
+@dataclass(frozen=True)
+class IndexCounts:
+    """What the index holds: documents, postings (term-document rows) and the build's seconds."""
+
+    documents: int
+    postings: int
+    seconds: float
+
+
+def index_counts(connection: Connection) -> IndexCounts:
+    """Count the built index's documents and postings (``seconds`` is 0)."""
+    documents = connection.exec_driver_sql("select count(*) from tracker_search_docinfo")
+    postings = connection.exec_driver_sql("select count(*) from tracker_search_posting")
+    return IndexCounts(int(documents.scalar_one()), int(postings.scalar_one()), 0.0)
+
+
+def invalidate_index(connection: Connection) -> None:
+    """Mark the index missing (its state row goes), so the next search or reindex rebuilds it.
+
+    Every process's cached snapshot is keyed by the state row's nonce, so none is
+    used again. Nothing happens if the index was never built.
+    """
+    if _sqlite(connection):
+        exists = connection.exec_driver_sql(
+            "select count(*) from sqlite_master where name = 'tracker_search_state'"
+        ).scalar_one()
+    else:
+        exists = connection.exec_driver_sql(
+            "select to_regclass('tracker_search_state') is not null"
+        ).scalar_one()
+    if exists:
+        connection.exec_driver_sql("delete from tracker_search_state")
+
+
+def rebuild_index(
+    connection: Connection, progress: Callable[[str], None] | None = None
+) -> IndexCounts:
+    """Build the index afresh from ``tracker_search_document``, in the caller's transaction.
+
+    Safe beside a running server: on PostgreSQL it takes the per-schema build
+    lock that searches take before building, then the index's state table in
+    ``ACCESS EXCLUSIVE`` mode, so it waits for searches and writes under way and
+    they wait for it (searches resume on the new index when it commits); on
+    SQLite the transaction is ``BEGIN IMMEDIATE``, so writers queue (readers go
+    on reading the old index). Running it twice gives the same index.
+    """
+    started = time.perf_counter()
+    if not _sqlite(connection):
+        connection.exec_driver_sql(
+            "select pg_advisory_xact_lock(7002001, hashtext(current_schema()))"
+        )
+        if connection.exec_driver_sql(
+            "select to_regclass('tracker_search_state') is not null"
+        ).scalar_one():
+            connection.exec_driver_sql("lock table tracker_search_state in access exclusive mode")
+    invalidate_index(connection)
+    build_index(connection, progress)
+    counts = index_counts(connection)
+    return IndexCounts(counts.documents, counts.postings, time.perf_counter() - started)
+
+
+register_derived_tables(DERIVED_TABLES, reset=invalidate_index)
 
 
 def _codes(connection: Connection) -> str:
