@@ -274,11 +274,11 @@ def protect_cells(
 
 
 #: At most this many categories per dimension in a first, local programme.
-_LOCAL_CATEGORIES = 8
+_LOCAL_CATEGORIES = 6
 
 
 #: Tries per cell, each on a wider neighbourhood.
-_TRIES = 4
+_TRIES = 2
 
 
 def _depth(system: CellSystem, cell: int) -> np.ndarray:

@@ -32,7 +32,7 @@ the protection width while keeping every other published cell equal, where
 touching a published cell costs its value times the square of the number of
 fine cells it adds up (so yearly and area totals are hidden only where fine
 cells within reach cannot balance the change). The programme looks in the
-cell's neighbourhood (its parent group on each dimension, the largest 8
+cell's neighbourhood (its parent group on each dimension, the largest 6
 categories of a long one) and widens the dimensions on which the change
 still reaches out. Every cell the
 change touches is hidden, and the changed table is kept: it matches every
