@@ -361,3 +361,13 @@ def test_paragraph_view_gives_each_reporting_states_latest_indicator_value(
         assert value.ci_low == pytest.approx(float(low[0]) * rate / count)
         assert value.ci_high == pytest.approx(float(high[0]) * rate / count)
     assert [v.iso3 for v in gender.indicator_values] == ["GHA", "KEN"]
+
+
+def test_only_the_named_series_are_read(warehouse_url, kenya):
+    warehouse = open_warehouse(warehouse_url)
+    try:
+        found = warehouse_series(warehouse, "KEN", names={"ICCS 020221", "16.1.1"})
+    finally:
+        warehouse.close()
+    assert [series.series for series in found] == ["16.1.1", "ICCS 020221"]
+    assert found[1] == kenya["ICCS 020221"]  # the same values, intervals and breaks

@@ -45,7 +45,7 @@ Examples
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import cache
@@ -381,7 +381,11 @@ def _source_title(source: str) -> str:
 
 
 def warehouse_series(
-    warehouse: Warehouse, state: str, *, limit: int = 20
+    warehouse: Warehouse,
+    state: str,
+    *,
+    limit: int = 20,
+    names: Collection[str] | None = None,
 ) -> tuple[IndicatorSeries, ...]:
     """Return a Member State's series from the warehouse's aggregate sources.
 
@@ -406,6 +410,9 @@ def warehouse_series(
         ISO3 code or name.
     limit : int, default=20
         At most this many series.
+    names : collection of str, optional
+        Only these series (``"16.1.1"``, ``"ICCS 0301"``); their breaks are the
+        only ones looked for, which is what makes a paragraph's page quick.
 
     Returns
     -------
@@ -472,6 +479,8 @@ def warehouse_series(
         offence_codes = {str(value) for value in group["offence_code"].dropna()}
         found.append(((0 if is_homicide else 1, str(code), str(source)), series, offence_codes))
     found.sort(key=lambda item: item[0])
+    if names is not None:
+        found = [item for item in found if item[1].series in names]
     chosen_series = found[:limit]
     source_breaks = _source_breaks(warehouse, iso3, {key[2] for key, _, _ in chosen_series})
     out = []

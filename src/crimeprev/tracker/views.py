@@ -323,7 +323,12 @@ def _indicator_values(
         return ()
     out = []
     for iso3 in states:
-        held = {s.series: s for s in warehouse_series(warehouse, iso3)} if warehouse else {}
+        wanted = {name for name, _ in names}
+        held = (
+            {s.series: s for s in warehouse_series(warehouse, iso3, names=wanted)}
+            if warehouse
+            else {}
+        )
         for name, unit in names:
             series = held.get(name)
             if series is None and name in available_series():
