@@ -288,3 +288,31 @@ def test_forms_ask_the_public_to_sign_in(tracker_client, tokens):
         assert "viewer holds no tracker role" in viewer and '<form method="post"' not in viewer
         focal = tracker_client.get(path, headers=tokens["kenya"]).text
         assert f'<form method="post" action="{path}"' in focal
+
+
+@SQLITE_ONLY
+def test_cli_attaches_documents_all_or_nothing(tracker_db, people, tmp_path, monkeypatch):
+    with tracker_db.transaction() as session:
+        number = service.create_practice(
+            session, people["kenya"],
+            PracticeInput(title="Wardens", summary="Market wardens.", state="KEN"),
+        ).id  # fmt: skip
+    monkeypatch.setenv("CRIMEPREV_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("CRIMEPREV_DATABASE_URL", tracker_db.url)
+    good = tmp_path / "evaluation.txt"
+    good.write_text("Thefts fell by a fifth in the market.", encoding="utf-8")
+    bad = tmp_path / "photo.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n")
+    runner = CliRunner()
+    refused = runner.invoke(cli, ["tracker", "attach", str(number), str(good), str(bad)])
+    assert refused.exit_code == 2 and "file photo.png: unsupported file type" in refused.output
+    with tracker_db.transaction() as session:
+        assert review.tracker_audit(session, people["secretary"], entity="document").rows == ()
+    done = runner.invoke(cli, ["tracker", "attach", str(number), str(good)])
+    assert done.exit_code == 0, done.output
+    assert "attached evaluation.txt (text, 37 bytes, 37 characters)" in done.output
+    with tracker_db.transaction() as session:
+        rows = review.tracker_audit(session, people["secretary"], entity="document").rows
+        assert [(row.action, row.after["filename"]) for row in rows] == [
+            ("upload", "evaluation.txt")
+        ]

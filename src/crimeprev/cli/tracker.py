@@ -414,6 +414,31 @@ def extract(file: Path = typer.Argument(..., help="A PDF, DOCX or text file")) -
     console.print(found.text, highlight=False, markup=False)
 
 
+@app.command("attach")
+def attach(
+    practice_id: int = typer.Argument(..., metavar="PRACTICE", help="The practice's id"),
+    files: list[Path] = typer.Argument(..., metavar="FILE...", help="PDF, DOCX or text files"),
+) -> None:
+    """Attach source documents to a good practice, checked as uploads are (as the secretariat).
+
+    All or nothing: if one file is refused, none is attached.
+    """
+    limit = int(get_settings().tracker_upload_max_bytes)
+    contents = [(_read(file), file.name) for file in files]
+    with _session() as session:
+        attached = [
+            service.add_document(session, OPERATOR, practice_id, content, name, max_bytes=limit)
+            for content, name in contents
+        ]
+        lines = [
+            f"attached {d.filename} ({d.kind}, {d.size} bytes, {len(d.text)} characters) "
+            f"as document {d.id}"
+            for d in attached
+        ]
+    for line in lines:
+        console.print(line)
+
+
 @app.command("template")
 def template(
     session_number: int = typer.Argument(..., metavar="SESSION", help="Thematic discussion number"),
