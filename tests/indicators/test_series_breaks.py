@@ -91,7 +91,15 @@ def test_trend_faces_show_breaks(stats_client, stats_settings, monkeypatch):
     data = stats_client.get("/api/stats/vancouver_2020/trends").json()
     assert data["years"] == [
         # 37,512 rows in the file less the 2 at non-existent local times.
-        {"year": "2020", "count": 37_510.0, "moving_average": None, "change": None}
+        {
+            "year": "2020",
+            "count": 37_510.0,
+            "suppression": "",
+            "moving_average": None,
+            "moving_average_suppression": "",
+            "change": None,
+            "change_suppression": "",
+        }
     ]
     assert data["breaks"] == []
     assert "No series break" in stats_client.get("/stats/vancouver_2020").text

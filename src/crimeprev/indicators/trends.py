@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -10,6 +11,9 @@ import pandas as pd
 from crimeprev.errors import InvalidInputError
 from crimeprev.indicators.poisson import compare_counts
 from crimeprev.store.warehouse import Warehouse
+
+if TYPE_CHECKING:
+    from crimeprev.indicators.source_protection import SourcePattern
 
 
 @dataclass(frozen=True)
@@ -331,6 +335,49 @@ def yearly_trend(
     )
 
 
+def trend_suppression(trend: Trend, pattern: SourcePattern) -> list[str]:
+    """The status of each year's count of `trend` in its source's disclosure `pattern`.
+
+    A yearly count of the source (all offences, or one ICCS branch) over all
+    areas is a cell of the pattern, so it is hidden exactly where every
+    other output of the source hides it: ``"primary"``, ``"secondary"`` or
+    ``""`` (shown).
+
+    Raises
+    ------
+    InvalidInputError
+        If the pattern counts a year differently (the warehouse changed).
+    """
+    from crimeprev.indicators.source_protection import ALL, code_key, period_key
+    from crimeprev.standards.iccs import LEVELS
+
+    levels = {width: level for level, width in LEVELS.items()}
+    code = trend.iccs_code
+    key = ALL if code is None else code_key(code, levels.get(len(code)))
+    return [
+        pattern.status_of((key, ALL, period_key("year", f"{year}-01-01")), count)
+        for year, count in zip(trend.years, trend.counts, strict=True)
+    ]
+
+
+def window_suppression(status: list[str], *, window: int) -> list[str]:
+    """The mark of each trailing moving average: the strongest of the counts it averages.
+
+    An average of `window` counts times `window`, less the shown counts,
+    gives a hidden one back, so an average over any hidden count is hidden.
+
+    Examples
+    --------
+    >>> window_suppression(["", "primary", "", "", ""], window=2)
+    ['', 'primary', 'primary', '', '']
+    """
+    out = []
+    for index in range(len(status)):
+        marks = set(status[max(0, index - window + 1) : index + 1])
+        out.append("primary" if "primary" in marks else "secondary" if "secondary" in marks else "")
+    return out
+
+
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _RANK = {
@@ -353,17 +400,87 @@ class SeasonalTables:
     and one dated to the day has no hour table. Matrices are lists of rows:
     ``month_weekday[m][d]`` for month m (0 = January) and ISO weekday d
     (0 = Monday); ``weekday_hour[d][h]``.
+
+    With a threshold, hidden cells are None and the ``*_suppression`` lists
+    of the same shape say ``"primary"`` or ``"secondary"`` (``""``: shown).
     """
 
     source: str
     precision: str
-    by_month: list[float]
-    month_weekday: list[list[float]] | None
-    weekday_hour: list[list[float]] | None
+    by_month: list[float | None]
+    month_weekday: list[list[float | None]] | None
+    weekday_hour: list[list[float | None]] | None
+    by_month_suppression: list[str] = field(default_factory=list)
+    month_weekday_suppression: list[list[str]] | None = None
+    weekday_hour_suppression: list[list[str]] | None = None
 
 
-def seasonal_tables(warehouse: Warehouse, source: str) -> SeasonalTables:
+@dataclass(frozen=True)
+class GridProtection:
+    """The status of each cell of a two-way table, of its row and column totals and of the total."""
+
+    cells: list[list[str]]
+    rows: list[str]
+    columns: list[str]
+    total: str
+
+
+def protect_grid(matrix: list[list[float]], *, threshold: int) -> GridProtection:
+    """Primary and secondary suppression of a two-way table whose totals are published.
+
+    Counts from 1 to `threshold` - 1 are hidden (primary), and so are the
+    further cells (secondary) without which a hidden count could be worked
+    out from the row totals, the column totals and the grand total, with
+    :func:`crimeprev.indicators.source_protection.protect_breakdown`.
+
+    Examples
+    --------
+    >>> grid = protect_grid([[3, 20], [30, 40]], threshold=5)
+    >>> grid.cells, grid.rows, grid.columns, grid.total
+    ([['primary', 'secondary'], ['secondary', 'secondary']], ['', ''], ['', ''], '')
+    """
+    from crimeprev.indicators.source_protection import protect_breakdown
+
+    height = len(matrix)
+    width = len(matrix[0]) if height else 0
+    total = "Total"
+    rows: list[dict[str, object]] = []
+    for r in range(height):
+        for c in range(width):
+            rows.append({"row": str(r), "column": str(c), "count": float(matrix[r][c])})
+        rows.append({"row": str(r), "column": total, "count": float(sum(matrix[r]))})
+    for c in range(width):
+        column_sum = float(sum(matrix[r][c] for r in range(height)))
+        rows.append({"row": total, "column": str(c), "count": column_sum})
+    rows.append({"row": total, "column": total, "count": float(sum(map(sum, matrix)))})
+    frame = pd.DataFrame(rows, columns=["row", "column", "count"])
+    status = protect_breakdown(
+        frame, threshold=threshold, value="count", breakdowns=["row", "column"], total=total
+    ).tolist()
+    step = width + 1
+    cells = [status[r * step : r * step + width] for r in range(height)]
+    row_status = [status[r * step + width] for r in range(height)]
+    start = height * step
+    return GridProtection(
+        cells=cells,
+        rows=row_status,
+        columns=status[start : start + width],
+        total=status[start + width],
+    )
+
+
+def _shown(values: list[float], status: list[str]) -> list[float | None]:
+    """Values with the hidden ones as None."""
+    return [None if mark else value for value, mark in zip(values, status, strict=True)]
+
+
+def seasonal_tables(warehouse: Warehouse, source: str, *, threshold: int = 0) -> SeasonalTables:
     """The seasonal heat tables of a source (counted in the engine).
+
+    With `threshold`, each table is protected with its row and column totals
+    (:func:`protect_grid`; the months are the month x weekday table's row
+    totals, or a one-way table with its total for sources dated to the month).
+    Each table is protected on its own, as if its totals were published.
 
     Raises
     ------
@@ -394,10 +511,49 @@ def seasonal_tables(warehouse: Warehouse, source: str) -> SeasonalTables:
         grid = frame.pivot_table(index="weekday", columns="hour", values="count", aggfunc="sum")
         grid = grid.reindex(index=range(7), columns=range(24), fill_value=0.0).fillna(0.0)
         weekday_hour = grid.to_numpy(dtype=float).tolist()
+    months = [float(v) for v in by_month.tolist()]
+    if threshold <= 0:
+        return SeasonalTables(
+            source=source,
+            precision=precision,
+            by_month=list(months),
+            month_weekday=[list(row) for row in month_weekday] if month_weekday else None,
+            weekday_hour=[list(row) for row in weekday_hour] if weekday_hour else None,
+            by_month_suppression=[""] * len(months),
+        )
+    shown_mw: list[list[float | None]] | None = None
+    shown_wh: list[list[float | None]] | None = None
+    status_mw: list[list[str]] | None = None
+    status_wh: list[list[str]] | None = None
+    month_status: list[str]
+    if month_weekday is not None:
+        protected = protect_grid(month_weekday, threshold=threshold)
+        month_status = protected.rows
+        status_mw = protected.cells
+        shown_mw = [_shown(v, s) for v, s in zip(month_weekday, protected.cells, strict=True)]
+    else:
+        from crimeprev.indicators.source_protection import protect_breakdown
+
+        one_way = pd.DataFrame(
+            {"month": [*MONTHS, "Total"], "count": [*months, float(sum(months))]}
+        )
+        month_status = [
+            str(mark)
+            for mark in protect_breakdown(
+                one_way, threshold=threshold, value="count", breakdowns=["month"]
+            ).tolist()[:12]
+        ]
+    if weekday_hour is not None:
+        protected = protect_grid(weekday_hour, threshold=threshold)
+        status_wh = protected.cells
+        shown_wh = [_shown(v, s) for v, s in zip(weekday_hour, protected.cells, strict=True)]
     return SeasonalTables(
         source=source,
         precision=precision,
-        by_month=[float(v) for v in by_month.tolist()],
-        month_weekday=month_weekday,
-        weekday_hour=weekday_hour,
+        by_month=_shown(months, month_status),
+        month_weekday=shown_mw,
+        weekday_hour=shown_wh,
+        by_month_suppression=month_status,
+        month_weekday_suppression=status_mw,
+        weekday_hour_suppression=status_wh,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -64,10 +65,23 @@ def sdmx_structure() -> Response:
 
 
 def indicator_json(
-    warehouse: Warehouse, indicator: str, source: str, years: list[int], areas: list[str]
+    warehouse: Warehouse,
+    indicator: str,
+    source: str,
+    years: list[int],
+    areas: list[str],
+    *,
+    threshold: int = 0,
 ) -> dict[str, Any]:
-    """An SDG indicator table with its metadata, filtered to years and areas, as JSON."""
+    """An SDG indicator table with its metadata, filtered to years and areas, as JSON.
+
+    Numerators below `threshold` are null, and so are those that would give
+    them back from the Total rows (the same secondary suppression as the
+    SDMX output); a hidden numerator's rate and interval are null too, and
+    each row's ``suppression`` says ``primary``, ``secondary`` or ``""``.
+    """
     from crimeprev.indicators.sdg import compute_indicator
+    from crimeprev.indicators.source_protection import mark_suppressed, protect_breakdown
 
     result = compute_indicator(warehouse, indicator, source)
     frame = result.frame
@@ -75,6 +89,14 @@ def indicator_json(
         frame = frame[frame["year"].isin(years)]
     if areas:
         frame = frame[frame["area_id"].isin(areas)]
+    status = protect_breakdown(
+        frame,
+        threshold=threshold,
+        value="numerator",
+        breakdowns=[c for c in ("sex", "age", "form") if c in frame],
+        keys=[c for c in ("area_id", "year") if c in frame],
+    )
+    frame = mark_suppressed(frame, status, ["numerator", "value", "ci_low", "ci_high"])
     from crimeprev.standards import sdg
 
     meta = sdg.indicator(result.indicator)
@@ -91,6 +113,7 @@ def indicator_json(
         "source": result.source,
         "notes": list(result.notes),
         "years": sorted(int(y) for y in result.frame["year"].unique()),
+        "suppressed_threshold": threshold,
         "rows": records(frame),
     }
 
@@ -119,7 +142,9 @@ def sdg_indicator(
     from crimeprev.indicators.sdmx import indicator_sdmx_frame, write_sdmx_csv, write_sdmx_ml
 
     if file_format == "json":
-        return indicator_json(warehouse, indicator, source, year, area)
+        return indicator_json(
+            warehouse, indicator, source, year, area, threshold=settings.small_count_threshold
+        )
     if file_format not in ("sdmx-csv", "sdmx-ml"):
         raise InvalidInputError(
             f"unknown format {file_format!r}; expected json, sdmx-csv or sdmx-ml"
@@ -359,28 +384,53 @@ def export(
 
 
 def trend_json(
-    warehouse: Warehouse, source: str, iccs: str | None = None, window: int = 3
+    warehouse: Warehouse,
+    source: str,
+    iccs: str | None = None,
+    window: int = 3,
+    *,
+    threshold: int = 0,
+    cache_dir: Path | None = None,
 ) -> dict[str, Any]:
-    """A source's yearly trend with changes, moving average and series breaks, as JSON."""
-    from crimeprev.indicators.trends import yearly_trend
+    """A source's yearly trend with changes, moving average and series breaks, as JSON.
+
+    With `threshold`, each year's count takes its status from the source's
+    disclosure pattern (null where hidden, with ``suppression``); a moving
+    average over a hidden count and a change from or to one are null too
+    (``moving_average_suppression``, ``change_suppression``).
+    """
+    from crimeprev.indicators.source_protection import source_pattern
+    from crimeprev.indicators.trends import trend_suppression, window_suppression, yearly_trend
 
     trend = yearly_trend(warehouse, source, iccs_code=iccs, window=window)
+    status = [""] * len(trend.years)
+    if threshold > 0 and trend.years:
+        pattern = source_pattern(warehouse, source, threshold=threshold, cache_dir=cache_dir)
+        status = trend_suppression(trend, pattern)
+    averaged = window_suppression(status, window=window)
+    changed = ["", *window_suppression(status, window=2)[1:]]
     changes = {c.period_to: _finite(asdict(c)) for c in trend.changes}
+    years = []
+    for index, (year, count, average) in enumerate(
+        zip(trend.years, trend.counts, trend.moving_average, strict=True)
+    ):
+        years.append(
+            {
+                "year": year,
+                "count": None if status[index] else count,
+                "suppression": status[index],
+                "moving_average": None if averaged[index] else average,
+                "moving_average_suppression": averaged[index],
+                "change": None if changed[index] else changes.get(year),
+                "change_suppression": changed[index],
+            }
+        )
     return {
         "source": source,
         "iccs_code": iccs,
         "window": window,
-        "years": [
-            {
-                "year": year,
-                "count": count,
-                "moving_average": average,
-                "change": changes.get(year),
-            }
-            for year, count, average in zip(
-                trend.years, trend.counts, trend.moving_average, strict=True
-            )
-        ],
+        "suppressed_threshold": threshold,
+        "years": years,
         "breaks": [asdict(item) for item in trend.breaks],
     }
 
@@ -391,9 +441,21 @@ def trends(
     iccs: str | None = Query(None, description="Only this ICCS code and its descendants"),
     window: int = Query(3, ge=1, le=20, description="Moving-average window (years)"),
     warehouse: Warehouse = Depends(get_warehouse),
+    settings: Settings = Depends(get_app_settings),
 ) -> dict[str, Any]:
-    """Yearly counts, change with the exact two-count test, moving average, series breaks."""
-    return trend_json(warehouse, source, iccs, window)
+    """Yearly counts, change with the exact two-count test, moving average, series breaks.
+
+    Counts are hidden where the source's disclosure pattern hides them, and
+    so are the averages and changes built from them.
+    """
+    return trend_json(
+        warehouse,
+        source,
+        iccs,
+        window,
+        threshold=settings.small_count_threshold,
+        cache_dir=settings.data_dir / "disclosure",
+    )
 
 
 def _finite(values: dict[str, Any]) -> dict[str, Any]:
@@ -530,12 +592,26 @@ def hierarchy(
 
 
 @router.get("/{source}/seasonal")
-def seasonal(source: str, warehouse: Warehouse = Depends(get_warehouse)) -> dict[str, Any]:
-    """Offences by month, month x weekday and weekday x hour (as far as dates are precise)."""
+def seasonal(
+    source: str,
+    warehouse: Warehouse = Depends(get_warehouse),
+    settings: Settings = Depends(get_app_settings),
+) -> dict[str, Any]:
+    """Offences by month, month x weekday and weekday x hour (as far as dates are precise).
+
+    Small counts are null, and so are the cells that would give them back
+    from the tables' totals; the ``*_suppression`` fields say which and why.
+    """
     from crimeprev.indicators.trends import MONTHS, WEEKDAYS, seasonal_tables
 
-    tables = seasonal_tables(warehouse, source)
-    return {**asdict(tables), "months": list(MONTHS), "weekdays": list(WEEKDAYS)}
+    threshold = settings.small_count_threshold
+    tables = seasonal_tables(warehouse, source, threshold=threshold)
+    return {
+        **asdict(tables),
+        "months": list(MONTHS),
+        "weekdays": list(WEEKDAYS),
+        "suppressed_threshold": threshold,
+    }
 
 
 @router.get("/{source}/concentration")

@@ -39,6 +39,7 @@ def indicators(
     source: str = Query("wdi_homicide"),
     year: int | None = Query(None),
     warehouse: Warehouse = Depends(get_warehouse),
+    settings: Settings = Depends(get_app_settings),
 ) -> HTMLResponse:
     """SDG indicators: which the warehouse can compute, and one indicator's table."""
     from crimeprev.errors import CrimeprevError
@@ -48,7 +49,9 @@ def indicators(
     table = None
     problem = ""
     try:
-        table = indicator_json(warehouse, indicator, source, [], [])
+        table = indicator_json(
+            warehouse, indicator, source, [], [], threshold=settings.small_count_threshold
+        )
     except CrimeprevError as error:
         problem = error.message
     if table is not None:
@@ -197,12 +200,18 @@ def trend_chart(
     }
 
 
-def _heat(matrix: list[list[float]] | None) -> list[list[tuple[float, float]]] | None:
-    """Each cell with its shade (0-1 of the largest cell) for the heat tables."""
+def _heat(
+    matrix: list[list[float | None]] | None,
+) -> list[list[tuple[float | None, float]]] | None:
+    """Each cell with its shade (0-1 of the largest shown cell) for the heat tables.
+
+    A suppressed cell (None) keeps None and no shade.
+    """
     if matrix is None:
         return None
-    largest = max((max(row) for row in matrix), default=0.0) or 1.0
-    return [[(value, value / largest) for value in row] for row in matrix]
+    shown = [value for row in matrix for value in row if value is not None]
+    largest = max(shown, default=0.0) or 1.0
+    return [[(value, 0.0 if value is None else value / largest) for value in row] for row in matrix]
 
 
 def _where_and_when(
@@ -213,7 +222,7 @@ def _where_and_when(
     from crimeprev.indicators.counts import area_concentration
     from crimeprev.indicators.trends import MONTHS, WEEKDAYS, seasonal_tables
 
-    tables = seasonal_tables(warehouse, source)
+    tables = seasonal_tables(warehouse, source, threshold=settings.small_count_threshold)
     out: dict[str, Any] = {
         "seasonal": {
             "precision": tables.precision,
