@@ -65,13 +65,18 @@ Assumptions and what is not covered
 * Not covered: tables by week or day (weeks cross months), with tags (sex,
   age, ...), between dates, or of another selection (another source,
   filters): each of those is protected on its own by :func:`protect_counts`,
-  consistent within itself but not with the other outputs. Derived figures
-  published elsewhere (trends and their changes, the seasonal heat tables,
-  concentration, the quality report, hot spots) are not suppressed. The
-  reader's other knowledge (e.g. that a cell is at most some bound, or the
-  count of one victim's own incidents) is not modelled.
-* SDG indicator tables by sex x age (:mod:`crimeprev.indicators.sdg`) have
-  primary suppression only.
+  consistent within itself but not with the other outputs. The yearly
+  trend's counts are cells of the pattern (its moving averages and changes
+  over a hidden year are hidden too). Each seasonal heat table (month x
+  weekday, weekday x hour) is protected on its own with its row and column
+  totals (:func:`crimeprev.indicators.trends.protect_grid`), not jointly
+  with the other heat table or the pattern. Concentration, the quality
+  report, hot spots and the CLI ``counts``/``rates`` tables are not
+  suppressed. The reader's other knowledge (e.g. that a cell is at most
+  some bound, or the count of one victim's own incidents) is not modelled.
+* SDG indicator tables by sex x age (x form) (:mod:`crimeprev.indicators.sdg`)
+  get secondary suppression over their Total rows, each area and year on
+  its own, alike in SDMX, the JSON and the page.
 
 Per-table protection (weeks, days, tags)
 ----------------------------------------
