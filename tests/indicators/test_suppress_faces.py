@@ -10,7 +10,7 @@ import pytest
 from scipy.optimize import linprog
 
 from crimeprev.indicators.export import read_sdmx
-from crimeprev.indicators.trends import protect_grid
+from crimeprev.indicators.trends import protect_grid, protect_line
 from crimeprev.store import open_warehouse, profiles
 from crimeprev.store.ingest import import_file
 from crimeprev.store.profiles import load_profile
@@ -159,6 +159,22 @@ def test_protect_grid_hides_small_cells_and_their_complements():
     assert (marks[small] == "primary").all() and not (marks[~small] == "primary").any()
     hidden = marks != ""
     assert _recoverable(matrix, hidden, matrix.sum(axis=1), matrix.sum(axis=0)) == []
+
+
+def test_protect_line_leaves_no_hidden_month_alone():
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        months = rng.poisson(4, size=12).astype(float)
+        marks = np.array(protect_line(months.tolist(), threshold=THRESHOLD))
+        small_cells = (months > 0) & (months < THRESHOLD)
+        assert (marks[small_cells] == "primary").all()
+        hidden = marks != ""
+        # With the total published, one hidden month is the total less the others;
+        # two or more hidden months must hide at least 1 + THRESHOLD - 1 between them
+        # for a small one to range over THRESHOLD values.
+        assert hidden.sum() != 1
+        if small_cells.any():
+            assert months[hidden].sum() >= THRESHOLD
 
 
 def test_seasonal_json_and_page(small):

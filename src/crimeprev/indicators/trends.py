@@ -469,6 +469,27 @@ def protect_grid(matrix: list[list[float]], *, threshold: int) -> GridProtection
     )
 
 
+def protect_line(values: list[float], *, threshold: int) -> list[str]:
+    """Primary and secondary suppression of a one-way table whose total is published.
+
+    Examples
+    --------
+    >>> protect_line([3, 20, 30, 40], threshold=5)
+    ['primary', 'secondary', '', '']
+    """
+    from crimeprev.indicators.source_protection import protect_breakdown
+
+    labels = [str(i) for i in range(len(values))]
+    frame = pd.DataFrame(
+        {
+            "cell": [*labels, "Total"],
+            "count": [*(float(v) for v in values), float(sum(values))],
+        }
+    )
+    status = protect_breakdown(frame, threshold=threshold, value="count", breakdowns=["cell"])
+    return [str(mark) for mark in status.tolist()[: len(values)]]
+
+
 def _shown(values: list[float], status: list[str]) -> list[float | None]:
     """Values with the hidden ones as None."""
     return [None if mark else value for value, mark in zip(values, status, strict=True)]
@@ -532,17 +553,7 @@ def seasonal_tables(warehouse: Warehouse, source: str, *, threshold: int = 0) ->
         status_mw = protected.cells
         shown_mw = [_shown(v, s) for v, s in zip(month_weekday, protected.cells, strict=True)]
     else:
-        from crimeprev.indicators.source_protection import protect_breakdown
-
-        one_way = pd.DataFrame(
-            {"month": [*MONTHS, "Total"], "count": [*months, float(sum(months))]}
-        )
-        month_status = [
-            str(mark)
-            for mark in protect_breakdown(
-                one_way, threshold=threshold, value="count", breakdowns=["month"]
-            ).tolist()[:12]
-        ]
+        month_status = protect_line(months, threshold=threshold)
     if weekday_hour is not None:
         protected = protect_grid(weekday_hour, threshold=threshold)
         status_wh = protected.cells
