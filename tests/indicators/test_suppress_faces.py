@@ -239,6 +239,11 @@ def test_trend_json_hides_the_small_year_and_what_it_touches(small):
     by_year = {str(row["year"]): row["count"] for row in profile["by_year"]}
     for row in data["years"]:
         assert by_year.get(row["year"]) == row["count"]
+    # A branch at ICCS level 1 is a cell of the pattern too; a code of no level is refused.
+    branch = client.get("/api/stats/test_small/trends", params={"iccs": "01"}).json()
+    assert [(row["year"], row["count"]) for row in branch["years"]] == [("2020", 40.0)]
+    odd = client.get("/api/stats/test_small/trends", params={"iccs": "050"})
+    assert odd.status_code == 422 and "'050' is not a code of any ICCS level" in odd.text
 
 
 def test_sdg_json_page_and_sdmx_agree(small):

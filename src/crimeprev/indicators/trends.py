@@ -346,13 +346,20 @@ def trend_suppression(trend: Trend, pattern: SourcePattern) -> list[str]:
     Raises
     ------
     InvalidInputError
-        If the pattern counts a year differently (the warehouse changed).
+        If the ICCS code is not as long as a code of some ICCS level, or the
+        pattern counts a year differently (the warehouse changed).
     """
     from crimeprev.indicators.source_protection import ALL, code_key, period_key
     from crimeprev.standards.iccs import LEVELS
 
     levels = {width: level for level, width in LEVELS.items()}
     code = trend.iccs_code
+    if code is not None and len(code) not in levels:
+        widths = ", ".join(str(width) for width in sorted(levels))
+        raise InvalidInputError(
+            f"ICCS code {code!r} is not a code of any ICCS level ({widths} digits), "
+            "so its trend is not a table the disclosure pattern covers"
+        )
     key = ALL if code is None else code_key(code, levels.get(len(code)))
     return [
         pattern.status_of((key, ALL, period_key("year", f"{year}-01-01")), count)
