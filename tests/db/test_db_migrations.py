@@ -8,6 +8,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 
 from crimeprev.db import Base, Database, make_engine
+from crimeprev.db.derived import derived_table_names
 from crimeprev.db.migrate import current_revisions, downgrade, head_revisions, upgrade
 from crimeprev.db.testing import temporary_schema, url_with_schema
 from crimeprev.errors import ConfigurationError
@@ -29,12 +30,22 @@ def _all_models() -> None:
     import crimeprev.assets.models  # noqa: F401
     import crimeprev.db.models  # noqa: F401
     import crimeprev.tracker.models  # noqa: F401
+    import crimeprev.tracker.search_index  # noqa: F401  (registers its derived tables)
+
+
+def _not_derived(name: str | None, type_: str, parent_names: object) -> bool:
+    # Derived tables (the tracker's search index) are built at run time, outside
+    # the migrations, by the code that reads them; an earlier test in the same
+    # database may have built them.
+    return not (type_ == "table" and name in derived_table_names())
 
 
 def test_migrated_schema_matches_the_models(database):
     _all_models()
     with database.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "include_name": _not_derived}
+        )
         differences = compare_metadata(context, Base.metadata)
     assert differences == []
     assert set(inspect(database.engine).get_table_names()) >= CORE_TABLES
