@@ -64,6 +64,14 @@ MINUTES = 5 * 365 * 24 * 60
 MEMORY_LIMIT = "512MB"
 #: The profile's duplicates rule: "none" or "id" (``--duplicates``).
 DUPLICATES = "none"
+#: Threads every engine may use (``--threads``; 0 = each engine's default, all cores).
+THREADS = 0
+
+
+def _engine_settings() -> str:
+    """The DuckDB settings of the hand-written pipelines (as the warehouse URL gives crimeprev)."""
+    threads = f"; SET threads = {THREADS}" if THREADS else ""
+    return f"SET memory_limit = '{MEMORY_LIMIT}'; SET preserve_insertion_order = false{threads}"
 
 
 def make_data(rows: int, folder: Path, seed: int = 7) -> Path:
@@ -149,7 +157,10 @@ def run_crimeprev(path: Path, folder: Path) -> tuple[int, float]:
 
     database = _fresh_database(folder, "crimeprev")
     started = time.perf_counter()
-    warehouse = open_warehouse(f"duckdb://{database}?memory_limit={MEMORY_LIMIT}")
+    warehouse = open_warehouse(
+        f"duckdb://{database}?memory_limit={MEMORY_LIMIT}"
+        + (f"&threads={THREADS}" if THREADS else "")
+    )
     import_file(warehouse, load_profile(folder / "bench.toml"), path)
     ingested = time.perf_counter() - started
     counts = count_incidents(warehouse, CountQuery("bench", level=3, period="month", by_area=True))
@@ -202,7 +213,7 @@ def run_duckdb_sql(path: Path, folder: Path) -> tuple[int, float]:
     started = time.perf_counter()
     hashing = ThreadPoolExecutor(max_workers=1).submit(_sha256, path)
     con = duckdb.connect(str(_fresh_database(folder, "duckdb_sql")))
-    con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'; SET preserve_insertion_order = false")
+    con.execute(_engine_settings())
     con.execute(
         "CREATE TABLE import_log (import_id TEXT, file_hash TEXT, rows_read BIGINT, "
         "rows_accepted BIGINT, rows_quarantined BIGINT)"
@@ -325,7 +336,7 @@ def run_sql_bare(path: Path, folder: Path) -> tuple[int, float]:
     import duckdb
 
     con = duckdb.connect()
-    con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'; SET preserve_insertion_order = false")
+    con.execute(_engine_settings())
     codes = f"read_csv('{folder / 'bench_scheme.csv'}', types={{'iccs_code': 'VARCHAR'}})"
     rows = _coded(f"({_accepted_sql(path)})", codes)
     counts = con.execute(_COUNTS_SQL.format(rows=rows)).df()
@@ -341,7 +352,7 @@ def run_sql_store(path: Path, folder: Path) -> tuple[int, float]:
 
     started = time.perf_counter()
     con = duckdb.connect(str(_fresh_database(folder, "sql_store")))
-    con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'; SET preserve_insertion_order = false")
+    con.execute(_engine_settings())
     con.execute(f"CREATE TABLE incident AS {_accepted_sql(path)}")
     con.execute(
         "CREATE TABLE codes AS SELECT national_code, iccs_code, share FROM read_csv("
@@ -501,6 +512,12 @@ PIPELINES = {
 
 def child(name: str, path: str, folder: str) -> None:
     """Run one pipeline once; print seconds, ingest seconds and result rows as JSON."""
+    if THREADS:
+        # polars reads its pool size once, at import; Arrow's pool serves pandas'
+        # Parquet reader and the hashing of pyarrow-backed strings.
+        os.environ["POLARS_MAX_THREADS"] = str(THREADS)
+        pa.set_cpu_count(THREADS)
+        pa.set_io_thread_count(THREADS)
     # Import everything before the clock starts: imports are not the pipeline.
     import duckdb  # noqa: F401
     import ibis
@@ -542,6 +559,8 @@ def measure(name: str, path: Path, folder: Path) -> tuple[float, float, float, i
             MEMORY_LIMIT,
             "--duplicates",
             DUPLICATES,
+            "--threads",
+            str(THREADS),
         ],
         stdout=subprocess.PIPE,
         text=True,
@@ -560,7 +579,7 @@ def _load() -> str:
 
 
 def main() -> None:
-    global MEMORY_LIMIT, DUPLICATES
+    global MEMORY_LIMIT, DUPLICATES, THREADS
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sizes", nargs="*", type=int, default=[1_000_000])
     parser.add_argument("--repeats", type=int, default=3)
@@ -576,8 +595,15 @@ def main() -> None:
         default=DUPLICATES,
         help="Duplicates rule of the profile (every peer applies it)",
     )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=THREADS,
+        help="Threads for every engine (DuckDB, polars, Arrow); 0 = their defaults (all cores)",
+    )
     args = parser.parse_args()
     MEMORY_LIMIT = args.memory_limit
+    THREADS = args.threads
     DUPLICATES = args.duplicates
     if args.child:
         child(*args.child)
@@ -589,7 +615,7 @@ def main() -> None:
         "rows", "pipeline", "median s", "ingest s", "cpu s", "peak GiB", "x sql", "pandas/x",
         "result",
     )  # fmt: skip
-    print(f"duplicates rule: {DUPLICATES}")
+    print(f"duplicates rule: {DUPLICATES}; threads: {THREADS or 'engine default'}")
     print("{:>12} {:<11} {:>9} {:>9} {:>7} {:>9} {:>6} {:>9} {:>10}".format(*header))
     for size in args.sizes:
         path = make_data(size, folder)
