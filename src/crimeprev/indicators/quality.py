@@ -8,6 +8,7 @@ against the usual 85% minimum acceptable hit rate (Ratcliffe 2004).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -111,4 +112,248 @@ def quality_report(warehouse: Warehouse, source: str, *, z_threshold: float = 3.
         months_without_data=gaps,
         areas_without_incidents=empty_areas,
         outlier_areas=outliers,
+    )
+
+
+@dataclass(frozen=True)
+class PublicQualityReport:
+    """The quality report as the public page and JSON show it: small counts suppressed.
+
+    ``suppression`` names each hidden figure (``rows_read``,
+    ``rows_quarantined``, ``geocoded_share``, ``area_assigned_share``,
+    ``iccs_mapped_share``) with ``primary`` or ``secondary``; hidden
+    figures are None. ``quarantine_reasons`` and ``imports`` rows carry
+    their own ``suppression``. ``outlier_areas`` are found among the
+    published rates only.
+    """
+
+    source: str
+    rows_read: int | None
+    rows_accepted: int
+    rows_quarantined: int | None
+    geocoded_share: float | None
+    geocoding_ok: bool
+    area_assigned_share: float | None
+    iccs_mapped_share: float | None
+    months_without_data: list[str]
+    areas_without_incidents: list[str]
+    outlier_areas: list[dict]
+    quarantine_reasons: list[dict]
+    imports: list[dict]
+    suppression: dict[str, str]
+    suppressed_threshold: int
+
+
+def public_quality_report(
+    warehouse: Warehouse,
+    source: str,
+    *,
+    threshold: int,
+    cache_dir: Path | None = None,
+    z_threshold: float = 3.5,
+) -> PublicQualityReport:
+    """The quality report with its small counts suppressed, for the public page and JSON.
+
+    The statistician's report (:func:`quality_report`, the CLI's
+    ``crimeprev stats quality``) keeps every figure; a published one must
+    not give back a count the source's tables hide, nor a small count of
+    its own. So:
+
+    * Quarantined rows are a table by import (file) x rule broken, with
+      totals per file, per rule and overall; it is protected with
+      :func:`crimeprev.indicators.source_protection.protect_breakdown`
+      (primary and secondary suppression, listed rules being at least 1).
+      Rows accepted are published (their sum is the source's grand total,
+      published everywhere), so rows read, being accepted plus
+      quarantined, is hidden wherever the quarantined count is.
+    * The shares of records with an area and mapped to ICCS give back the
+      count with no area and the unmapped count (a share times the
+      published total): each is shown only where the source's disclosure
+      pattern publishes that cell. The geocoded share gives back the
+      number of records without coordinates: hidden when that is a small
+      count.
+    * Outlying area rates (robust z) are looked for among the published
+      rates of the latest year only, so neither the flag nor the z-score
+      depends on a hidden count.
+    * Months and areas without data are zeros, which are not disclosive.
+
+    The raw quarantined rows are records, not counts: they are not part of
+    the public report (listing them would give every count back).
+    """
+    from crimeprev.indicators.disclosure import PRIMARY, PUBLISHED, SECONDARY
+    from crimeprev.indicators.source_protection import (
+        ALL,
+        area_key,
+        code_key,
+        period_key,
+        source_pattern,
+    )
+
+    report = quality_report(warehouse, source, z_threshold=z_threshold)
+    suppression: dict[str, str] = {}
+    pattern = source_pattern(warehouse, source, threshold=threshold, cache_dir=cache_dir)
+    quarantine = public_quarantine(warehouse, source, threshold=threshold)
+    if quarantine.suppression:
+        suppression["rows_quarantined"] = quarantine.suppression
+        suppression["rows_read"] = SECONDARY
+    # Records without coordinates: a count of its own, hidden when small.
+    geocoded = report.geocoded_share
+    if np.isfinite(geocoded) and report.rows_accepted:
+        missing = round(_records(warehouse, source) * (1.0 - geocoded), 6)
+        if 0 < missing < threshold:
+            suppression["geocoded_share"] = PRIMARY
+    if pattern.status_of((ALL, area_key(None), ALL)) != PUBLISHED:
+        suppression["area_assigned_share"] = pattern.status_of((ALL, area_key(None), ALL))
+    if pattern.status_of((code_key(None, None), ALL, ALL)) != PUBLISHED:
+        suppression["iccs_mapped_share"] = pattern.status_of((code_key(None, None), ALL, ALL))
+    outliers: list[dict] = []
+    try:
+        rates = area_rates(warehouse, source).frame
+    except Exception:  # no areas or no population: nothing to report on areas
+        rates = None
+    if rates is not None:
+        latest_year = int(rates["year"].max())
+        latest = rates[rates["year"] == latest_year].dropna(subset=["rate"])
+        when = period_key("year", f"{latest_year}-01-01")
+        shown = np.array(
+            [
+                pattern.status_of((ALL, area_key(area), when), float(count)) == PUBLISHED
+                for area, count in zip(latest["area_id"], latest["count"], strict=True)
+            ],
+            dtype=bool,
+        )
+        latest = latest[shown]
+        scores = robust_z(latest["rate"].to_numpy())
+        for (_, row), score in zip(latest.iterrows(), scores, strict=True):
+            if np.isfinite(score) and abs(score) > z_threshold:
+                outliers.append(
+                    {
+                        "area_id": row["area_id"],
+                        "name": row["name"],
+                        "rate": row["rate"],
+                        "z": score,
+                    }
+                )
+    return PublicQualityReport(
+        source=source,
+        rows_read=None if "rows_read" in suppression else report.rows_read,
+        rows_accepted=report.rows_accepted,
+        rows_quarantined=quarantine.rows_quarantined,
+        geocoded_share=None if "geocoded_share" in suppression else report.geocoded_share,
+        geocoding_ok=report.geocoding_ok,
+        area_assigned_share=None
+        if "area_assigned_share" in suppression
+        else report.area_assigned_share,
+        iccs_mapped_share=None if "iccs_mapped_share" in suppression else report.iccs_mapped_share,
+        months_without_data=report.months_without_data,
+        areas_without_incidents=report.areas_without_incidents,
+        outlier_areas=outliers,
+        quarantine_reasons=quarantine.reasons,
+        imports=quarantine.imports,
+        suppression=suppression,
+        suppressed_threshold=threshold,
+    )
+
+
+def _records(warehouse: Warehouse, source: str) -> float:
+    """The source's records, weighted as the counts are (the denominator of the shares)."""
+    incident = warehouse.table("incident")
+    rows = incident.filter(incident.source == source)
+    value = warehouse.to_arrow(rows.aggregate(records=rows.iccs_weight.sum())).to_pylist()[0]
+    return float(value["records"] or 0.0)
+
+
+@dataclass(frozen=True)
+class PublicQuarantine:
+    """Quarantined rows counted by rule and by import, small counts suppressed.
+
+    ``rows_quarantined`` is the source's total (None when hidden, with
+    ``suppression`` saying why); ``reasons`` and ``imports`` rows carry
+    their own ``suppression``. Only committed imports are listed.
+    """
+
+    rows_quarantined: int | None
+    suppression: str
+    reasons: list[dict]
+    imports: list[dict]
+
+
+def public_quarantine(warehouse: Warehouse, source: str, *, threshold: int) -> PublicQuarantine:
+    """The quarantine summary and import log of a source as the public faces show them.
+
+    Quarantined rows form a table by import (file) x rule broken (the first
+    reason of each row), with totals per import, per rule and overall:
+    :func:`crimeprev.indicators.source_protection.protect_breakdown` hides
+    the small counts and the complements that would give them back (a
+    listed rule is known to have at least one row). Rows accepted stay
+    published (their sum is the source's grand total, published in every
+    table), so an import's rows read, accepted plus quarantined, is hidden
+    wherever its quarantined count is.
+    """
+    from crimeprev.indicators.disclosure import PUBLISHED
+    from crimeprev.indicators.source_protection import protect_breakdown
+
+    log = [row for row in import_log(warehouse, source) if row["status"] == "committed"]
+    table = warehouse.table("quarantine")
+    mine = table.filter(table.source == source)
+    rule = mine.reasons.re_extract(r"^\[([a-z_0-9]+)\]", 1)
+    grouped = warehouse.to_arrow(
+        mine.group_by(import_id=mine.import_id, rule=rule).aggregate(
+            rows=mine.count(), example_row=mine.source_row.min()
+        )
+    ).to_pandas()
+    grouped["rule"] = grouped["rule"].fillna("other")
+    committed = {row["import_id"] for row in log}
+    grouped = grouped[grouped["import_id"].isin(committed)]
+    fine = grouped[["import_id", "rule", "rows"]].astype({"rows": float})
+    by_rule = fine.groupby("rule", as_index=False)["rows"].sum().assign(import_id="Total")
+    by_file = fine.groupby("import_id", as_index=False)["rows"].sum().assign(rule="Total")
+    overall = pd.DataFrame(
+        {"import_id": ["Total"], "rule": ["Total"], "rows": [fine["rows"].sum()]}
+    )
+    table_rows = pd.concat([fine, by_rule, by_file, overall], ignore_index=True)
+    status = protect_breakdown(
+        table_rows, threshold=threshold, value="rows", breakdowns=["import_id", "rule"]
+    )
+    keys = zip(table_rows["import_id"], table_rows["rule"], strict=True)
+    marks = dict(zip(keys, status, strict=True))
+    total_mark = marks.get(("Total", "Total"), PUBLISHED)
+    reasons = grouped.groupby("rule", as_index=False).agg(
+        rows=("rows", "sum"), example_row=("example_row", "min")
+    )
+    quarantine_reasons = [
+        {
+            "rule": row.rule,
+            "rows": None if marks.get(("Total", row.rule)) else int(row.rows),
+            "suppression": marks.get(("Total", row.rule), PUBLISHED),
+            "example_row": int(row.example_row),
+        }
+        for row in reasons.itertuples()
+    ]
+    # Largest published first, hidden ones last by name: an order by the true
+    # counts would tell where a hidden count lies between two published ones.
+    quarantine_reasons.sort(key=lambda r: (r["rows"] is None, -(r["rows"] or 0), r["rule"]))
+    imports = []
+    for row in log:
+        mark = marks.get((row["import_id"], "Total"), PUBLISHED)
+        imports.append(
+            {
+                "file_name": row["file_name"],
+                "file_hash": row["file_hash"],
+                "rows_read": None if mark else int(row["rows_read"]),
+                "rows_accepted": int(row["rows_accepted"]),
+                "rows_quarantined": None if mark else int(row["rows_quarantined"]),
+                "suppression": mark,
+                "status": row["status"],
+                "finished_at": row["finished_at"].isoformat()
+                if hasattr(row["finished_at"], "isoformat")
+                else row["finished_at"],
+            }
+        )
+    total = sum(int(row["rows_quarantined"]) for row in log)
+    return PublicQuarantine(
+        rows_quarantined=None if total_mark else total,
+        suppression=total_mark,
+        reasons=quarantine_reasons,
+        imports=imports,
     )

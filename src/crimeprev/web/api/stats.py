@@ -13,12 +13,14 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from crimeprev.config import Settings
+from crimeprev.db.accounts import Principal
 from crimeprev.errors import NotFoundError
 from crimeprev.indicators.counts import CountQuery, area_rates, count_incidents
 from crimeprev.indicators.profile import crime_profile, list_sources
 from crimeprev.store.concordance import coverage
 from crimeprev.store.ingest import quarantined
 from crimeprev.store.warehouse import Warehouse, open_warehouse
+from crimeprev.web.auth import current_principal
 from crimeprev.web.deps import get_app_settings
 
 router = APIRouter(prefix="/api/stats", tags=["Crime statistics"])
@@ -172,10 +174,31 @@ def sdg_indicator(
     )
 
 
+def public_sources(warehouse: Warehouse, threshold: int) -> list[dict[str, Any]]:
+    """Every source with its quarantined rows as published: a small count suppressed.
+
+    ``quarantined`` is null where hidden and ``quarantined_suppression`` says why.
+    """
+    from crimeprev.indicators.quality import public_quarantine
+
+    out = []
+    for item in list_sources(warehouse):
+        row = {**asdict(item), "quarantined_suppression": ""}
+        if item.kind == "incident" and item.imports:
+            quarantine = public_quarantine(warehouse, item.name, threshold=threshold)
+            row["quarantined"] = quarantine.rows_quarantined
+            row["quarantined_suppression"] = quarantine.suppression
+        out.append(row)
+    return out
+
+
 @router.get("")
-def sources(warehouse: Warehouse = Depends(get_warehouse)) -> dict[str, Any]:
+def sources(
+    warehouse: Warehouse = Depends(get_warehouse),
+    settings: Settings = Depends(get_app_settings),
+) -> dict[str, Any]:
     """Every source: bundled profiles and imported sources with row counts."""
-    return {"sources": [asdict(item) for item in list_sources(warehouse)]}
+    return {"sources": public_sources(warehouse, settings.small_count_threshold)}
 
 
 def profile_json(
@@ -191,6 +214,15 @@ def profile_json(
         disclosure_cache=settings.data_dir / "disclosure",
     )
     data = asdict(profile)
+    if profile.source.kind == "incident":
+        from crimeprev.indicators.quality import public_quarantine
+
+        # Quarantine counts and the import log with small counts suppressed (issue #3, item 10).
+        quarantine = public_quarantine(warehouse, source, threshold=settings.small_count_threshold)
+        data["source"]["quarantined"] = quarantine.rows_quarantined
+        data["source"]["quarantined_suppression"] = quarantine.suppression
+        data["quarantine_reasons"] = quarantine.reasons
+        data["imports"] = quarantine.imports
     data["by_category"] = [
         {**row, "counts": {str(k): v for k, v in row["counts"].items()}}
         for row in data["by_category"]
@@ -289,8 +321,14 @@ def quarantine(
     limit: int = Query(100, ge=1, le=10_000),
     offset: int = Query(0, ge=0),
     warehouse: Warehouse = Depends(get_warehouse),
+    _principal: Principal = Depends(current_principal),
 ) -> dict[str, Any]:
-    """Quarantined rows with every reason, in file order."""
+    """Quarantined rows with every reason, in file order (signed-in users only).
+
+    The rows are police records, not counts: listing them to anyone would
+    give back every quarantine count the public report suppresses. The
+    statistician's CLI (`crimeprev stats quarantine`) shows them too.
+    """
     return {
         "source": source,
         "rows": quarantined(warehouse, source, limit=limit, offset=offset),
@@ -298,9 +336,17 @@ def quarantine(
 
 
 @router.get("/{source}/quality")
-def quality(source: str, warehouse: Warehouse = Depends(get_warehouse)) -> dict[str, Any]:
-    """Data-quality report: geocoding rate, ICCS mapping, gaps, empty areas, outliers."""
-    from crimeprev.indicators.quality import GEOCODING_THRESHOLD, quality_report
+def quality(
+    source: str,
+    warehouse: Warehouse = Depends(get_warehouse),
+    settings: Settings = Depends(get_app_settings),
+) -> dict[str, Any]:
+    """Data-quality report: geocoding rate, ICCS mapping, gaps, empty areas, outliers.
+
+    Small counts (and shares that would give one back) are null, named in
+    ``suppression``; quarantine reasons and imports carry their own.
+    """
+    from crimeprev.indicators.quality import GEOCODING_THRESHOLD, public_quality_report
     from crimeprev.indicators.trends import profile_kind
 
     if profile_kind(source) == "aggregate":
@@ -319,7 +365,15 @@ def quality(source: str, warehouse: Warehouse = Depends(get_warehouse)) -> dict[
             "hierarchy_findings": len(checked.findings),
             "findings": [finding_json(f) for f in checked.findings],
         }
-    report = asdict(quality_report(warehouse, source))
+    # The public report: small counts suppressed (`crimeprev stats quality` keeps them all).
+    report = asdict(
+        public_quality_report(
+            warehouse,
+            source,
+            threshold=settings.small_count_threshold,
+            cache_dir=settings.data_dir / "disclosure",
+        )
+    )
     report["geocoding_threshold"] = GEOCODING_THRESHOLD
     return report
 

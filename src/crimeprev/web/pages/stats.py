@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
 from crimeprev.config import Settings
-from crimeprev.indicators.profile import list_sources
+from crimeprev.db.accounts import Principal
 from crimeprev.store.ingest import quarantined
 from crimeprev.store.warehouse import Warehouse
 from crimeprev.web.api.stats import (
@@ -16,10 +16,12 @@ from crimeprev.web.api.stats import (
     get_warehouse,
     indicator_json,
     profile_json,
+    public_sources,
     standardised_json,
     trend_json,
     victims_overview_json,
 )
+from crimeprev.web.auth import optional_principal
 from crimeprev.web.deps import get_app_settings
 from crimeprev.web.templating import render
 
@@ -27,9 +29,18 @@ router = APIRouter(prefix="/stats", include_in_schema=False)
 
 
 @router.get("", response_class=HTMLResponse)
-def sources(request: Request, warehouse: Warehouse = Depends(get_warehouse)) -> HTMLResponse:
+def sources(
+    request: Request,
+    warehouse: Warehouse = Depends(get_warehouse),
+    settings: Settings = Depends(get_app_settings),
+) -> HTMLResponse:
     """The sources in the warehouse and the bundled profiles."""
-    return render(request, "stats/sources.html", {"sources": list_sources(warehouse)})
+    listed = public_sources(warehouse, settings.small_count_threshold)
+    return render(
+        request,
+        "stats/sources.html",
+        {"sources": listed, "threshold": settings.small_count_threshold},
+    )
 
 
 @router.get("/indicators", response_class=HTMLResponse)
@@ -78,20 +89,27 @@ def profile(
     level: int = Query(2, ge=1, le=4),
     warehouse: Warehouse = Depends(get_warehouse),
     settings: Settings = Depends(get_app_settings),
+    principal: Principal | None = Depends(optional_principal),
 ) -> HTMLResponse:
     """The crime profile of one source."""
     data = profile_json(warehouse, source, settings, level)
     breaks = trend_json(warehouse, source)["breaks"] if data["source"]["kind"] == "incident" else []
     chart = trend_chart(source, data["by_year"], breaks)
-    examples = quarantined(warehouse, source, limit=10)
+    # Quarantined rows are records: shown to signed-in users only (the counts are suppressed).
+    examples = quarantined(warehouse, source, limit=10) if principal is not None else []
     quality = None
     areas: list[Any] = []
     aggregate_check = None
     extras: dict[str, Any] = {}
     if data["source"]["kind"] == "incident":
-        from crimeprev.indicators.quality import quality_report
+        from crimeprev.indicators.quality import public_quality_report
 
-        quality = quality_report(warehouse, source)
+        quality = public_quality_report(
+            warehouse,
+            source,
+            threshold=settings.small_count_threshold,
+            cache_dir=settings.data_dir / "disclosure",
+        )
         extras = _where_and_when(warehouse, source, data, settings)
     elif data["source"]["kind"] == "aggregate":
         from crimeprev.indicators.aggregates import aggregate_areas, aggregate_quality
@@ -107,6 +125,7 @@ def profile(
             "level": level,
             "examples": examples,
             "source": source,
+            "signed_in": principal is not None,
             "quality": quality,
             "breaks": breaks,
             "areas": areas,
