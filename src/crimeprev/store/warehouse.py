@@ -370,6 +370,14 @@ class Warehouse:
         seconds for a validation query. Rows for ``incident`` go to its base
         table. Returns the number of rows written.
         """
+        return self.execute_count(self.insert_statement(name, data))
+
+    def insert_statement(self, name: str, data: ibis.Table | pa.Table) -> str:
+        """The ``INSERT INTO ... SELECT`` that :meth:`insert` runs, compiled but not run.
+
+        Compiling is pure Python (Ibis and sqlglot), so a caller may compile
+        one statement in a thread while the engine runs another.
+        """
         schema = table_schema(name)
         expr = data if isinstance(data, ibis.Table) else ibis.memtable(data)
         present = set(expr.columns)
@@ -381,7 +389,7 @@ class Warehouse:
         )
         sql = self._sql(selected)
         target = INCIDENT_ROWS if name == "incident" else name
-        return self.execute_count(f"INSERT INTO {target} ({', '.join(schema.names)}) {sql}")
+        return f"INSERT INTO {target} ({', '.join(schema.names)}) {sql}"
 
     def store_import(
         self,
