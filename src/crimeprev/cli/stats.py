@@ -129,23 +129,41 @@ def counts(
     tag: list[str] = typer.Option([], help="Tag column to break down by (repeatable)"),
     iccs_code: str | None = typer.Option(None, "--iccs", help="Only this code and below"),
     output: Path | None = typer.Option(None, help="Write CSV here instead of printing"),
+    public: bool = typer.Option(
+        False, "--public", help="Published version: small counts and their complements hidden"
+    ),
 ) -> None:
-    """Counts by ICCS code x period (x area x tags)."""
+    """Counts by ICCS code x period (x area x tags).
+
+    By default every count, for the statistician (not for publication).
+    With --public, the counts as the web JSON and exports publish them:
+    suppressed cells blank, with a suppression column.
+    """
     from crimeprev.indicators.counts import CountQuery, count_incidents
 
     try:
         with _warehouse() as warehouse:
-            frame = count_incidents(
-                warehouse,
-                CountQuery(
-                    source=source,
-                    level=level,
-                    period=None if period == "all" else period,
-                    by_area=by_area,
-                    tags=tuple(tag),
-                    iccs_code=iccs_code,
-                ),
+            query = CountQuery(
+                source=source,
+                level=level,
+                period=None if period == "all" else period,
+                by_area=by_area,
+                tags=tuple(tag),
+                iccs_code=iccs_code,
             )
+            frame = count_incidents(warehouse, query)
+            if public:
+                from crimeprev.indicators.source_protection import counts_status, mark_suppressed
+
+                settings = get_settings()
+                status = counts_status(
+                    warehouse,
+                    query,
+                    frame,
+                    threshold=settings.small_count_threshold,
+                    cache_dir=settings.data_dir / "disclosure",
+                )
+                frame = mark_suppressed(frame, status, ["count", "records"])
     except CrimeprevError as error:
         raise fail(error) from error
     _emit(frame, output, title=f"counts: {source}")
@@ -158,21 +176,55 @@ def rates(
     iccs_code: str | None = typer.Option(None, "--iccs", help="Only this code and below"),
     per: int | None = typer.Option(None, help="Population base (default: setting rate_per)"),
     output: Path | None = typer.Option(None, help="Write CSV here instead of printing"),
+    public: bool = typer.Option(
+        False, "--public", help="Published version: small counts and their complements hidden"
+    ),
 ) -> None:
-    """Rates per population by area and year with exact Poisson intervals."""
+    """Rates per population by area and year with exact Poisson intervals.
+
+    By default every count and rate (not for publication); with --public,
+    as the web JSON publishes them (hidden counts blank with their rates).
+    """
     from crimeprev.indicators.counts import area_rates
 
     settings = get_settings()
+    unassigned_hidden = False
     try:
         with _warehouse() as warehouse:
             table = area_rates(
                 warehouse, source, iccs_code=iccs_code, years=year or None,
                 per=per or settings.rate_per,
             )  # fmt: skip
+            frame = table.frame
+            if public:
+                import pandas as pd
+
+                from crimeprev.indicators.source_protection import (
+                    mark_suppressed,
+                    rates_status,
+                    source_pattern,
+                )
+
+                pattern = source_pattern(
+                    warehouse,
+                    source,
+                    threshold=settings.small_count_threshold,
+                    cache_dir=settings.data_dir / "disclosure",
+                )
+                status = rates_status(pattern, frame, iccs_code=iccs_code)
+                frame = mark_suppressed(frame, status, ["count", "rate", "ci_low", "ci_high"])
+                no_area = pd.DataFrame(
+                    {"area_id": [None], "year": [None], "count": [table.unassigned]}
+                )
+                unassigned_hidden = bool(
+                    rates_status(pattern, no_area, iccs_code=iccs_code).iloc[0]
+                )
     except CrimeprevError as error:
         raise fail(error) from error
-    _emit(table.frame, output, title=f"rates per {table.per:,}: {source} ({table.area_set})")
-    if table.unassigned:
+    _emit(frame, output, title=f"rates per {table.per:,}: {source} ({table.area_set})")
+    if unassigned_hidden:
+        console.print("- incidents fall in no area (suppressed) and are not in any rate")
+    elif table.unassigned:
         console.print(f"{table.unassigned:,.0f} incidents fall in no area and are not in any rate")
 
 
@@ -257,13 +309,28 @@ def trends(
 
 
 @app.command("quality")
-def quality(source: str = typer.Argument(..., help="Source name")) -> None:
-    """Data-quality report: geocoding, ICCS mapping, gaps, empty areas, outliers, quarantine."""
+def quality(
+    source: str = typer.Argument(..., help="Source name"),
+    public: bool = typer.Option(
+        False,
+        "--public",
+        help="Print the published version (the web page's): small counts suppressed",
+    ),
+) -> None:
+    """Data-quality report: geocoding, ICCS mapping, gaps, empty areas, outliers, quarantine.
+
+    By default the statistician's own report, with every count (not for
+    publication). With --public, what the web page and its JSON publish:
+    small counts and the figures that would give them back are suppressed (-).
+    """
     from crimeprev.indicators.quality import GEOCODING_THRESHOLD, quality_report
     from crimeprev.indicators.trends import profile_kind
 
     if profile_kind(source) == "aggregate":
         _aggregate_quality(source)
+        return
+    if public:
+        _public_quality(source)
         return
     try:
         with _warehouse() as warehouse:
@@ -285,6 +352,47 @@ def quality(source: str = typer.Argument(..., help="Source name")) -> None:
             f"outlier area {item['name']} ({item['area_id']}): rate {item['rate']:,.1f}, "
             f"robust z {item['z']:.1f}"
         )
+
+
+def _shown(value: float | None, form: str) -> str:
+    """A published figure, or "-" where it is suppressed."""
+    return "-" if value is None else format(value, form)
+
+
+def _public_quality(source: str) -> None:
+    from crimeprev.indicators.quality import GEOCODING_THRESHOLD, public_quality_report
+
+    settings = get_settings()
+    try:
+        with _warehouse() as warehouse:
+            report = public_quality_report(
+                warehouse,
+                source,
+                threshold=settings.small_count_threshold,
+                cache_dir=settings.data_dir / "disclosure",
+            )
+    except CrimeprevError as error:
+        raise fail(error) from error
+    verdict = "ok" if report.geocoding_ok else f"below the {GEOCODING_THRESHOLD:.0%} minimum"
+    console.print(
+        f"{source}: read {_shown(report.rows_read, ',')}, accepted {report.rows_accepted:,}, "
+        f"quarantined {_shown(report.rows_quarantined, ',')}"
+    )
+    console.print(f"geocoded: {_shown(report.geocoded_share, '.1%')} ({verdict})")
+    console.print(f"with an area: {_shown(report.area_assigned_share, '.1%')}")
+    console.print(f"mapped to ICCS: {_shown(report.iccs_mapped_share, '.1%')}")
+    console.print(f"months without data: {', '.join(report.months_without_data) or 'none'}")
+    console.print(f"areas without incidents: {', '.join(report.areas_without_incidents) or 'none'}")
+    for item in report.outlier_areas:
+        console.print(
+            f"outlier area {item['name']} ({item['area_id']}): rate {item['rate']:,.1f}, "
+            f"robust z {item['z']:.1f}"
+        )
+    for reason in report.quarantine_reasons:
+        console.print(f"quarantined, {reason['rule']}: {_shown(reason['rows'], ',')}")
+    console.print(
+        f"- suppressed: fewer than {report.suppressed_threshold}, or would give such a count back"
+    )
 
 
 def _aggregate_quality(source: str) -> None:
@@ -476,10 +584,39 @@ def concentration_command(
     year: int | None = typer.Option(None, help="Year (default: all years)"),
     top: float = typer.Option(0.1, min=0.0, max=1.0, help="Top fraction of areas"),
     iccs_code: str | None = typer.Option(None, "--iccs", help="Only this code and below"),
+    public: bool = typer.Option(
+        False, "--public", help="Published version: small counts and their complements hidden"
+    ),
 ) -> None:
-    """How concentrated offences are across areas: Gini and the share in the top areas."""
+    """How concentrated offences are across areas: Gini and the share in the top areas.
+
+    By default from every count (not for publication); with --public, the
+    published version (JSON, one line per area, as the web JSON).
+    """
     from crimeprev.indicators.counts import area_concentration
 
+    if public:
+        import json
+        from dataclasses import asdict
+
+        from crimeprev.indicators.counts import public_concentration
+
+        settings = get_settings()
+        try:
+            with _warehouse() as warehouse:
+                shown = public_concentration(
+                    warehouse,
+                    source,
+                    threshold=settings.small_count_threshold,
+                    year=year,
+                    top_fraction=top,
+                    iccs_code=iccs_code,
+                    cache_dir=settings.data_dir / "disclosure",
+                )
+        except CrimeprevError as error:
+            raise fail(error) from error
+        console.print_json(json.dumps(asdict(shown)))
+        return
     try:
         with _warehouse() as warehouse:
             result = area_concentration(

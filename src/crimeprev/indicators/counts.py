@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 
 import ibis
 import ibis.expr.types as ir
@@ -341,23 +342,10 @@ class AreaConcentration:
     unassigned: float
 
 
-def area_concentration(
-    warehouse: Warehouse,
-    source: str,
-    *,
-    year: int | None = None,
-    top_fraction: float = 0.1,
-    iccs_code: str | None = None,
-) -> AreaConcentration:
-    """Gini coefficient and share of offences in the top `top_fraction` of areas.
-
-    Raises
-    ------
-    NotFoundError
-        If the source has no offence in any area.
-    """
-    from crimeprev.indicators.standardise import concentration
-
+def _area_counts(
+    warehouse: Warehouse, source: str, *, year: int | None, iccs_code: str | None
+) -> tuple[pd.Series, dict[str, str], str, float]:
+    """Offences per area of the source's area set (zeros included), names, area set, no area."""
     start = date(year, 1, 1) if year else None
     end = date(year + 1, 1, 1) if year else None
     counts = count_incidents(
@@ -382,10 +370,32 @@ def area_concentration(
         area.filter(area.area_set == area_set).select("area_id", "name")
     ).to_pandas()
     every = sorted(set(names["area_id"]) | set(per_area.index), key=_natural)
-    values = per_area.reindex(every, fill_value=0.0)
+    label = dict(zip(names["area_id"], names["name"], strict=True))
+    return per_area.reindex(every, fill_value=0.0), label, area_set, unassigned
+
+
+def area_concentration(
+    warehouse: Warehouse,
+    source: str,
+    *,
+    year: int | None = None,
+    top_fraction: float = 0.1,
+    iccs_code: str | None = None,
+) -> AreaConcentration:
+    """Gini coefficient and share of offences in the top `top_fraction` of areas.
+
+    Raises
+    ------
+    NotFoundError
+        If the source has no offence in any area.
+    """
+    from crimeprev.indicators.standardise import concentration
+
+    values, label, area_set, unassigned = _area_counts(
+        warehouse, source, year=year, iccs_code=iccs_code
+    )
     result = concentration(values.to_numpy(), top_fraction=top_fraction)
     top_n = max(1, int(np.ceil(top_fraction * len(values))))
-    label = dict(zip(names["area_id"], names["name"], strict=True))
     top = values.sort_values(ascending=False).head(top_n)
     return AreaConcentration(
         source=source,
@@ -397,9 +407,133 @@ def area_concentration(
         top_fraction=top_fraction,
         top_share=result.top_share,
         top_areas=[
-            {"area_id": a, "name": label.get(a, ""), "count": float(c)} for a, c in top.items()
+            {"area_id": a, "name": label.get(str(a), ""), "count": float(c)} for a, c in top.items()
         ],
         unassigned=unassigned,
+    )
+
+
+@dataclass(frozen=True)
+class PublicConcentration:
+    """Concentration as the public page and JSON show it, with per-area counts.
+
+    ``counts`` lists every area of the area set with its ``count`` (None
+    where hidden) and ``suppression``, the source's disclosure pattern's
+    status of that area x year (or all years) x ICCS code cell. ``total``,
+    ``unassigned``, ``gini``, ``top_share`` and ``top_areas`` are None where
+    hidden; ``suppression`` names those fields. ``method`` says how the
+    figures are computed.
+    """
+
+    source: str
+    year: int | None
+    iccs_code: str | None
+    area_set: str
+    areas: int
+    total: float | None
+    gini: float | None
+    top_fraction: float
+    top_share: float | None
+    top_areas: list[dict[str, object]] | None
+    unassigned: float | None
+    counts: list[dict[str, object]]
+    suppression: dict[str, str]
+    method: str
+
+
+#: How the public concentration figures are computed and when they are withheld.
+CONCENTRATION_METHOD = (
+    "Gini coefficient and top share from the true counts per area (areas with no offence "
+    "count as zeros; offences with no area are left out). They are published only when every "
+    "area's count is published: then they follow from published counts and tell nothing more. "
+    "When a count is hidden, they, and the ranking of the top areas, are withheld: with the "
+    "total, the Gini coefficient is one more linear equation over the sorted counts (two hidden "
+    "counts would come back from it), and the ranking bounds a hidden count by its neighbours."
+)
+
+
+def public_concentration(
+    warehouse: Warehouse,
+    source: str,
+    *,
+    threshold: int,
+    year: int | None = None,
+    top_fraction: float = 0.1,
+    iccs_code: str | None = None,
+    cache_dir: Path | None = None,
+) -> PublicConcentration:
+    """Concentration of offences over areas with small counts suppressed, for the public faces.
+
+    Each area's count (all offences or `iccs_code`, in `year` or all years)
+    is a cell of the source's one disclosure pattern
+    (:func:`crimeprev.indicators.source_protection.source_pattern`), so it
+    takes that cell's status, like the rates, the map and the exports. The
+    total over areas is published when every area's count is, or when both
+    the all-areas cell and the no-area cell are (it is their difference).
+    The Gini coefficient, top share and top areas: see
+    :data:`CONCENTRATION_METHOD`.
+
+    Raises
+    ------
+    NotFoundError
+        If the source has no offence in any area.
+    """
+    from crimeprev.indicators.disclosure import PUBLISHED, SECONDARY
+    from crimeprev.indicators.source_protection import (
+        ALL,
+        area_key,
+        code_key,
+        period_key,
+        source_pattern,
+    )
+
+    result = area_concentration(
+        warehouse, source, year=year, top_fraction=top_fraction, iccs_code=iccs_code
+    )
+    values, label, _, _ = _area_counts(warehouse, source, year=year, iccs_code=iccs_code)
+    pattern = source_pattern(warehouse, source, threshold=threshold, cache_dir=cache_dir)
+    levels = {width: level for level, width in LEVELS.items()}
+    code = ALL if iccs_code is None else code_key(iccs_code, levels.get(len(iccs_code)))
+    when = ALL if year is None else period_key("year", f"{year}-01-01")
+    marks = [
+        pattern.status_of((code, area_key(area), when), float(count))
+        for area, count in values.items()
+    ]
+    counts = [
+        {
+            "area_id": area,
+            "name": label.get(str(area), ""),
+            "count": None if mark else float(count),
+            "suppression": mark,
+        }
+        for (area, count), mark in zip(values.items(), marks, strict=True)
+    ]
+    no_area = pattern.status_of((code, area_key(None), when), result.unassigned)
+    every_area = pattern.status_of((code, ALL, when))
+    all_shown = all(mark == PUBLISHED for mark in marks)
+    suppression: dict[str, str] = {}
+    if no_area:
+        suppression["unassigned"] = no_area
+    if not all_shown and (no_area or every_area):
+        suppression["total"] = SECONDARY
+    if not all_shown:
+        for name in ("gini", "top_share", "top_areas"):
+            suppression[name] = SECONDARY
+    return PublicConcentration(
+        source=source,
+        year=year,
+        iccs_code=iccs_code,
+        area_set=result.area_set,
+        areas=result.areas,
+        total=None if "total" in suppression else result.total,
+        gini=None if "gini" in suppression else result.gini,
+        top_fraction=top_fraction,
+        top_share=None if "top_share" in suppression else result.top_share,
+        top_areas=None if "top_areas" in suppression else result.top_areas,
+        unassigned=None if "unassigned" in suppression else result.unassigned,
+        counts=counts,
+        suppression=suppression,
+        method=CONCENTRATION_METHOD,
     )
 
 

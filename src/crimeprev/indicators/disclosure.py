@@ -70,10 +70,20 @@ Assumptions and what is not covered
   over a hidden year are hidden too). Each seasonal heat table (month x
   weekday, weekday x hour) is protected on its own with its row and column
   totals (:func:`crimeprev.indicators.trends.protect_grid`), not jointly
-  with the other heat table or the pattern. Concentration, the quality
-  report, hot spots and the CLI ``counts``/``rates`` tables are not
-  suppressed. The reader's other knowledge (e.g. that a cell is at most
+  with the other heat table or the pattern. Hot spots and grid counts of
+  the spatial map are not suppressed (its points layer shows every
+  incident). The reader's other knowledge (e.g. that a cell is at most
   some bound, or the count of one victim's own incidents) is not modelled.
+* Concentration (:func:`crimeprev.indicators.counts.public_concentration`):
+  each area's count is a cell of the pattern; the Gini coefficient, top
+  share and top areas are published only when every area's count is (then
+  they follow from published counts). The quality report, quarantine
+  counts and import log (:func:`crimeprev.indicators.quality.public_quality_report`):
+  quarantined rows by file x rule get primary and secondary suppression;
+  a share that gives back a hidden cell or a small count is hidden;
+  outliers are sought among published rates. The CLI prints every figure
+  (the statistician's view) unless ``--public`` (``quality``, ``counts``,
+  ``rates``, ``concentration``).
 * SDG indicator tables by sex x age (x form) (:mod:`crimeprev.indicators.sdg`)
   get secondary suppression over their Total rows, each area and year on
   its own, alike in SDMX, the JSON and the page.

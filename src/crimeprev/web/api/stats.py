@@ -675,13 +675,26 @@ def concentration(
     top: float = Query(0.1, gt=0, le=1, description="Top fraction of areas"),
     iccs: str | None = Query(None, description="Only this ICCS code and its descendants"),
     warehouse: Warehouse = Depends(get_warehouse),
+    settings: Settings = Depends(get_app_settings),
 ) -> dict[str, Any]:
-    """Gini coefficient of offences over areas and the share in the top areas."""
-    from crimeprev.indicators.counts import area_concentration
+    """Gini coefficient of offences over areas and the share in the top areas.
 
-    return asdict(
-        area_concentration(warehouse, source, year=year, top_fraction=top, iccs_code=iccs)
+    Per-area counts carry the source's disclosure pattern's status (null
+    where hidden); the Gini coefficient, top share and top areas are
+    published only when every area's count is (``method`` says why).
+    """
+    from crimeprev.indicators.counts import public_concentration
+
+    result = public_concentration(
+        warehouse,
+        source,
+        threshold=settings.small_count_threshold,
+        year=year,
+        top_fraction=top,
+        iccs_code=iccs,
+        cache_dir=settings.data_dir / "disclosure",
     )
+    return {**asdict(result), "suppressed_threshold": settings.small_count_threshold}
 
 
 @router.get("/{source}/map")

@@ -238,7 +238,7 @@ def _where_and_when(
 ) -> dict[str, Any]:
     """The seasonal heat tables, the choropleth, concentration and standardised rates."""
     from crimeprev.errors import CrimeprevError
-    from crimeprev.indicators.counts import area_concentration
+    from crimeprev.indicators.counts import public_concentration
     from crimeprev.indicators.trends import MONTHS, WEEKDAYS, seasonal_tables
 
     tables = seasonal_tables(warehouse, source, threshold=settings.small_count_threshold)
@@ -258,7 +258,13 @@ def _where_and_when(
     }
     year = max(data["years"]) if data["years"] else None
     try:
-        out["concentration"] = area_concentration(warehouse, source, year=year)
+        out["concentration"] = public_concentration(
+            warehouse,
+            source,
+            threshold=settings.small_count_threshold,
+            year=year,
+            cache_dir=settings.data_dir / "disclosure",
+        )
     except CrimeprevError:
         return out
     from crimeprev.store.areas import has_boundaries

@@ -1,0 +1,302 @@
+"""The remaining public faces protect small counts (issue #3, item 10).
+
+The quality report, the quarantine counts and the import log, and the
+concentration of offences over areas: their public page, JSON and
+``--public`` CLI versions hide small counts and whatever would give one
+back, while the statistician's CLI keeps every figure. Checks are made
+against counts worked out in the test from the files (pandas) and against
+an attacker written here with ``scipy.optimize.linprog``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.optimize import linprog
+from typer.testing import CliRunner
+
+from crimeprev.cli.main import app as cli
+from crimeprev.store import open_warehouse, profiles
+from crimeprev.store.ingest import import_file
+from crimeprev.store.profiles import load_profile
+
+THRESHOLD = 5
+#: The Vancouver profile's aliases of neighbourhood names (the file's names -> the area set's).
+ALIASES = {"Central Business District": "Downtown", "Arbutus Ridge": "Arbutus-Ridge"}
+VANCOUVER = Path(__file__).parents[2] / "src/crimeprev/data/real/vancouver_crime_2020"
+
+PROFILE = """
+name = "test_quarantine"
+title = "Synthetic records, some of them bad"
+kind = "incident"
+format = "csv"
+earliest = "2015-01-01"
+
+[occurred]
+column = "date"
+format = "%Y-%m-%d %H:%M"
+precision = "minute"
+
+[offence]
+code = "iccs"
+iccs = "iccs"
+"""
+
+#: Bad rows per file and rule broken: (file, rule) -> rows. Two are small counts.
+BAD = {
+    ("one.csv", "date_too_early"): 3,
+    ("one.csv", "iccs_unknown"): 12,
+    ("two.csv", "date_too_early"): 8,
+    ("two.csv", "iccs_unknown"): 2,
+}
+GOOD = {"one.csv": 300, "two.csv": 200}
+
+
+def _file(name: str) -> pd.DataFrame:
+    rng = np.random.default_rng(len(name))
+    good = pd.DataFrame(
+        {
+            "date": (
+                pd.Timestamp("2020-01-01")
+                + pd.to_timedelta(rng.integers(0, 365 * 24 * 60, GOOD[name]), unit="min")
+            ).strftime("%Y-%m-%d %H:%M"),
+            "iccs": "0501",
+        }
+    )
+    early = pd.DataFrame(
+        {"date": ["2010-06-01 10:00"] * BAD[(name, "date_too_early")], "iccs": "0501"}
+    )
+    unknown = pd.DataFrame({"date": ["2020-06-01 10:00"] * BAD[(name, "iccs_unknown")]})
+    unknown["iccs"] = "9999"
+    return pd.concat([good, early, unknown], ignore_index=True)
+
+
+@pytest.fixture
+def quarantine_client(tmp_path_factory):
+    from fastapi.testclient import TestClient
+
+    from crimeprev.config import Settings
+    from crimeprev.web.app import create_app
+
+    root = tmp_path_factory.mktemp("publish")
+    (root / "profiles").mkdir()
+    (root / "profiles" / "test_quarantine.toml").write_text(PROFILE, encoding="utf-8")
+    patch = pytest.MonkeyPatch()
+    patch.setattr(profiles, "PROFILE_DIR", root / "profiles")
+    settings = Settings(data_dir=root / "data", secret_key="k", small_count_threshold=THRESHOLD)
+    settings.ensure_data_dir()
+    warehouse = open_warehouse(settings.warehouse_url)
+    for name in GOOD:
+        _file(name).to_csv(root / name, index=False)
+        import_file(warehouse, load_profile("test_quarantine"), root / name)
+    warehouse.close()
+    try:
+        with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+            yield client, settings
+    finally:
+        patch.undo()
+
+
+def _ranges(
+    published: dict, imports: list[dict], reasons: list[dict], *, known: dict | None = None
+) -> dict:
+    """Feasible (min, max) of each hidden file x rule count, given every published number.
+
+    Unknowns: the four file x rule counts, each at least 1 (every rule of
+    every file is listed somewhere, so none is empty). Published: rows
+    accepted (per file and overall), rows read and quarantined per file and
+    overall where shown, and the rows per rule.
+    """
+    cells = list(BAD)
+    equations, right = [], []
+
+    def add(mask, value):
+        equations.append([1.0 if m else 0.0 for m in mask])
+        right.append(float(value))
+
+    for cell, value in (known or {}).items():
+        add([c == cell for c in cells], value)
+    files = {row["file_name"]: row for row in imports}
+    for name, row in files.items():
+        if row["rows_quarantined"] is not None:
+            add([c[0] == name for c in cells], row["rows_quarantined"])
+        if row["rows_read"] is not None:
+            add([c[0] == name for c in cells], row["rows_read"] - row["rows_accepted"])
+    for reason in reasons:
+        if reason["rows"] is not None:
+            add([c[1] == reason["rule"] for c in cells], reason["rows"])
+    if published["rows_quarantined"] is not None:
+        add([True] * len(cells), published["rows_quarantined"])
+    if published["rows_read"] is not None:
+        add([True] * len(cells), published["rows_read"] - published["rows_accepted"])
+    out = {}
+    for index, cell in enumerate(cells):
+        objective = np.zeros(len(cells))
+        objective[index] = 1.0
+        low = linprog(objective, A_eq=equations, b_eq=right, bounds=(1, None), method="highs")
+        high = linprog(-objective, A_eq=equations, b_eq=right, bounds=(1, None), method="highs")
+        assert low.status == 0
+        out[cell] = (low.fun, np.inf if high.status == 3 else -high.fun)
+    return out
+
+
+def test_quarantine_counts_are_protected_on_every_public_face(quarantine_client):
+    client, _ = quarantine_client
+    quality = client.get("/api/stats/test_quarantine/quality").json()
+    assert quality["rows_accepted"] == sum(GOOD.values())
+    # 25 rows quarantined over both files: published, and so is rows read.
+    assert quality["rows_quarantined"] == sum(BAD.values())
+    assert quality["rows_read"] == sum(GOOD.values()) + sum(BAD.values())
+    reasons = {r["rule"]: r for r in quality["quarantine_reasons"]}
+    imports = {r["file_name"]: r for r in quality["imports"]}
+    assert set(reasons) == {"date_too_early", "iccs_unknown"}
+    # No small count anywhere in what is published.
+    shown = [r["rows"] for r in reasons.values()] + [
+        r[k] for r in imports.values() for k in ("rows_quarantined",)
+    ]
+    assert not any(v is not None and 0 < v < THRESHOLD for v in shown)
+    ranges = _ranges(quality, quality["imports"], quality["quarantine_reasons"])
+    for cell in (("one.csv", "date_too_early"), ("two.csv", "iccs_unknown")):
+        low, high = ranges[cell]
+        assert low <= BAD[cell] <= high and high - low >= THRESHOLD, (cell, low, high)
+    # The profile JSON and the sources list show the same protected numbers.
+    profile = client.get("/api/stats/test_quarantine").json()
+    assert profile["quarantine_reasons"] == quality["quarantine_reasons"]
+    assert profile["imports"] == quality["imports"]
+    listed = next(
+        s for s in client.get("/api/stats").json()["sources"] if s["name"] == "test_quarantine"
+    )
+    assert listed["quarantined"] == quality["rows_quarantined"]
+    page = client.get("/stats/test_quarantine")
+    assert page.status_code == 200 and 'id="quarantine-suppression"' in page.text
+    # The raw rows are records: not public.
+    assert client.get("/api/stats/test_quarantine/quarantine").status_code == 401
+
+
+def test_the_attacker_catches_a_primary_only_quarantine_table():
+    # Hide only the two small counts and publish the others with every total:
+    # the totals by file give both back.
+    published = {"rows_quarantined": 25, "rows_read": 525, "rows_accepted": 500}
+    imports = [
+        {"file_name": f, "rows_read": GOOD[f] + q, "rows_accepted": GOOD[f], "rows_quarantined": q}
+        for f, q in (("one.csv", 15), ("two.csv", 10))
+    ]
+    reasons = [{"rule": "date_too_early", "rows": 11}, {"rule": "iccs_unknown", "rows": 14}]
+    known = {("one.csv", "iccs_unknown"): 12, ("two.csv", "date_too_early"): 8}
+    ranges = _ranges(published, imports, reasons, known=known)
+    assert ranges[("one.csv", "date_too_early")] == pytest.approx((3, 3))
+    assert ranges[("two.csv", "iccs_unknown")] == pytest.approx((2, 2))
+
+
+def test_vancouver_quality_report_public_and_raw(stats_client, stats_settings, monkeypatch):
+    records = pd.read_parquet(VANCOUVER / "incidents.parquet")
+    # Two offences at 2:xx on 8 March 2020: that local time never existed (quarantined).
+    gap = (records["MONTH"] == 3) & (records["DAY"] == 8) & (records["HOUR"] == 2)
+    assert int(gap.sum()) == 2
+    quality = stats_client.get("/api/stats/vancouver_2020/quality").json()
+    assert quality["rows_accepted"] == len(records) - 2
+    assert quality["rows_quarantined"] is None and quality["rows_read"] is None
+    assert quality["suppression"]["rows_quarantined"] == "primary"
+    assert quality["quarantine_reasons"][0]["rows"] is None
+    # With an area: a share of the published total; its count with no area is published too.
+    spread = stats_client.get("/api/stats/vancouver_2020/concentration").json()
+    areas = {row["name"] for row in spread["counts"]}
+    names = records.loc[~gap, "NEIGHBOURHOOD"].replace(ALIASES)
+    # Stanley Park and Musqueam are not local areas of the set: no area, like the blanks.
+    no_area = int((~names.isin(areas)).sum())
+    assert no_area == 138 and spread["unassigned"] == no_area
+    assert quality["area_assigned_share"] == pytest.approx(1 - no_area / (len(records) - 2))
+    monkeypatch.setenv("CRIMEPREV_DATA_DIR", str(stats_settings.data_dir))
+    runner = CliRunner()
+    raw = runner.invoke(cli, ["stats", "quality", "vancouver_2020"])
+    assert raw.exit_code == 0 and "quarantined 2" in raw.output
+    public = runner.invoke(cli, ["stats", "quality", "vancouver_2020", "--public"])
+    assert public.exit_code == 0, public.output
+    assert "quarantined -" in public.output and "quarantined 2" not in public.output
+    helped = runner.invoke(cli, ["stats", "quality", "--help"])
+    assert "--public" in helped.output and "statistician" in " ".join(helped.output.split())
+
+
+def _gini(values: np.ndarray) -> float:
+    """Gini coefficient as the mean absolute difference over twice the mean."""
+    values = np.asarray(values, dtype=float)
+    differences = np.abs(values[:, None] - values[None, :]).sum()
+    return float(differences / (2 * len(values) ** 2 * values.mean()))
+
+
+def test_concentration_counts_carry_the_pattern_and_the_gini_follows_from_them(stats_client):
+    records = pd.read_parquet(VANCOUVER / "incidents.parquet")
+    gap = (records["MONTH"] == 3) & (records["DAY"] == 8) & (records["HOUR"] == 2)
+    names = records.loc[~gap, "NEIGHBOURHOOD"].replace(ALIASES)
+    expected = names.value_counts()
+    body = stats_client.get("/api/stats/vancouver_2020/concentration", params={"year": 2020})
+    data = body.json()
+    by_name = {row["name"]: row for row in data["counts"]}
+    assert len(by_name) == data["areas"] == 22
+    for name, row in by_name.items():
+        assert row["suppression"] == "" and row["count"] == expected.get(name, 0), name
+    assert data["total"] == expected[list(by_name)].sum()
+    assert data["gini"] == pytest.approx(_gini(np.array([r["count"] for r in data["counts"]])))
+    assert data["suppression"] == {}
+
+    # Homicides: small counts per area; hidden, and so are the Gini and the ranking.
+    homicide = stats_client.get(
+        "/api/stats/vancouver_2020/concentration", params={"year": 2020, "iccs": "0101"}
+    ).json()
+    assert homicide["gini"] is None and homicide["top_areas"] is None
+    assert homicide["suppression"]["gini"] == "secondary"
+    shown = [row["count"] for row in homicide["counts"] if row["count"] is not None]
+    assert not any(0 < v < THRESHOLD for v in shown)
+    kept = records[~gap & (records["TYPE"] == "Homicide")]
+    truth = kept["NEIGHBOURHOOD"].replace(ALIASES).value_counts()
+    assert any(row["suppression"] == "primary" for row in homicide["counts"])
+    for row in homicide["counts"]:
+        if row["suppression"] == "primary":
+            assert 0 < truth.get(row["name"], 0) < THRESHOLD
+    # The same cells in the /counts JSON (level 2, by area and year) have the same status.
+    listed = stats_client.get(
+        "/api/stats/vancouver_2020/counts",
+        params={"level": 2, "by_area": True, "iccs": "0101", "period": "year"},
+    ).json()["counts"]
+    status = {row["area_id"]: row["suppression"] for row in listed if row["area_id"]}
+    for row in homicide["counts"]:
+        assert status.get(row["area_id"], "") == row["suppression"], row
+
+
+def test_concentration_page_says_how_it_is_computed(stats_client):
+    page = stats_client.get("/stats/vancouver_2020")
+    assert 'id="concentration"' in page.text
+    assert "computed from the true counts per area" in page.text
+    assert "its figures are not suppressed" not in page.text
+
+
+def test_cli_public_counts_rates_concentration(stats_settings, monkeypatch):
+    monkeypatch.setenv("CRIMEPREV_DATA_DIR", str(stats_settings.data_dir))
+    runner = CliRunner()
+    out = Path(stats_settings.data_dir) / "public_counts.csv"
+    result = runner.invoke(
+        cli,
+        ["stats", "counts", "vancouver_2020", "--by-area", "--public", "--output", str(out)],
+    )
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out, keep_default_na=False, na_values=[""])
+    assert "suppression" in table
+    small = table["count"].notna() & (table["count"] > 0) & (table["count"] < THRESHOLD)
+    assert not small.any() and (table["suppression"] == "primary").any()
+    raw_out = Path(stats_settings.data_dir) / "raw_counts.csv"
+    raw = runner.invoke(
+        cli, ["stats", "counts", "vancouver_2020", "--by-area", "--output", str(raw_out)]
+    )
+    assert raw.exit_code == 0
+    raw_table = pd.read_csv(raw_out)
+    assert ((raw_table["count"] > 0) & (raw_table["count"] < THRESHOLD)).any()
+    assert raw_table["count"].sum() == len(pd.read_parquet(VANCOUVER / "incidents.parquet")) - 2
+    concentration = runner.invoke(
+        cli, ["stats", "concentration", "vancouver_2020", "--iccs", "0101", "--public"]
+    )
+    assert concentration.exit_code == 0, concentration.output
+    assert json.loads(concentration.output)["gini"] is None
