@@ -300,3 +300,83 @@ def test_cli_public_counts_rates_concentration(stats_settings, monkeypatch):
     )
     assert concentration.exit_code == 0, concentration.output
     assert json.loads(concentration.output)["gini"] is None
+
+
+def test_every_face_shows_the_same_cell_the_same_way(stats_client):
+    """Exports, /counts, the profile JSON, the map and concentration agree cell by cell."""
+    import io
+
+    exported = pd.read_csv(
+        io.BytesIO(
+            stats_client.get(
+                "/api/stats/vancouver_2020/export",
+                params={"format": "csv", "level": 2, "period": "year", "by_area": False},
+            ).content
+        ),
+        dtype={"iccs_code": str},
+        keep_default_na=False,
+        na_values=[""],
+    )
+    listed = stats_client.get(
+        "/api/stats/vancouver_2020/counts", params={"level": 2, "period": "year"}
+    ).json()["counts"]
+    profile = stats_client.get("/api/stats/vancouver_2020", params={"level": 2}).json()
+    by_code = {row["iccs_code"]: row for row in profile["by_category"]}
+    assert len(exported) == len(listed) == len(by_code)
+    for row, twin in zip(exported.to_dict("records"), listed, strict=True):
+        assert row["iccs_code"] == twin["iccs_code"]
+        assert (row["suppression"] if isinstance(row["suppression"], str) else "") == twin[
+            "suppression"
+        ]
+        shown = None if pd.isna(row["count"]) else row["count"]
+        assert shown == twin["count"] == by_code[row["iccs_code"]]["counts"]["2020"]
+    # All offences by area in 2020: the map and the concentration JSON.
+    features = stats_client.get("/api/stats/vancouver_2020/map", params={"year": 2020}).json()
+    spread = stats_client.get(
+        "/api/stats/vancouver_2020/concentration", params={"year": 2020}
+    ).json()
+    areas = {row["area_id"]: row for row in spread["counts"]}
+    for feature in features["features"]:
+        twin = areas[str(feature["id"])]
+        assert feature["properties"]["count"] == twin["count"]
+        assert feature["properties"]["suppressed"] == bool(twin["suppression"])
+
+
+def test_vancouver_yearly_homicide_total_stays_hidden_while_marks_say_primary(stats_client):
+    """Why publishing zeros would not let the 19 homicides' total out (issue #3, item 10).
+
+    From the file: 19 homicides, each alone in its neighbourhood and month.
+    Every such cell is hidden and marked primary in the exports and /counts,
+    which tells a reader it is at least 1 whether or not zeros are listed
+    (zeros are never hidden). A published total of 19 would then pin each
+    of the 19 to exactly 1: the attacker below shows it, so the pattern
+    keeps the total hidden on every face.
+    """
+    records = pd.read_parquet(VANCOUVER / "incidents.parquet")
+    homicides = records[records["TYPE"] == "Homicide"]
+    assert len(homicides) == 19
+    cells = homicides.groupby([homicides["NEIGHBOURHOOD"].fillna("?"), "MONTH"]).size()
+    assert (cells == 1).all() and len(cells) == 19
+    fine = stats_client.get(
+        "/api/stats/vancouver_2020/counts",
+        params={"period": "month", "by_area": True, "iccs": "0101"},
+    ).json()["counts"]
+    assert len(fine) == 19 and all(r["suppression"] == "primary" for r in fine)
+    # The attacker: 19 unknowns, each at least 1 (marked primary), summing to a published 19.
+    for index in range(len(fine)):
+        objective = np.zeros(len(fine))
+        objective[index] = 1.0
+        bounds = (1, None)
+        low = linprog(objective, A_eq=[np.ones(len(fine))], b_eq=[19], bounds=bounds)
+        high = linprog(-objective, A_eq=[np.ones(len(fine))], b_eq=[19], bounds=bounds)
+        assert low.fun == pytest.approx(1) and -high.fun == pytest.approx(1)
+    # So the total is hidden on every face that shows it.
+    profile = stats_client.get("/api/stats/vancouver_2020", params={"level": 2}).json()
+    homicide = next(row for row in profile["by_category"] if row["iccs_code"] == "0101")
+    assert homicide["counts"] == {"2020": None} and homicide["total"] is None
+    yearly = stats_client.get(
+        "/api/stats/vancouver_2020/counts", params={"level": 2, "iccs": "0101"}
+    ).json()["counts"]
+    assert [row["count"] for row in yearly] == [None]
+    trend = stats_client.get("/api/stats/vancouver_2020/trends", params={"iccs": "0101"}).json()
+    assert [year["count"] for year in trend["years"]] == [None]

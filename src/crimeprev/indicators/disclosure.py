@@ -56,7 +56,16 @@ Assumptions and what is not covered
 -----------------------------------
 * Cells are counts: non-negative, and whole numbers for the "at least 1"
   bound (sources whose concordance splits a record between codes give
-  fractional counts; then the bound is 0).
+  fractional counts; then the bound is 0). Listing the zero cells too
+  would not lower that bound: zeros are never hidden, and every output
+  marks a hidden cell ``primary`` (a small count, so at least 1) or
+  ``secondary``, so a hidden primary cell is known to be at least 1
+  however the table is listed. This is why Vancouver 2020's yearly
+  homicide total (19 single incidents, each a primary cell) stays hidden.
+  The bound could be 0 only with one mark for every hidden cell and zero
+  cells eligible as complements. The marks also tell that a primary cell
+  is below the threshold, which the proven ranges do not take into
+  account.
 * Covered: counts exports (CSV, Parquet, Excel, SDMX-CSV, SDMX-ML) at any
   ICCS level, by month, quarter, year or all periods, by area or not, and
   one ICCS branch of them; the profile page and its JSON (codes by year,
