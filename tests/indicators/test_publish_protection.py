@@ -295,6 +295,11 @@ def test_cli_public_counts_rates_concentration(stats_settings, monkeypatch):
     raw_table = pd.read_csv(raw_out)
     assert ((raw_table["count"] > 0) & (raw_table["count"] < THRESHOLD)).any()
     assert raw_table["count"].sum() == len(pd.read_parquet(VANCOUVER / "incidents.parquet")) - 2
+    trend = runner.invoke(cli, ["stats", "trends", "vancouver_2020", "--iccs", "0101", "--public"])
+    assert trend.exit_code == 0, trend.output
+    assert "│ 2020 │ -" in trend.output and " 19 " not in trend.output
+    raw_trend = runner.invoke(cli, ["stats", "trends", "vancouver_2020", "--iccs", "0101"])
+    assert " 19 " in raw_trend.output
     concentration = runner.invoke(
         cli, ["stats", "concentration", "vancouver_2020", "--iccs", "0101", "--public"]
     )
@@ -380,3 +385,25 @@ def test_vancouver_yearly_homicide_total_stays_hidden_while_marks_say_primary(st
     assert [row["count"] for row in yearly] == [None]
     trend = stats_client.get("/api/stats/vancouver_2020/trends", params={"iccs": "0101"}).json()
     assert [year["count"] for year in trend["years"]] == [None]
+
+
+def test_coverage_json_hides_small_counts_of_unmapped_codes(stats_client, monkeypatch):
+    from crimeprev.indicators import quality
+    from crimeprev.store.concordance import Coverage, UnmappedCode
+
+    whole = stats_client.get("/api/stats/sf_2012/coverage").json()
+    assert whole["share_records"] == 1.0 and whole["unmapped"] == []
+    assert whole["suppression"] == {}
+
+    def fake(warehouse, source):
+        # Two national codes left unmapped: 3 records (a small count) and 40.
+        return Coverage(source, 10_183.0, 10_140.0, 12, 10, (
+            UnmappedCode("Y", "y", 40), UnmappedCode("X", "x", 3)))  # fmt: skip
+
+    monkeypatch.setattr(quality, "coverage", fake)
+    data = stats_client.get("/api/stats/sf_2012/coverage").json()
+    rows = {row["national_code"]: row for row in data["unmapped"]}
+    assert rows["X"]["suppression"] == "primary" and rows["X"]["records"] is None
+    # With the total of 43 published (records - records_mapped), Y would give X back.
+    assert rows["Y"]["suppression"] == "secondary" and rows["Y"]["records"] is None
+    assert data["records"] - data["records_mapped"] == 43

@@ -270,15 +270,37 @@ def trends(
     source: str = typer.Argument(..., help="Source name"),
     iccs_code: str | None = typer.Option(None, "--iccs", help="Only this code and below"),
     window: int = typer.Option(3, help="Moving-average window (years)"),
+    public: bool = typer.Option(
+        False, "--public", help="Published version: hidden years, averages and changes as -"
+    ),
 ) -> None:
-    """Yearly counts, change with an exact two-count test, a moving average and series breaks."""
-    from crimeprev.indicators.trends import yearly_trend
+    """Yearly counts, change with an exact two-count test, a moving average and series breaks.
 
+    By default every count (not for publication); with --public, as the
+    web page and JSON publish them.
+    """
+    from crimeprev.indicators.trends import trend_suppression, window_suppression, yearly_trend
+
+    status = []
     try:
         with _warehouse() as warehouse:
             trend = yearly_trend(warehouse, source, iccs_code=iccs_code, window=window)
+            if public and trend.years:
+                from crimeprev.indicators.source_protection import source_pattern
+
+                settings = get_settings()
+                pattern = source_pattern(
+                    warehouse,
+                    source,
+                    threshold=settings.small_count_threshold,
+                    cache_dir=settings.data_dir / "disclosure",
+                )
+                status = trend_suppression(trend, pattern)
     except CrimeprevError as error:
         raise fail(error) from error
+    status = status or [""] * len(trend.years)
+    averaged = window_suppression(status, window=window)
+    changed = ["", *window_suppression(status, window=2)[1:]]
     changes = {c.period_to: c for c in trend.changes}
     broken = {b.period for b in trend.breaks}
     table = Table(title=f"trend: {source}")
@@ -292,11 +314,14 @@ def trends(
         "break",
     ):
         table.add_column(column)
-    for year, count, average in zip(trend.years, trend.counts, trend.moving_average, strict=True):
-        change = changes.get(year)
+    for index, (year, count, average) in enumerate(
+        zip(trend.years, trend.counts, trend.moving_average, strict=True)
+    ):
+        change = None if changed[index] else changes.get(year)
+        average = None if averaged[index] else average
         table.add_row(
             year,
-            f"{count:,.0f}",
+            "-" if status[index] else f"{count:,.0f}",
             f"{change.percent_change:+.1f}" if change else "",
             f"{change.rate_ratio:.3f} ({change.ci_low:.3f}-{change.ci_high:.3f})" if change else "",
             f"{change.p_value:.3g}" if change else "",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -357,3 +358,76 @@ def public_quarantine(warehouse: Warehouse, source: str, *, threshold: int) -> P
         reasons=quarantine_reasons,
         imports=imports,
     )
+
+
+def public_coverage(
+    warehouse: Warehouse, source: str, *, threshold: int, cache_dir: Path | None = None
+) -> dict[str, Any]:
+    """The concordance coverage report of an incident source as the public JSON shows it.
+
+    The records not mapped to ICCS are one cell of the source's disclosure
+    pattern (unmapped code, all areas, all periods), and the mapped records
+    and their share give it back from the published total. Where the
+    pattern hides that cell, the mapped records, their share and the
+    unmapped codes' counts are withheld (the codes are not listed either:
+    each listed code would tell the hidden count is at least the number of
+    codes). Where it is published, the unmapped codes' counts are a
+    one-way table with that total: small ones and their complements are
+    hidden (:func:`crimeprev.indicators.source_protection.protect_breakdown`),
+    and the codes are listed largest published count first.
+    """
+    from crimeprev.indicators.disclosure import PUBLISHED, SECONDARY
+    from crimeprev.indicators.source_protection import (
+        ALL,
+        code_key,
+        protect_breakdown,
+        source_pattern,
+    )
+
+    report = coverage(warehouse, source)
+    pattern = source_pattern(warehouse, source, threshold=threshold, cache_dir=cache_dir)
+    unmapped_total = report.records - report.records_mapped
+    total_mark = pattern.status_of((code_key(None, None), ALL, ALL))
+    out: dict[str, Any] = {
+        "source": source,
+        "records": report.records,
+        "records_mapped": report.records_mapped,
+        "share_records": report.share_records,
+        "codes": report.codes,
+        "codes_mapped": report.codes_mapped,
+        "share_codes": report.share_codes,
+        "unmapped": [],
+        "suppression": {},
+        "suppressed_threshold": threshold,
+    }
+    if total_mark != PUBLISHED:
+        out["records_mapped"] = out["share_records"] = None
+        out["suppression"] = {
+            "records_mapped": total_mark,
+            "share_records": total_mark,
+            "unmapped": total_mark,
+        }
+        return out
+    table = pd.DataFrame(
+        {
+            "national_code": [item.national_code for item in report.unmapped] + ["Total"],
+            "records": [float(item.records) for item in report.unmapped] + [unmapped_total],
+        }
+    )
+    status = protect_breakdown(
+        table, threshold=threshold, value="records", breakdowns=["national_code"]
+    ).tolist()
+    if status[-1] != PUBLISHED:  # the total is published elsewhere: hide every part instead
+        status = [SECONDARY if s == PUBLISHED else s for s in status]
+    rows = [
+        {
+            "national_code": item.national_code,
+            "label": item.label,
+            "records": None if mark else item.records,
+            "suppression": mark,
+        }
+        for item, mark in zip(report.unmapped, status, strict=False)
+    ]
+    rows.sort(key=lambda r: (r["records"] is None, -(r["records"] or 0), r["national_code"]))
+    out["unmapped"] = rows
+    return out

@@ -380,9 +380,26 @@ def quality(
 
 @router.get("/{source}/coverage")
 def concordance_coverage(
-    source: str, warehouse: Warehouse = Depends(get_warehouse)
+    source: str,
+    warehouse: Warehouse = Depends(get_warehouse),
+    settings: Settings = Depends(get_app_settings),
 ) -> dict[str, Any]:
-    """Share of records and codes mapped to ICCS; unmapped codes by frequency."""
+    """Share of records and codes mapped to ICCS; unmapped codes by frequency.
+
+    For an incident source, small counts of unmapped codes (and what would
+    give them back) are null, with ``suppression``.
+    """
+    from crimeprev.indicators.trends import profile_kind
+
+    if profile_kind(source) == "incident":
+        from crimeprev.indicators.quality import public_coverage
+
+        return public_coverage(
+            warehouse,
+            source,
+            threshold=settings.small_count_threshold,
+            cache_dir=settings.data_dir / "disclosure",
+        )
     report = coverage(warehouse, source)
     return {
         **asdict(report),
