@@ -407,3 +407,34 @@ def test_coverage_json_hides_small_counts_of_unmapped_codes(stats_client, monkey
     # With the total of 43 published (records - records_mapped), Y would give X back.
     assert rows["Y"]["suppression"] == "secondary" and rows["Y"]["records"] is None
     assert data["records"] - data["records_mapped"] == 43
+
+
+def test_the_geocoded_share_does_not_give_the_hidden_homicide_total_back(stats_client):
+    """Vancouver withholds the location of offences against a person and of homicides.
+
+    So the records without coordinates are those two offences' totals (and a
+    stray collision): an exact geocoded share, times the published total,
+    less the published total of offences against a person, would put the
+    hidden homicide total within one. The published share is rounded so
+    that the count it implies is uncertain by at least twice the threshold.
+    """
+    records = pd.read_parquet(VANCOUVER / "incidents.parquet")
+    gap = (records["MONTH"] == 3) & (records["DAY"] == 8) & (records["HOUR"] == 2)
+    kept = records[~gap]
+    missing = ((kept["X"] == 0) & (kept["Y"] == 0)) | kept["X"].isna()
+    by_type = kept.loc[missing, "TYPE"].value_counts()
+    assert by_type["Homicide"] == 19 and by_type["Offence Against a Person"] == 3731
+    total = len(kept)
+    quality = stats_client.get("/api/stats/vancouver_2020/quality").json()
+    step = quality["rounding"]["geocoded_share"]
+    share = quality["geocoded_share"]
+    # What a reader can tell about the records without coordinates from the share.
+    low, high = total * (1 - share - step / 2), total * (1 - share + step / 2)
+    assert low <= missing.sum() <= high and high - low >= 2 * THRESHOLD
+    # Less the published total of offences against a person (at level 2 of ICCS, all years):
+    # the homicides (at least 19: each listed cell is at least 1) lie in a wide range.
+    homicides_high = high - by_type["Offence Against a Person"]
+    assert homicides_high - 19 >= THRESHOLD
+    # The exact share would have pinned them to 19 or 20 (one collision has no location).
+    exact = 1 - missing.sum() / total
+    assert total * (1 - exact) - by_type["Offence Against a Person"] == pytest.approx(20)

@@ -89,8 +89,8 @@ Assumptions and what is not covered
   they follow from published counts). The quality report, quarantine
   counts and import log (:func:`crimeprev.indicators.quality.public_quality_report`):
   quarantined rows by file x rule get primary and secondary suppression;
-  a share that gives back a hidden cell or a small count is hidden;
-  outliers are sought among published rates. The CLI prints every figure
+  a share that gives back a hidden cell is hidden, the geocoded share is
+  rounded; outliers are sought among published rates. The CLI prints every figure
   (the statistician's view) unless ``--public`` (``quality``, ``counts``,
   ``rates``, ``concentration``).
 * SDG indicator tables by sex x age (x form) (:mod:`crimeprev.indicators.sdg`)

@@ -125,7 +125,8 @@ class PublicQualityReport:
     ``iccs_mapped_share``) with ``primary`` or ``secondary``; hidden
     figures are None. ``quarantine_reasons`` and ``imports`` rows carry
     their own ``suppression``. ``outlier_areas`` are found among the
-    published rates only.
+    published rates only. ``rounding`` gives the step each rounded share
+    was rounded to (the geocoded share).
     """
 
     source: str
@@ -143,6 +144,28 @@ class PublicQualityReport:
     imports: list[dict]
     suppression: dict[str, str]
     suppressed_threshold: int
+    rounding: dict[str, float]
+
+
+def rounded_share(share: float, records: float, *, threshold: int) -> tuple[float | None, float]:
+    """A share rounded so that the count it implies is uncertain by at least 2 x `threshold`.
+
+    The step is the finest of 0.1%, 1% and 10% for which ``records x step``
+    reaches ``2 x threshold``; the count behind the share is then only known
+    within a range that wide. Returns (None, 0) when even 10% is too fine
+    (fewer than ``20 x threshold`` records).
+
+    Examples
+    --------
+    >>> rounded_share(33_759 / 37_510, 37_510, threshold=5)
+    (0.9, 0.001)
+    >>> rounded_share(0.97, 300, threshold=5)
+    (1.0, 0.1)
+    """
+    for step in (0.001, 0.01, 0.1):
+        if records * step >= 2 * threshold:
+            return round(round(share / step) * step, 6), step
+    return None, 0.0
 
 
 def public_quality_report(
@@ -171,8 +194,12 @@ def public_quality_report(
       count with no area and the unmapped count (a share times the
       published total): each is shown only where the source's disclosure
       pattern publishes that cell. The geocoded share gives back the
-      number of records without coordinates: hidden when that is a small
-      count.
+      number of records without coordinates, which is not a cell of the
+      pattern but may add up offences it hides (Vancouver withholds the
+      location of offences against a person and of homicides, so the
+      exact share gives the hidden homicide total back within one): it
+      is rounded (:func:`rounded_share`) so the count stays uncertain by
+      at least twice the threshold.
     * Outlying area rates (robust z) are looked for among the published
       rates of the latest year only, so neither the flag nor the z-score
       depends on a hidden count.
@@ -198,11 +225,14 @@ def public_quality_report(
         suppression["rows_quarantined"] = quarantine.suppression
         suppression["rows_read"] = SECONDARY
     # Records without coordinates: a count of its own, hidden when small.
-    geocoded = report.geocoded_share
-    if np.isfinite(geocoded) and report.rows_accepted:
-        missing = round(_records(warehouse, source) * (1.0 - geocoded), 6)
-        if 0 < missing < threshold:
+    geocoded: float | None = report.geocoded_share
+    rounding: dict[str, float] = {}
+    if geocoded is not None and np.isfinite(geocoded):
+        geocoded, step = rounded_share(geocoded, _records(warehouse, source), threshold=threshold)
+        if geocoded is None:
             suppression["geocoded_share"] = PRIMARY
+        else:
+            rounding["geocoded_share"] = step
     if pattern.status_of((ALL, area_key(None), ALL)) != PUBLISHED:
         suppression["area_assigned_share"] = pattern.status_of((ALL, area_key(None), ALL))
     if pattern.status_of((code_key(None, None), ALL, ALL)) != PUBLISHED:
@@ -240,7 +270,7 @@ def public_quality_report(
         rows_read=None if "rows_read" in suppression else report.rows_read,
         rows_accepted=report.rows_accepted,
         rows_quarantined=quarantine.rows_quarantined,
-        geocoded_share=None if "geocoded_share" in suppression else report.geocoded_share,
+        geocoded_share=geocoded,
         geocoding_ok=report.geocoding_ok,
         area_assigned_share=None
         if "area_assigned_share" in suppression
@@ -253,6 +283,7 @@ def public_quality_report(
         imports=quarantine.imports,
         suppression=suppression,
         suppressed_threshold=threshold,
+        rounding=rounding,
     )
 
 
