@@ -579,6 +579,9 @@ class StandardisedTable:
     year: int
     population_year: int
     per: int
+    #: Offences (age known) and population by area (rows) x band (columns), for disclosure checks.
+    band_counts: pd.DataFrame | None = None
+    band_populations: pd.DataFrame | None = None
 
 
 def standardised_area_rates(
@@ -709,6 +712,8 @@ def standardised_area_rates(
         year=year,
         population_year=population_year,
         per=per,
+        band_counts=by_band.reindex(index=pop_grid.index, fill_value=0.0),
+        band_populations=pop_grid,
     )
 
 

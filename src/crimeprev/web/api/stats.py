@@ -735,15 +735,36 @@ def rate_map_geojson(
 
 
 def standardised_json(
-    warehouse: Warehouse, source: str, year: int | None, age_field: str, per: int
+    warehouse: Warehouse,
+    source: str,
+    year: int | None,
+    age_field: str,
+    per: int,
+    *,
+    threshold: int = 5,
+    cache_dir: Path | None = None,
 ) -> dict[str, Any]:
-    """Age-standardised rates by area as JSON (the latest year by default)."""
-    from crimeprev.indicators.counts import CountQuery, standardised_area_rates
+    """Age-standardised rates by area as JSON (the latest year by default).
+
+    Counts and rates that would give back a small count are null, with
+    ``suppression`` and ``rate_suppression``
+    (:mod:`crimeprev.indicators.standardised_protection`).
+    """
+    from crimeprev.indicators.counts import CountQuery
+    from crimeprev.indicators.standardised_protection import public_standardised_rates
 
     if year is None:
         counts = count_incidents(warehouse, CountQuery(source=source, period="year"))
         year = int(pd.to_datetime(counts["period"]).dt.year.max())
-    table = standardised_area_rates(warehouse, source, year=year, age_field=age_field, per=per)
+    table, frame = public_standardised_rates(
+        warehouse,
+        source,
+        year=year,
+        threshold=threshold,
+        age_field=age_field,
+        per=per,
+        cache_dir=cache_dir,
+    )
     return {
         "source": source,
         "year": table.year,
@@ -754,7 +775,8 @@ def standardised_json(
         "standard_name": table.standard_name,
         "per": table.per,
         "method": "direct standardisation, Fay-Feuer (1997) gamma intervals",
-        "rates": records(table.frame),
+        "rates": records(frame),
+        "suppressed_threshold": threshold,
     }
 
 
@@ -767,4 +789,12 @@ def standardised(
     settings: Settings = Depends(get_app_settings),
 ) -> dict[str, Any]:
     """Directly age-standardised rates by area with Fay-Feuer intervals."""
-    return standardised_json(warehouse, source, year, age_field, settings.rate_per)
+    return standardised_json(
+        warehouse,
+        source,
+        year,
+        age_field,
+        settings.rate_per,
+        threshold=settings.small_count_threshold,
+        cache_dir=settings.data_dir / "disclosure",
+    )

@@ -305,7 +305,13 @@ def _where_and_when(
     }
     try:
         out["standardised"] = standardised_json(
-            warehouse, source, year, "victim_age", settings.rate_per
+            warehouse,
+            source,
+            year,
+            "victim_age",
+            settings.rate_per,
+            threshold=settings.small_count_threshold,
+            cache_dir=settings.data_dir / "disclosure",
         )
     except CrimeprevError as error:
         out["standardised_note"] = error.message
