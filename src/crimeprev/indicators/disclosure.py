@@ -90,9 +90,13 @@ Assumptions and what is not covered
   counts and import log (:func:`crimeprev.indicators.quality.public_quality_report`):
   quarantined rows by file x rule get primary and secondary suppression;
   a share that gives back a hidden cell is hidden, the geocoded share is
-  rounded; outliers are sought among published rates. The CLI prints every figure
-  (the statistician's view) unless ``--public`` (``quality``, ``counts``,
-  ``rates``, ``concentration``).
+  rounded; outliers are sought among published rates. Age-standardised
+  rates (:mod:`crimeprev.indicators.standardised_protection`): an area's
+  counts of known and unknown age follow the pattern's cell and each
+  other; its rates and interval are hidden where, with the count, they
+  would pin a small count by age band. The CLI prints every figure (the
+  statistician's view) unless ``--public`` (``quality``, ``counts``,
+  ``rates``, ``trends``, ``concentration``).
 * SDG indicator tables by sex x age (x form) (:mod:`crimeprev.indicators.sdg`)
   get secondary suppression over their Total rows, each area and year on
   its own, alike in SDMX, the JSON and the page.
