@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import highspy
 import numpy as np
@@ -177,27 +178,39 @@ class JointProtection:
 
 
 class _Pool:
-    """Alternative fine tables that match every published cell: proofs of protection.
+    """The spread of each cell over alternative tables that match every published cell.
 
-    Each primary cell's values over the pool (the true table included) span
-    a proven part of its feasible range, since every pool table is one the
-    reader cannot rule out: hiding more cells later keeps it so.
+    Every alternative is the true table moved along a valid change (one
+    that touches hidden cells only) as far as the fine cells' floor allows,
+    in either direction: each is a table the reader cannot rule out, so a
+    cell's values over them span a proven part of its feasible range, and
+    hiding more cells later keeps it so. Only each cell's lowest and highest
+    value is kept, not the tables.
     """
 
     def __init__(self, system: CellSystem) -> None:
-        self.system = system
+        self.values = system.values
         self.low = system.values.copy()
         self.high = system.values.copy()
         self.size = 1
 
-    def add(self, table: np.ndarray) -> None:
-        sums = self.system.members @ table
-        np.minimum(self.low, sums, out=self.low)
-        np.maximum(self.high, sums, out=self.high)
-        self.size += 1
+    def add_line(self, cells: np.ndarray, delta: np.ndarray, forward: float, back: float) -> None:
+        """Add the tables ``x + forward * d`` and ``x - back * d``; `delta` is ``d`` on `cells`."""
+        ahead = self.values[cells] + forward * delta
+        behind = self.values[cells] - back * delta
+        self.low[cells] = np.minimum(self.low[cells], np.minimum(ahead, behind))
+        self.high[cells] = np.maximum(self.high[cells], np.maximum(ahead, behind))
+        self.size += 2 if back > 0 else 1
 
-    def spread(self, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return self.low[cells], self.high[cells]
+
+@dataclass(frozen=True)
+class _Change:
+    """A change of the fine table: its non-zero steps, its cost, where it reaches out."""
+
+    fine: np.ndarray
+    step: np.ndarray
+    cost: float
+    outside: np.ndarray
 
 
 def protect_cells(
@@ -207,11 +220,18 @@ def protect_cells(
 
     Primary cells are those in ``1 .. threshold-1`` at any aggregation.
     Finest first, each primary cell not yet proven safe by the pool gets a
-    linear programme (:func:`_perturbation`) for the cheapest change of the
-    fine table that raises it by the protection width; every published cell
-    the change touches is hidden, and the changed table joins the pool as
-    the proof. Each programme is limited to the cell's neighbourhood (its
-    parent groups on each dimension), then widened if that cannot do it.
+    linear programme (:meth:`_Search.perturbation`) for the cheapest change
+    of the fine table that raises it by the protection width; every
+    published cell the change touches is hidden, and the change joins the
+    pool as the proof (:func:`_keep_proof`). Each programme is limited to
+    the cell's neighbourhood (its parent groups on each dimension), then
+    widened if that cannot do it.
+
+    Raises
+    ------
+    InvalidInputError
+        If no change protects a small cell (a bug: the cell's whole
+        neighbourhood can always be hidden).
     """
     width = float(threshold if protection is None else protection)
     values = system.values
@@ -225,34 +245,25 @@ def protect_cells(
     # A listed hidden cell is known to be non-zero: with whole counts, at least 1.
     floor = 1.0 if integral else 0.0
     pool = _Pool(system)
+    search = _Search(system, hidden, width, floor)
     cells = np.flatnonzero(primary)
     cells = cells[np.argsort(system.sizes[cells], kind="stable")]
-    solved = 0
-    # The bare solver: highspy.Highs() prints a banner to standard output on
-    # creation, which would end up in the CLI's output and exported files.
-    solver = highspy._core._Highs()
-    solver.setOptionValue("output_flag", False)
-    # The serial dual simplex solves these small programmes 2-3 times faster
-    # than the default choice here (bench/RESULTS.md, "disclosure").
-    solver.setOptionValue("simplex_strategy", 1)
     for cell in cells:
         if pool.high[cell] - pool.low[cell] >= width - 1e-9:
             continue
         change = None
-        best = np.inf
         reach = np.ones(len(system.parents), dtype=np.int64)
         for _ in range(_TRIES):
-            found = _perturbation(system, int(cell), hidden, width, floor, reach, solver)
-            solved += 1
+            found = search.perturbation(int(cell), reach)
             if found is None:
                 break
-            if found[1] < best:
-                change, best = found[0], found[1]
+            if change is None or found.cost < change.cost:
+                change = found
             # A change that hides a published cell reaching out of the
             # neighbourhood may be balanced within a wider one (e.g. against
             # other offences instead of hiding an area's total): widen the
             # dimensions it reaches out on, and keep the cheapest change.
-            wider = found[2] & (reach < _depth(system, int(cell)))
+            wider = found.outside & (reach < _depth(system, int(cell)))
             if not wider.any():
                 break
             reach = reach + wider
@@ -260,17 +271,54 @@ def protect_cells(
             raise InvalidInputError(
                 "disclosure control found no way to protect a small count; report this as a bug"
             )
-        hidden[np.abs(system.members @ change) > 1e-7] = True
-        pool.add(system.fine_values + change)
-        # The opposite change is valid too, as far as the cells it lowers allow.
-        rising = change > 0
-        if rising.any():
-            scale = float(np.min((system.fine_values[rising] - floor) / change[rising]))
-            if scale > 1e-9:
-                pool.add(system.fine_values - min(scale, 1.0) * change)
-    low, high = pool.spread(np.flatnonzero(primary))
+        _keep_proof(system, hidden, pool, change, width, floor)
+    low, high = pool.low[primary], pool.high[primary]
+    if np.any(high - low < width - 1e-6):
+        raise InvalidInputError(
+            "disclosure control left a small count's range unproven; report this as a bug"
+        )
     lower[primary], upper[primary] = low, high
-    return JointProtection(hidden, primary, lower, upper, solved)
+    return JointProtection(hidden, primary, lower, upper, search.solved)
+
+
+def _keep_proof(
+    system: CellSystem,
+    hidden: np.ndarray,
+    pool: _Pool,
+    change: _Change,
+    width: float,
+    floor: float,
+) -> None:
+    """Hide every cell `change` touches and add its line of tables to the pool.
+
+    The change may be scaled by any factor that keeps every fine cell at
+    or above `floor`, forwards or backwards: each such table matches every
+    published cell. The farthest ones prove the most, so a later small cell
+    that this change moves a little may need no programme of its own. The
+    factor is capped where every moved cell has moved by `width` (more
+    proves nothing) and where rounding in the published cells' zero changes
+    could reach 1e-7.
+    """
+    starts, cells = _gather(system.columns, change.fine)
+    delta = np.bincount(
+        cells, weights=np.repeat(change.step, np.diff(starts)), minlength=len(system.values)
+    )
+    moved = np.abs(delta) > 1e-7
+    touched = np.flatnonzero(moved)
+    hidden[touched] = True
+    room = system.fine_values[change.fine] - floor
+    falling, rising = change.step < 0, change.step > 0
+    forward = float(np.min(room[falling] / -change.step[falling])) if falling.any() else np.inf
+    back = float(np.min(room[rising] / change.step[rising])) if rising.any() else np.inf
+    cap = max(1.0, width / float(np.min(np.abs(delta[touched]))))
+    drift = float(np.max(np.abs(delta[~moved]), initial=0.0))
+    if drift > 0:
+        cap = min(cap, max(1.0, 1e-7 / drift))
+    # The programme keeps each fall within the floor up to the solver's
+    # tolerance: the change itself (factor 1) is the table it proved.
+    forward = min(max(forward, 1.0), cap)
+    back = min(max(back, 0.0), cap)
+    pool.add_line(touched, delta[touched], forward, back)
 
 
 #: At most this many categories per dimension in a first, local programme.
@@ -279,6 +327,25 @@ _LOCAL_CATEGORIES = 6
 
 #: Tries per cell, each on a wider neighbourhood.
 _TRIES = 2
+
+#: HiGHS's codes for a column-wise matrix and for minimising.
+_COLUMNWISE = int(highspy.MatrixFormat.kColwise)
+_MINIMISE = int(highspy.ObjSense.kMinimize)
+
+
+def _gather(
+    matrix: sparse.csr_matrix | sparse.csc_matrix, lines: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The start offsets and indices of `lines` (rows of CSR, columns of CSC), in order.
+
+    Plain index arithmetic: SciPy's fancy indexing builds a whole matrix
+    and checked its arguments for longer than the rest of a programme took.
+    """
+    begin = matrix.indptr[lines]
+    lengths = matrix.indptr[lines + 1] - begin
+    starts = np.concatenate([[0], np.cumsum(lengths)])
+    offsets = np.arange(starts[-1]) - np.repeat(starts[:-1] - begin, lengths)
+    return starts, matrix.indices[offsets]
 
 
 def _depth(system: CellSystem, cell: int) -> np.ndarray:
@@ -291,115 +358,171 @@ def _depth(system: CellSystem, cell: int) -> np.ndarray:
     return steps
 
 
-def _neighbourhood(system: CellSystem, cell: int, reach: np.ndarray) -> list[np.ndarray]:
-    """The categories, per dimension, of the cell's ancestor group `reach` steps up.
+class _Search:
+    """Finds cheap changes of the fine table, one small linear programme each.
 
-    Each dimension keeps the cell's own categories and the largest others
-    (by their count in the neighbourhood), at most :data:`_LOCAL_CATEGORIES`:
-    a long dimension such as 80 areas would make every programme large, and
-    complements are found among large counts.
+    Holds what every programme of one :func:`protect_cells` run shares (the
+    solver, each cell's cost, a row look-up), so that a programme costs its
+    solve and little else. `hidden` is the caller's array, read as it grows.
     """
-    allowed = []
-    for dim, group in enumerate(system.cell_groups[cell]):
-        own = system.group_members[dim][group]
-        for _ in range(int(reach[dim])):
-            if system.parents[dim][group] < 0:
-                break
-            group = system.parents[dim][group]
-        allowed.append(system.group_members[dim][group])
-    inside = np.ones(len(system.fine_values), dtype=bool)
-    for dim, categories in enumerate(allowed):
-        inside &= np.isin(system.categories[:, dim], categories)
-    fine = np.flatnonzero(inside)
-    kept = []
-    for dim, group in enumerate(system.cell_groups[cell]):
-        own = system.group_members[dim][group]
-        totals = np.bincount(
-            system.categories[fine, dim],
-            weights=system.fine_values[fine],
-            minlength=int(system.categories[:, dim].max()) + 1,
+
+    def __init__(self, system: CellSystem, hidden: np.ndarray, width: float, floor: float) -> None:
+        self.system = system
+        self.hidden = hidden
+        self.width = width
+        self.floor = floor
+        # Hiding a coarse cell (a yearly total, an area's total) costs readers
+        # far more than hiding a fine one: the cost grows with its size.
+        self.cost = system.values * system.sizes.astype(float) ** 2
+        self.extent = [
+            int(system.categories[:, d].max()) + 1 if len(system.categories) else 0
+            for d in range(system.categories.shape[1])
+        ]
+        self.row_at = np.full(len(system.values), -1, dtype=np.int64)
+        self.solved = 0
+        # The bare solver: highspy.Highs() prints a banner to standard output
+        # on creation, which would end up in the CLI's output and exported files.
+        self.solver = highspy._core._Highs()
+        self.solver.setOptionValue("output_flag", False)
+        self._fast_options()
+
+    def _fast_options(self) -> None:
+        # The serial dual simplex solves these small programmes 2-3 times
+        # faster than the default choice, and without presolve, which costs
+        # more than it saves on them, 1.5 times faster again (bench/RESULTS.md,
+        # "disclosure").
+        self.solver.setOptionValue("simplex_strategy", 1)
+        self.solver.setOptionValue("presolve", "off")
+
+    def neighbourhood(self, cell: int, reach: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+        """The categories kept per dimension, and the fine cells inside them.
+
+        Per dimension: the categories of the cell's ancestor group `reach`
+        steps up, the cell's own and the largest others (by their count in
+        that neighbourhood), at most :data:`_LOCAL_CATEGORIES`: a long
+        dimension such as 80 areas would make every programme large, and
+        complements are found among large counts.
+        """
+        system = self.system
+        groups = system.cell_groups[cell]
+        inside = np.ones(len(system.fine_values), dtype=bool)
+        for dim, group in enumerate(groups):
+            for _ in range(int(reach[dim])):
+                if system.parents[dim][group] < 0:
+                    break
+                group = system.parents[dim][group]
+            allowed = np.zeros(self.extent[dim], dtype=bool)
+            allowed[system.group_members[dim][group]] = True
+            inside &= allowed[system.categories[:, dim]]
+        fine = np.flatnonzero(inside)
+        kept = []
+        keep = np.ones(len(fine), dtype=bool)
+        for dim, group in enumerate(groups):
+            own = system.group_members[dim][group]
+            totals = np.bincount(
+                system.categories[fine, dim],
+                weights=system.fine_values[fine],
+                minlength=self.extent[dim],
+            )
+            totals[own] = np.inf
+            present = np.flatnonzero(totals > 0)
+            order = present[np.argsort(-totals[present], kind="stable")]
+            kept.append(order[: max(_LOCAL_CATEGORIES, len(own))])
+            chosen = np.zeros(self.extent[dim], dtype=bool)
+            chosen[kept[-1]] = True
+            keep &= chosen[system.categories[fine, dim]]
+        return kept, fine[keep]
+
+    def perturbation(self, cell: int, reach: np.ndarray) -> _Change | None:
+        """The cheapest change of the fine table that raises `cell` by the width, or None.
+
+        Variables: the rise and fall of each fine cell of the neighbourhood
+        (a fall at most down to the floor) and the rise and fall of each
+        published cell over them, which costs :attr:`cost` per unit; hidden
+        cells are free to change, so their equations are left out (only the
+        cell's own stays, fixing its rise). The change is valid once every
+        cell it touches is hidden. ``outside`` marks the dimensions on which
+        it touches a published cell that adds up fine cells outside the
+        neighbourhood.
+        """
+        system, hidden = self.system, self.hidden
+        kept, fine = self.neighbourhood(cell, reach)
+        block_starts, block_rows = _gather(system.columns, fine)
+        rows = np.unique(block_rows)
+        rows = rows[~hidden[rows] | (rows == cell)]
+        self.row_at[rows] = np.arange(len(rows))
+        local = self.row_at[block_rows]
+        self.row_at[rows] = -1
+        present = local >= 0
+        counted = np.concatenate([[0], np.cumsum(present)])
+        start = counted[block_starts]
+        index = local[present]
+        n, nnz = len(fine), len(index)
+        published = np.flatnonzero(rows != cell)
+        m = len(published)
+        columns = 2 * n + 2 * m
+        cost = self.cost[rows[published]]
+        bounds = np.zeros(len(rows))
+        bounds[np.searchsorted(rows, cell)] = self.width
+        model = (
+            columns,
+            len(rows),
+            2 * nnz + 2 * m,
+            _COLUMNWISE,
+            _MINIMISE,
+            0.0,
+            np.concatenate([np.full(2 * n, 1e-6), cost, cost]),
+            np.zeros(columns),
+            np.concatenate(
+                [
+                    np.full(n, highspy.kHighsInf),
+                    system.fine_values[fine] - self.floor,
+                    np.full(2 * m, highspy.kHighsInf),
+                ]
+            ),  # fmt: skip
+            bounds,
+            bounds,
+            np.concatenate([start[:-1], nnz + start[:-1], 2 * nnz + np.arange(2 * m)]).astype(
+                np.int32
+            ),
+            np.concatenate([index, index, published, published]).astype(np.int32),
+            np.concatenate([np.ones(nnz), -np.ones(nnz), -np.ones(m), np.ones(m)]),
+            np.zeros(columns, dtype=np.int32),
         )
-        totals[own] = np.inf
-        present = np.flatnonzero(totals > 0)
-        order = present[np.argsort(-totals[present], kind="stable")]
-        kept.append(order[: max(_LOCAL_CATEGORIES, len(own))])
-    return kept
+        status = self._solve(model)
+        self.solved += 1
+        if status != highspy.HighsModelStatus.kOptimal:
+            return None
+        values = np.asarray(self.solver.getSolution().col_value)
+        step = values[:n] - values[n : 2 * n]
+        step[np.abs(step) < 1e-9] = 0.0
+        moved = np.abs(values[2 * n : 2 * n + m] - values[2 * n + m :]) > 1e-7
+        outside = np.zeros(len(kept), dtype=bool)
+        if moved.any():
+            _, reached = _gather(system.members, rows[published[moved]])
+            inside = np.zeros(len(system.fine_values), dtype=bool)
+            inside[fine] = True
+            beyond = np.unique(reached[~inside[reached]])
+            for dim, categories in enumerate(kept):
+                chosen = np.zeros(self.extent[dim], dtype=bool)
+                chosen[categories] = True
+                outside[dim] = bool((~chosen[system.categories[beyond, dim]]).any())
+        nonzero = step != 0
+        objective = float(self.solver.getInfo().objective_function_value)
+        return _Change(fine[nonzero], step[nonzero], objective, outside)
 
-
-def _perturbation(
-    system: CellSystem,
-    cell: int,
-    hidden: np.ndarray,
-    width: float,
-    floor: float,
-    reach: np.ndarray,
-    solver: highspy._core._Highs,
-) -> tuple[np.ndarray, float, np.ndarray] | None:
-    """The cheapest change of the fine table that raises `cell` by `width`, or None.
-
-    Returns the change, its cost, and the dimensions on which it touches a
-    published cell that adds up fine cells outside the neighbourhood.
-
-    Variables: the rise and fall of each fine cell of the neighbourhood (a
-    fall at most down to `floor`) and the rise and fall of each cell over
-    them; a published cell costs its value times the square of the number of
-    fine cells it adds up, per unit it changes; a hidden one nothing. The
-    change is valid once every cell it touches is hidden.
-    """
-    kept = _neighbourhood(system, cell, reach)
-    inside_mask = np.ones(len(system.fine_values), dtype=bool)
-    for dim, categories in enumerate(kept):
-        inside_mask &= np.isin(system.categories[:, dim], categories)
-    fine = np.flatnonzero(inside_mask)
-    block = system.columns[:, fine].tocsr()
-    rows = np.flatnonzero(np.diff(block.indptr) > 0)
-    block = block[rows].tocsc()
-    n, m = len(fine), len(rows)
-    identity = sparse.identity(m, format="csc")
-    matrix = sparse.hstack([block, -block, -identity, identity], format="csc")
-    # Hiding a coarse cell (a yearly total, an area's total) costs readers far
-    # more than hiding a fine one: the cost grows with the cells it adds up.
-    cost = np.where(hidden[rows], 0.0, system.values[rows] * system.sizes[rows] ** 2)
-    lower = np.zeros(2 * n + 2 * m)
-    upper = np.concatenate([np.full(n, highspy.kHighsInf), system.fine_values[fine] - floor,
-                            np.full(2 * m, highspy.kHighsInf)])  # fmt: skip
-    # The cell's own rise is fixed at `width`.
-    at = 2 * n + int(np.searchsorted(rows, cell))
-    lower[at] = upper[at] = width
-    upper[at + m] = 0.0
-    model = highspy.HighsLp()
-    model.num_col_ = 2 * n + 2 * m
-    model.num_row_ = m
-    model.col_cost_ = np.concatenate([np.full(2 * n, 1e-6), cost, cost])
-    model.col_lower_ = lower
-    model.col_upper_ = upper
-    model.row_lower_ = np.zeros(m)
-    model.row_upper_ = np.zeros(m)
-    model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    model.a_matrix_.start_ = matrix.indptr
-    model.a_matrix_.index_ = matrix.indices
-    model.a_matrix_.value_ = matrix.data
-    solver.passModel(model)
-    solver.run()
-    if solver.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-        # Rare numerical trouble: once more with the solver's own choice of method.
-        solver.setOptionValue("simplex_strategy", 0)
-        solver.passModel(model)
-        solver.run()
-        solver.setOptionValue("simplex_strategy", 1)
-    if solver.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-        return None
-    values = np.asarray(solver.getSolution().col_value)
-    step = values[:n] - values[n : 2 * n]
-    step[np.abs(step) < 1e-9] = 0.0
-    change = np.zeros(len(system.fine_values))
-    change[fine] = step
-    moved = np.abs(values[2 * n : 2 * n + m] - values[2 * n + m :]) > 1e-7
-    published = rows[moved & ~hidden[rows]]
-    outside = np.zeros(len(kept), dtype=bool)
-    if len(published):
-        reached = system.members[published]
-        beyond = np.unique(reached.indices[~inside_mask[reached.indices]])
-        for dim, categories in enumerate(kept):
-            outside[dim] = bool((~np.isin(system.categories[beyond, dim], categories)).any())
-    return change, float(solver.getInfo().objective_function_value), outside
+    def _solve(self, model: tuple[Any, ...]) -> highspy.HighsModelStatus:
+        # The model goes in as arrays: setting them on a ``HighsLp`` converts
+        # each through a Python list, which took as long as the solve.
+        self.solver.passModel(*model)
+        self.solver.run()
+        status = self.solver.getModelStatus()
+        if status != highspy.HighsModelStatus.kOptimal:
+            # Rare numerical trouble: once more with the solver's own choices.
+            self.solver.setOptionValue("simplex_strategy", 0)
+            self.solver.setOptionValue("presolve", "on")
+            self.solver.passModel(*model)
+            self.solver.run()
+            status = self.solver.getModelStatus()
+            self._fast_options()
+        return status
