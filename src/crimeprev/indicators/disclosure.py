@@ -120,6 +120,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -197,6 +198,73 @@ def suppress_table(table: np.ndarray, *, threshold: int = 5) -> SuppressedTable:
 
 #: Suppression status of a published cell.
 PUBLISHED, PRIMARY, SECONDARY = "", "primary", "secondary"
+#: The one mark every public output gives a hidden cell, whatever the reason.
+SUPPRESSED = "suppressed"
+
+_Marks = TypeVar("_Marks", str, list[Any], dict[str, Any], pd.Series)
+
+
+def public_marks(marks: _Marks) -> _Marks:
+    """The marks as published: ``""`` for a shown cell, ``"suppressed"`` for every hidden one.
+
+    The protection knows why a cell is hidden (``primary``: a count from 1
+    to threshold - 1; ``secondary``: a complement), but a reader told so
+    learns that a primary cell is at most threshold - 1 and a secondary one
+    at least the threshold: bounds the audit does not model, which can pin
+    a hidden cell (a hidden total whose hidden parts are all primary is
+    bounded above). With one mark the reader knows only that a listed
+    hidden cell is not empty, which is what the audit assumes. Every public
+    face (JSON, pages, exports, SDMX ``CONF_STATUS`` ``C``) calls this at
+    its boundary; the detail stays for the statistician's own outputs.
+
+    Takes one status, a list (nested lists too), a dict of statuses (e.g.
+    a result's ``suppression`` by field) or a Series, and returns the same
+    shape.
+
+    Examples
+    --------
+    >>> public_marks(["primary", "", "secondary"])
+    ['suppressed', '', 'suppressed']
+    >>> public_marks({"gini": "secondary", "total": "suppressed"})
+    {'gini': 'suppressed', 'total': 'suppressed'}
+    """
+    if isinstance(marks, str):
+        return PUBLISHED if marks == PUBLISHED else SUPPRESSED
+    if isinstance(marks, pd.Series):
+        return marks.map(lambda mark: public_marks(str(mark)) if pd.notna(mark) else PUBLISHED)
+    if isinstance(marks, dict):
+        return {key: public_marks(mark) for key, mark in marks.items()}
+    return [PUBLISHED if mark is None else public_marks(mark) for mark in marks]
+
+
+def public_json(data: Any) -> Any:
+    """A JSON document with every ``suppression`` and ``*_suppression`` field's marks made public.
+
+    The one walk each JSON twin and page goes through before it leaves
+    (:func:`public_marks`): whatever an output nests (rows, tables by
+    field, grids), its marks end up uniform.
+
+    Examples
+    --------
+    >>> public_json({"rows": [{"count": None, "suppression": "primary"}]})
+    {'rows': [{'count': None, 'suppression': 'suppressed'}]}
+    >>> public_json({"grid_suppression": [["secondary", ""]], "suppression": {"gini": "primary"}})
+    {'grid_suppression': [['suppressed', '']], 'suppression': {'gini': 'suppressed'}}
+    """
+    if isinstance(data, dict):
+        return {
+            key: public_marks(value) if _is_marks(key, value) else public_json(value)
+            for key, value in data.items()
+        }
+    if isinstance(data, list):
+        return [public_json(item) for item in data]
+    return data
+
+
+def _is_marks(key: object, value: object) -> bool:
+    """Whether `value` holds marks: a ``suppression`` or ``*_suppression`` field's status(es)."""
+    named = isinstance(key, str) and (key == "suppression" or key.endswith("_suppression"))
+    return named and isinstance(value, (str, list, dict))
 
 
 @dataclass(frozen=True)
