@@ -69,11 +69,14 @@ References: Hundepool et al., *Statistical Disclosure Control* (Wiley,
 
 from __future__ import annotations
 
+import hashlib
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -133,6 +136,7 @@ def protect_linked(
     open_slots: bool = False,
     protection: float | None = None,
     max_programmes: int = MAX_PROGRAMMES,
+    cache_dir: Path | None = None,
 ) -> LinkedProtection:
     """Hide small rows of a table and complements, jointly with the source's `pattern`.
 
@@ -157,6 +161,8 @@ def protect_linked(
         The width each small count's range must reach (default: the threshold).
     max_programmes : int
         Give up (every unproven cell exposed) after this many programmes.
+    cache_dir : Path, optional
+        Where the pattern's proofs (:func:`pattern_proofs`) are kept.
 
     Raises
     ------
@@ -180,7 +186,7 @@ def protect_linked(
     engine = _Joint(
         pattern, np.asarray(fine), np.asarray(values, dtype=float), rows, fixed, open_slots
     )
-    engine.run(width, max_programmes)
+    engine.run(width, max_programmes, cache_dir)
     return engine.result()
 
 
@@ -238,6 +244,9 @@ class _Joint:
         self.t = table[first].tocsr()
         self.t_columns = self.t.tocsc()
         self.t_values = self.t @ values
+        # Hiding a row that adds up many sub-cells (a month over all years)
+        # costs readers more than hiding a fine one, as in the pattern.
+        self.t_cost = self.t_values * np.diff(self.t.indptr)
         cells = self.t.shape[0]
         fixed_rows = np.zeros(table.shape[0], bool) if fixed is None else np.asarray(fixed, bool)
         self.t_fixed = np.zeros(cells, bool)
@@ -267,16 +276,24 @@ class _Joint:
         self.lifts = 0
         self.exposed_t: list[int] = []
         self.exposed_p: list[int] = []
-        self.months = system.categories[self.fine, -1] if system.categories.shape[1] else None
+        self.months: np.ndarray = system.categories[self.fine, -1]
 
     # -- proofs ---------------------------------------------------------------------------
-    def _add(self, change: np.ndarray) -> None:
-        """Keep an alternative table (true values + change) and the opposite one where valid."""
-        t_change = self.t @ change
-        p_change = self.p @ change
+    def _add(
+        self, t_change: np.ndarray, p_change: np.ndarray, change: np.ndarray | None = None
+    ) -> None:
+        """Keep an alternative table (true values + change) and the opposite one where valid.
+
+        The opposite change is kept only when the change of each sub-cell is
+        known (`change`), so that no count goes below zero.
+        """
         self.t_hidden[(np.abs(t_change) > 1e-7) & ~self.t_hidden] = True
         for sign in (1.0, -1.0):
-            scale = 1.0 if sign > 0 else self._reverse_scale(change, t_change, p_change)
+            if sign < 0 and change is None:
+                continue
+            scale = 1.0
+            if sign < 0 and change is not None:
+                scale = self._reverse_scale(change, t_change, p_change)
             if scale <= 1e-9:
                 continue
             t_new = self.t_values + sign * scale * t_change
@@ -320,6 +337,11 @@ class _Joint:
         if not len(area):
             self._widen(np.zeros(len(self.t_values)), p_change)
             return True
+        quick = self._quick_lift(fines, steps, area)
+        if quick is not None:
+            self.t_hidden[(quick != 0) & ~self.t_hidden] = True
+            self._widen(quick, p_change)
+            return True
         present, position = np.unique(self.fine[area], return_inverse=True)
         t_real = self.t_columns[:, area]
         ups = t_real
@@ -357,7 +379,7 @@ class _Joint:
         bounds[:, 1] = np.inf
         bounds[k : k + n, 1] = self.x[area]
         result = linprog(
-            np.concatenate([np.full(k + n, 1e-6), np.tile(self.t_values[t_pub], 2)]),
+            np.concatenate([np.full(k + n, 1e-6), np.tile(self.t_cost[t_pub], 2)]),
             A_ub=inequality if len(t_hid) else None,
             b_ub=(self.t_values[t_hid] - self.floor) if len(t_hid) else None,
             A_eq=equality,
@@ -404,6 +426,56 @@ class _Joint:
                 owners.append(int(fine_position))
         return columns[:, picks], np.asarray(owners, dtype=np.int64)
 
+    def _quick_lift(
+        self, fines: np.ndarray, steps: np.ndarray, area: np.ndarray
+    ) -> np.ndarray | None:
+        """The table's change for a pattern change that needs no programme, or None.
+
+        Seasonal tables: where each month's changes add up to zero, every
+        rise can sit in the very weekday and hour slots of the falls, and no
+        row moves. Tables splitting the sub-cells: a rise goes to a sub-cell
+        of the fine cell in a hidden row (or in no row), a fall comes out of
+        such sub-cells down to each hidden row's floor.
+        """
+        inside = np.isin(fines, self.fine[area])
+        fines, steps = fines[inside], steps[inside]
+        if self.open_slots:
+            months = self.pattern.system.categories[fines, -1]
+            sums = np.bincount(months, weights=steps)
+            if np.all(np.abs(sums) < 1e-7):
+                return np.zeros(len(self.t_values))
+            return None
+        if not self.partition:
+            return None
+        change = np.zeros(self.n)
+        room = self.t_values - self.floor
+        for fine_cell, step in zip(fines, steps, strict=True):
+            subs = area[self.fine[area] == fine_cell]
+            rows = self._row_of_sub[subs]
+            open_rows = (rows < 0) | self.t_hidden[np.maximum(rows, 0)]
+            subs, rows = subs[open_rows], rows[open_rows]
+            if not len(subs):
+                return None
+            if step > 0:
+                change[subs[0]] += step
+                continue
+            left = -step
+            for sub, row in zip(subs, rows, strict=True):
+                take = min(self.x[sub] + change[sub], left, room[row] if row >= 0 else np.inf)
+                if take <= 0:
+                    continue
+                change[sub] -= take
+                if row >= 0:
+                    room[row] -= take
+                left -= take
+                if left <= 1e-12:
+                    break
+            if left > 1e-9:
+                return None
+        t_change = self.t @ change
+        t_change[np.abs(t_change) < 1e-7] = 0.0
+        return t_change
+
     def _widen(self, t_change: np.ndarray, p_change: np.ndarray) -> None:
         t_new = self.t_values + t_change
         p_new = self.p_values + p_change
@@ -446,7 +518,7 @@ class _Joint:
             if gain >= width - 1e-9:
                 change = np.zeros(self.n)
                 self._spread_move(change, own, outside, hidden, inside, rows_in, width)
-                self._add(change)
+                self._add(self.t @ change, self.p @ change, change)
                 return True
             open_rows = candidates[~self.t_hidden[candidates] & ~self.t_fixed[candidates]]
             if not len(open_rows):
@@ -495,12 +567,28 @@ class _Joint:
 
     def _programme(
         self, targets: Sequence[tuple[bool, int]], width: float, area: np.ndarray
-    ) -> np.ndarray | None:
-        """The cheapest change of the sub-cells in `area` raising every target by `width`."""
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None] | None:
+        """The cheapest change of the sub-cells in `area` raising every target by `width`.
+
+        Returns the change of the table's rows, of the pattern's cells and
+        of the sub-cells (None when it fills empty slots of the seasonal
+        tables, which have no sub-cell of their own), or None if none exists.
+        """
         self.programmes += 1
         n = len(area)
-        t_block = self.t_columns[:, area].tocsr()
-        p_block = self.p_columns[:, area].tocsr()
+        t_real = self.t_columns[:, area]
+        p_real = self.p_columns[:, area]
+        t_up, p_up = t_real, p_real
+        if self.open_slots:
+            present, position = np.unique(self.fine[area], return_inverse=True)
+            extra, owners = self._open_slots(area, present, position)
+            if 0 < len(owners) <= 20 * n + 1000:
+                first = np.unique(position, return_index=True)[1]
+                t_up = sparse.hstack([t_real, extra], format="csc")
+                p_up = sparse.hstack([p_real, self.p_columns[:, area[first[owners]]]], format="csc")
+        k = t_up.shape[1]
+        t_block = sparse.hstack([t_up, -t_real], format="csr")
+        p_block = sparse.hstack([p_up, -p_real], format="csr")
         t_rows = np.flatnonzero(np.diff(t_block.indptr) > 0)
         p_rows = np.flatnonzero(np.diff(p_block.indptr) > 0)
         t_pub = t_rows[~self.t_hidden[t_rows] & ~self.t_fixed[t_rows]]
@@ -516,16 +604,14 @@ class _Joint:
         zeros = sparse.csr_matrix
         equality = sparse.vstack(
             [
-                sparse.hstack([p_block[p_pub], -p_block[p_pub], zeros((len(p_pub), 2 * m))]),
-                sparse.hstack([t_block[t_fix], -t_block[t_fix], zeros((len(t_fix), 2 * m))]),
-                sparse.hstack([t_block[t_pub], -t_block[t_pub], -identity, identity]),
+                sparse.hstack([p_block[p_pub], zeros((len(p_pub), 2 * m))]),
+                sparse.hstack([t_block[t_fix], zeros((len(t_fix), 2 * m))]),
+                sparse.hstack([t_block[t_pub], -identity, identity]),
             ],
             format="csr",
         )
         upper_rows = sparse.vstack([p_block[p_hid], t_block[t_hid], goal], format="csr")
-        inequality = sparse.hstack(
-            [-upper_rows, upper_rows, zeros((upper_rows.shape[0], 2 * m))], format="csr"
-        )
+        inequality = sparse.hstack([-upper_rows, zeros((upper_rows.shape[0], 2 * m))], format="csr")
         limit = np.concatenate(
             [
                 self.p_values[p_hid] - self.floor,
@@ -533,10 +619,10 @@ class _Joint:
                 np.full(len(targets), -width),
             ]
         )
-        cost = np.concatenate([np.full(2 * n, 1e-6), np.tile(self.t_values[t_pub], 2)])
-        bounds = np.zeros((2 * n + 2 * m, 2))
+        cost = np.concatenate([np.full(k + n, 1e-6), np.tile(self.t_cost[t_pub], 2)])
+        bounds = np.zeros((k + n + 2 * m, 2))
         bounds[:, 1] = np.inf
-        bounds[n : 2 * n, 1] = self.x[area]
+        bounds[k : k + n, 1] = self.x[area]
         result = linprog(
             cost,
             A_ub=inequality,
@@ -548,11 +634,17 @@ class _Joint:
         )
         if result.status != 0:
             return None
-        step = result.x[:n] - result.x[n : 2 * n]
+        step = result.x[: k + n].copy()
         step[np.abs(step) < 1e-9] = 0.0
-        change = np.zeros(self.n)
-        change[area] = step
-        return change
+        t_change = t_block @ step
+        p_change = p_block @ step
+        t_change[np.abs(t_change) < 1e-7] = 0.0
+        p_change[np.abs(p_change) < 1e-7] = 0.0
+        real = None
+        if k == n:
+            real = np.zeros(self.n)
+            real[area] = step[:n] - step[n:]
+        return t_change, p_change, real
 
     def _areas(self, targets: Sequence[tuple[bool, int]]) -> list[np.ndarray]:
         """Sub-cells a batch's programme may change: its months, then the whole slice."""
@@ -569,10 +661,9 @@ class _Joint:
             )
         )
         out = []
-        if self.months is not None:
-            near = np.flatnonzero(np.isin(self.months, np.unique(self.months[subs])))
-            if len(near) < self.n:
-                out.append(near)
+        near = np.flatnonzero(np.isin(self.months, np.unique(self.months[subs])))
+        if len(near) < self.n:
+            out.append(near)
         out.append(np.arange(self.n))
         return out
 
@@ -589,9 +680,9 @@ class _Joint:
             self._expose(batch)
             return
         for area in self._areas(batch):
-            change = self._programme(batch, width, area)
-            if change is not None:
-                self._add(change)
+            found = self._programme(batch, width, area)
+            if found is not None:
+                self._add(*found)
                 return
             if len(batch) > 1:
                 break  # split before widening
@@ -606,7 +697,7 @@ class _Joint:
         for table, cell in batch:
             (self.exposed_t if table else self.exposed_p).append(cell)
 
-    def run(self, width: float, budget: int) -> None:
+    def run(self, width: float, budget: int, cache_dir: Path | None = None) -> None:
         """Prove every small row of the table and every small pattern cell it touches."""
         self._row_of_sub = np.full(self.n, -1)
         if self.partition:
@@ -626,7 +717,9 @@ class _Joint:
         # The pattern's small cells: lift the pattern's own alternative tables
         # into the sub-cells first (a small programme over the few fine cells
         # each one changes); a programme over the sub-cells only where that fails.
-        proofs = pattern_proofs(self.pattern, width)
+        proofs = pattern_proofs(
+            self.pattern, width, cells=self.p_ids[self.p_primary], cache_dir=cache_dir
+        )
         hard = []
         for cell in cells:
             if self._proven(np.array([cell]), False, width)[0]:
@@ -635,9 +728,6 @@ class _Joint:
             if proof is None or not all(self._lift(*change) for change in proof):
                 hard.append(int(cell))
         targets = left + [(False, c) for c in hard]
-        if self.months is None:
-            self._prove(targets, width, budget)
-            return
 
         # One batch per set of months, so each programme stays local.
         def months_of(item: tuple[bool, int]) -> bytes:
@@ -667,9 +757,9 @@ class _Joint:
         p_lower = np.where(self.p_primary, self.p_low, np.nan)
         p_upper = np.where(self.p_primary, self.p_high, np.nan)
         exposed_rows = np.flatnonzero(np.isin(self.cell_of_row, self.exposed_t)).tolist()
-        for cell in self.exposed_p:
-            rows = np.flatnonzero(np.isin(self.cell_of_row, np.flatnonzero(self.t_link == cell)))
-            exposed_rows += rows.tolist()
+        for pattern_cell in self.exposed_p:
+            linked_rows = np.isin(self.cell_of_row, np.flatnonzero(self.t_link == pattern_cell))
+            exposed_rows += np.flatnonzero(linked_rows).tolist()
         return LinkedProtection(
             status=status,
             lower=lower[self.cell_of_row],
@@ -689,28 +779,103 @@ _PROOFS: OrderedDict[tuple[int, float], tuple[SourcePattern, dict[int, list[Any]
 Change = tuple[np.ndarray, np.ndarray]
 
 
-def pattern_proofs(pattern: SourcePattern, width: float) -> dict[int, list[Change]]:
-    """For each small cell of the pattern, alternative tables that prove its range.
+def pattern_proofs(
+    pattern: SourcePattern,
+    width: float,
+    *,
+    cells: np.ndarray | None = None,
+    cache_dir: Path | None = None,
+) -> dict[int, list[Change]]:
+    """For small cells of the pattern, alternative tables that prove their ranges.
 
     The pattern keeps only the proven ranges, not the tables that prove
-    them, so they are made again here, once per pattern: for each small cell
-    whose range over the changes found so far is narrower than `width`, the
-    smallest change of the hidden fine cells (down to their floor) that
-    raises it by `width` while every published cell keeps its value; if none
-    does, one raising it by less and one lowering it towards its floor. Each
-    programme looks at the cell's months and its areas or codes first, then
-    its months, then everything. Returns ``{cell: changes}`` (the changes
-    reaching the cell's largest and smallest values); a cell the pattern
-    itself leaves narrower than `width` is left out.
+    them, so they are made again here (for `cells`, default every small
+    cell; kept per pattern, in memory and with `cache_dir` on disk): for
+    each small cell whose range over the changes found so far is narrower
+    than `width`, the smallest change of the hidden fine cells (down to
+    their floor) that raises it by `width` while every published cell keeps
+    its value; if none does, one raising it by less and one lowering it
+    towards its floor. Each programme looks at the cell's months with its
+    codes and areas and the largest others first, then its quarter, its
+    year, then everything. Returns ``{cell: changes}`` (the changes reaching
+    the cell's largest and smallest values); a cell the pattern itself
+    leaves narrower than `width` is left out.
     """
     key = (id(pattern), width)
+    wanted = np.flatnonzero(pattern.protection.primary) if cells is None else np.asarray(cells)
+    stored = None
+    if cache_dir is not None:
+        digest = hashlib.sha256()
+        for array in (pattern.system.values, pattern.protection.hidden, pattern.protection.primary):
+            digest.update(np.ascontiguousarray(array).tobytes())
+        digest.update(repr(width).encode())
+        stored = Path(cache_dir) / f"linked-proofs-{digest.hexdigest()[:24]}.npz"
     with _LOCK:
         hit = _PROOFS.get(key)
-        if hit is not None and hit[0] is pattern:
-            return hit[1]
+        book = hit[1] if hit is not None and hit[0] is pattern else None
+    if book is None:
+        book = (_load_proofs(stored) if stored is not None else None) or {}
+    missing = np.array([c for c in wanted.tolist() if c not in book], dtype=np.int64)
+    if len(missing):
+        made = _make_proofs(pattern, width, missing)
+        for cell in missing.tolist():
+            book[int(cell)] = made.get(int(cell), [])  # [] : the pattern leaves it narrow
+        if stored is not None:
+            _save_proofs(stored, book)
+    with _LOCK:
+        _PROOFS[key] = (pattern, book)
+        while len(_PROOFS) > _CACHE_SIZE:
+            _PROOFS.popitem(last=False)
+    return {cell: book[cell] for cell in wanted.tolist() if book.get(cell)}
+
+
+def _save_proofs(path: Path, proofs: dict[int, list[Change]]) -> None:
+    """Keep the proofs on disk (written aside, then moved in place)."""
+    cells, lengths, fines, steps = [], [], [], []
+    for cell, changes in proofs.items():
+        if not changes:  # tried: the pattern leaves this cell narrow
+            cells.append(cell)
+            lengths.append(-1)
+        for change_fines, change_steps in changes:
+            cells.append(cell)
+            lengths.append(len(change_fines))
+            fines.append(change_fines)
+            steps.append(change_steps)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial.npz")
+    np.savez_compressed(
+        partial,
+        cells=np.asarray(cells, dtype=np.int64),
+        lengths=np.asarray(lengths, dtype=np.int64),
+        fines=np.concatenate(fines) if fines else np.zeros(0, np.int64),
+        steps=np.concatenate(steps) if steps else np.zeros(0),
+    )
+    os.replace(partial, path)
+
+
+def _load_proofs(path: Path) -> dict[int, list[Change]] | None:
+    try:
+        with np.load(path) as data:
+            cells, lengths = data["cells"], data["lengths"]
+            fines, steps = data["fines"], data["steps"]
+    except (OSError, KeyError, ValueError):
+        return None
+    proofs: dict[int, list[Change]] = {}
+    starts = np.concatenate([[0], np.cumsum(np.maximum(lengths, 0))])
+    for index, cell in enumerate(cells.tolist()):
+        changes = proofs.setdefault(int(cell), [])
+        if lengths[index] >= 0:
+            piece = slice(int(starts[index]), int(starts[index + 1]))
+            changes.append((fines[piece], steps[piece]))
+    return proofs
+
+
+def _make_proofs(
+    pattern: SourcePattern, width: float, primary: np.ndarray
+) -> dict[int, list[Change]]:
+    """The proofs of :func:`pattern_proofs` for the small cells `primary`, made."""
     system = pattern.system
     hidden = pattern.protection.hidden
-    primary = np.flatnonzero(pattern.protection.primary)
     floor = 1.0 if np.all(system.fine_values == np.round(system.fine_values)) else 0.0
     free = hidden[system.finest]  # fine cells whose own cell is hidden may change
     columns = system.members.tocsc()
@@ -755,10 +920,6 @@ def pattern_proofs(pattern: SourcePattern, width: float) -> dict[int, list[Chang
     for cell in order:
         if high[cell] - low[cell] >= width - 1e-9:
             proofs[int(cell)] = [changes[i] for i in (best_high[cell], best_low[cell]) if i >= 0]
-    with _LOCK:
-        _PROOFS[key] = (pattern, proofs)
-        while len(_PROOFS) > _CACHE_SIZE:
-            _PROOFS.popitem(last=False)
     return proofs
 
 
@@ -807,13 +968,13 @@ def _period_starts(pattern: SourcePattern) -> pd.DatetimeIndex:
         periods = system.categories[:, -1]
         starts: list[Any] = [pd.NaT] * (int(periods.max()) + 1)
         for view, cell in system.views.items():
-            period = view[-1]
+            period: Any = view[-1]
             if period[0] == kind and system.sizes[cell] == 1:
                 fine = system.members.indices[system.members.indptr[cell]]
                 starts[int(periods[fine])] = period[1]
         cached = pd.DatetimeIndex(pd.to_datetime(starts))
         object.__setattr__(system, "_linked_starts", cached)
-    return cached  # type: ignore[no-any-return]
+    return cached
 
 
 def _raise_fine(
@@ -910,7 +1071,7 @@ _TRUNCATE = {"month": "M", "quarter": "Q", "year": "Y"}
 
 
 def _period_start(day: date, kind: str) -> date:
-    return pd.Timestamp(day).to_period(_TRUNCATE[kind]).start_time.date()  # type: ignore[no-any-return]
+    return pd.Timestamp(day).to_period(_TRUNCATE[kind]).start_time.date()
 
 
 def _precision_rank(warehouse: Warehouse, source: str) -> int:
@@ -942,12 +1103,13 @@ def _refuse(result: LinkedProtection, frame: pd.DataFrame, what: str, advice: st
 
 
 def linked_counts_status(
-    warehouse: Warehouse,
+    warehouse: object,
     query: CountQuery,
     frame: pd.DataFrame,
     pattern: SourcePattern,
     *,
     value: str = "count",
+    cache_dir: Path | None = None,
 ) -> pd.Series:
     """The status of each row of a counts table outside the pattern, linked to `pattern`.
 
@@ -965,12 +1127,15 @@ def linked_counts_status(
     InvalidInputError
         If the table or the warehouse no longer matches the pattern.
     """
+    from crimeprev.store.warehouse import Warehouse
+
+    assert isinstance(warehouse, Warehouse)
     key = (
         "counts", query.source, query.level, query.period, query.by_area, tuple(query.tags),
         query.iccs_code, query.start, query.end, value, len(frame), float(frame[value].sum()),
     )  # fmt: skip
     status: list[str] = _cached(
-        pattern, key, lambda: _linked_counts(warehouse, query, frame, pattern, value)
+        pattern, key, lambda: _linked_counts(warehouse, query, frame, pattern, value, cache_dir)
     )
     return pd.Series(status, index=frame.index, dtype=object)
 
@@ -981,6 +1146,7 @@ def _linked_counts(
     frame: pd.DataFrame,
     pattern: SourcePattern,
     value: str,
+    cache_dir: Path | None = None,
 ) -> list[str]:
     from crimeprev.indicators.counts import CountQuery, count_incidents
     from crimeprev.standards.iccs import LEVELS
@@ -1061,7 +1227,7 @@ def _linked_counts(
             "the counts table does not add up to the counts by day it is cut from; "
             "the warehouse changed since (ask again)"
         )
-    result = protect_linked(pattern, fine, values, rows)
+    result = protect_linked(pattern, fine, values, rows, cache_dir=cache_dir)
     _refuse(
         result,
         frame,
@@ -1097,7 +1263,12 @@ class SeasonalStatus:
 
 
 def protect_seasonal(
-    warehouse: Warehouse, source: str, pattern: SourcePattern, *, precision_rank: int
+    warehouse: Warehouse,
+    source: str,
+    pattern: SourcePattern,
+    *,
+    precision_rank: int,
+    cache_dir: Path | None = None,
 ) -> SeasonalStatus:
     """Protect the seasonal tables together, and jointly with the source's `pattern`.
 
@@ -1105,23 +1276,27 @@ def protect_seasonal(
     over the sub-cells code as coded x area x month x weekday x hour (as far
     as the dates are precise), so both heat tables share their weekday
     totals, and each month of each year adds up to the pattern's month. The
-    weekday and hour totals and the grand total, which the heat tables give
-    away wherever no cell of a row is hidden, are taken as published.
+    weekday and hour totals are not published (a reader adds them up where
+    no cell of a row is hidden); the grand total is the pattern's.
 
     Raises
     ------
     DisclosureRefusedError
         If a small count cannot be protected at this grain.
     """
-    return _cached(  # type: ignore[no-any-return]
+    return _cached(
         pattern,
         ("seasonal", source, precision_rank),
-        lambda: _seasonal(warehouse, source, pattern, precision_rank),
+        lambda: _seasonal(warehouse, source, pattern, precision_rank, cache_dir),
     )
 
 
 def _seasonal(
-    warehouse: Warehouse, source: str, pattern: SourcePattern, precision_rank: int
+    warehouse: Warehouse,
+    source: str,
+    pattern: SourcePattern,
+    precision_rank: int,
+    cache_dir: Path | None = None,
 ) -> SeasonalStatus:
     incident = warehouse.table("incident")
     rows = incident.filter(incident.source == source)
@@ -1158,20 +1333,11 @@ def _seasonal(
         groups.append(calendar * 7 + weekday)
         shapes.append(84)
         fixed += [False] * 84
-        groups.append(weekday)  # the weekday totals
-        shapes.append(7)
-        fixed += [True] * 7
     if "hour" in sub:
         hour = sub["hour"].to_numpy(dtype=np.int64)
         groups.append(weekday * 24 + hour)
         shapes.append(168)
         fixed += [False] * 168
-        groups.append(hour)  # the hour totals
-        shapes.append(24)
-        fixed += [True] * 24
-    groups.append(np.zeros(n, dtype=np.int64))  # the grand total
-    shapes.append(1)
-    fixed.append(True)
     offsets = np.cumsum([0, *shapes])
     row_index = np.concatenate([g + offsets[i] for i, g in enumerate(groups)])
     columns = np.tile(np.arange(n), len(groups))
@@ -1185,6 +1351,7 @@ def _seasonal(
         matrix,
         fixed=np.array(fixed),
         open_slots=True,
+        cache_dir=cache_dir,
     )
     labels = pd.DataFrame({"row": np.arange(int(offsets[-1]))})
     _refuse(
@@ -1198,7 +1365,7 @@ def _seasonal(
     position = 12
     if "weekday" in sub:
         month_weekday = [status[position + 7 * m : position + 7 * m + 7] for m in range(12)]
-        position += 84 + 7
+        position += 84
     if "hour" in sub:
         weekday_hour = [status[position + 24 * d : position + 24 * d + 24] for d in range(7)]
     return SeasonalStatus(status[:12], month_weekday, weekday_hour, result.linear_programmes)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -502,18 +503,24 @@ def _shown(values: list[float], status: list[str]) -> list[float | None]:
     return [None if mark else value for value, mark in zip(values, status, strict=True)]
 
 
-def seasonal_tables(warehouse: Warehouse, source: str, *, threshold: int = 0) -> SeasonalTables:
+def seasonal_tables(
+    warehouse: Warehouse, source: str, *, threshold: int = 0, cache_dir: Path | None = None
+) -> SeasonalTables:
     """The seasonal heat tables of a source (counted in the engine).
 
-    With `threshold`, each table is protected with its row and column totals
-    (:func:`protect_grid`; the months are the month x weekday table's row
-    totals, or a one-way table with its total for sources dated to the month).
-    Each table is protected on its own, as if its totals were published.
+    With `threshold`, the months, the month x weekday and the weekday x hour
+    tables are protected together (they share the weekday totals) and
+    jointly with the source's disclosure pattern, whose monthly counts are
+    published elsewhere
+    (:func:`crimeprev.indicators.linked_protection.protect_seasonal`;
+    `cache_dir` is where the pattern is kept).
 
     Raises
     ------
     NotFoundError
         If the source has no incidents.
+    DisclosureRefusedError
+        If a small count cannot be protected jointly with the pattern.
     """
     from crimeprev.errors import NotFoundError
 
@@ -549,22 +556,21 @@ def seasonal_tables(warehouse: Warehouse, source: str, *, threshold: int = 0) ->
             weekday_hour=[list(row) for row in weekday_hour] if weekday_hour else None,
             by_month_suppression=[""] * len(months),
         )
-    shown_mw: list[list[float | None]] | None = None
-    shown_wh: list[list[float | None]] | None = None
-    status_mw: list[list[str]] | None = None
-    status_wh: list[list[str]] | None = None
-    month_status: list[str]
-    if month_weekday is not None:
-        protected = protect_grid(month_weekday, threshold=threshold)
-        month_status = protected.rows
-        status_mw = protected.cells
-        shown_mw = [_shown(v, s) for v, s in zip(month_weekday, protected.cells, strict=True)]
-    else:
-        month_status = protect_line(months, threshold=threshold)
-    if weekday_hour is not None:
-        protected = protect_grid(weekday_hour, threshold=threshold)
-        status_wh = protected.cells
-        shown_wh = [_shown(v, s) for v, s in zip(weekday_hour, protected.cells, strict=True)]
+    from crimeprev.indicators.linked_protection import protect_seasonal
+    from crimeprev.indicators.source_protection import source_pattern
+
+    pattern = source_pattern(warehouse, source, threshold=threshold, cache_dir=cache_dir)
+    linked = protect_seasonal(
+        warehouse, source, pattern, precision_rank=_RANK.get(precision, 0), cache_dir=cache_dir
+    )
+    month_status = linked.by_month
+    status_mw = linked.month_weekday if month_weekday is not None else None
+    status_wh = linked.weekday_hour if weekday_hour is not None else None
+    shown_mw = shown_wh = None
+    if month_weekday is not None and status_mw is not None:
+        shown_mw = [_shown(v, s) for v, s in zip(month_weekday, status_mw, strict=True)]
+    if weekday_hour is not None and status_wh is not None:
+        shown_wh = [_shown(v, s) for v, s in zip(weekday_hour, status_wh, strict=True)]
     return SeasonalTables(
         source=source,
         precision=precision,

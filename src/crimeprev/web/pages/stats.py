@@ -239,18 +239,26 @@ def _where_and_when(
     """The seasonal heat tables, the choropleth, concentration and standardised rates."""
     from crimeprev.errors import CrimeprevError
     from crimeprev.indicators.counts import public_concentration
+    from crimeprev.indicators.linked_protection import DisclosureRefusedError
     from crimeprev.indicators.trends import MONTHS, WEEKDAYS, seasonal_tables
 
-    tables = seasonal_tables(warehouse, source, threshold=settings.small_count_threshold)
-    out: dict[str, Any] = {
-        "seasonal": {
+    try:
+        tables = seasonal_tables(
+            warehouse,
+            source,
+            threshold=settings.small_count_threshold,
+            cache_dir=settings.data_dir / "disclosure",
+        )
+        seasonal: dict[str, Any] = {
             "precision": tables.precision,
             "by_month": list(zip(MONTHS, tables.by_month, strict=True)),
             "month_weekday": _heat(tables.month_weekday),
             "weekday_hour": _heat(tables.weekday_hour),
-            "months": MONTHS,
-            "weekdays": WEEKDAYS,
-        },
+        }
+    except DisclosureRefusedError as error:  # not published unprotected: say why
+        seasonal = {"precision": "", "refused": error.message, "weekday_hour": None}
+    out: dict[str, Any] = {
+        "seasonal": {**seasonal, "months": MONTHS, "weekdays": WEEKDAYS},
         "concentration": None,
         "map_chart": None,
         "standardised": None,
