@@ -163,18 +163,36 @@ def test_vancouver_export_by_neighbourhood_category_and_year_passes_the_audit(va
     csv = pd.read_csv(
         io.BytesIO(export_counts(frame, "csv", threshold=THRESHOLD)), dtype={"iccs_code": str}
     )
-    assert csv["suppression"].fillna("").tolist() == status.tolist()
+    # Published: one mark for every hidden cell; the reasons only in a detailed file.
+    assert (
+        csv["suppression"].fillna("").tolist()
+        == status.map({"": "", "primary": "suppressed", "secondary": "suppressed"}).tolist()
+    )
+    detailed = pd.read_csv(
+        io.BytesIO(export_counts(frame, "csv", threshold=THRESHOLD, detailed_marks=True)),
+        dtype={"iccs_code": str},
+    )
+    assert detailed["suppression"].fillna("").tolist() == status.tolist()
     assert csv["count"].isna().tolist() == (status != "").tolist()
     assert (csv["suppressed"] == (status != "")).all()
 
 
-def test_sdmx_marks_primary_and_secondary_confidentiality(vancouver_counts):
+def test_sdmx_marks_every_hidden_cell_c_and_primary_or_secondary_only_in_detail(
+    vancouver_counts,
+):
     frame = vancouver_counts.reset_index(drop=True)
     status = protect_counts(frame, threshold=THRESHOLD).status
-    expected = status.map({"": "F", "primary": "A", "secondary": "D"}).tolist()
+    published = status.map({"": "F", "primary": "C", "secondary": "C"}).tolist()
+    detailed = status.map({"": "F", "primary": "A", "secondary": "D"}).tolist()
     for file_format in ("sdmx-csv", "sdmx-ml"):
         back = read_sdmx(export_counts(frame, file_format, threshold=THRESHOLD, period_kind="year"))
-        assert back["CONF_STATUS"].tolist() == expected
+        assert back["CONF_STATUS"].tolist() == published
+        detail = read_sdmx(
+            export_counts(
+                frame, file_format, threshold=THRESHOLD, period_kind="year", detailed_marks=True
+            )
+        )
+        assert detail["CONF_STATUS"].tolist() == detailed
         assert (back["OBS_STATUS"] == "C").tolist() == (status != "").tolist()
         assert back["OBS_VALUE"].isna().tolist() == (status != "").tolist()
 
@@ -183,6 +201,6 @@ def test_page_download_of_vancouver_is_protected(stats_client):
     response = stats_client.get("/api/stats/vancouver_2020/export", params={"format": "csv"})
     assert response.status_code == 200
     table = pd.read_csv(io.BytesIO(response.content), dtype={"iccs_code": str})
-    assert set(table["suppression"].dropna()) == {"primary", "secondary"}
+    assert set(table["suppression"].dropna()) == {"suppressed"}
     page = stats_client.get("/stats/vancouver_2020")
     assert "secondary suppression" in page.text

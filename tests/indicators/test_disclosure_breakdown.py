@@ -92,13 +92,17 @@ def test_primary_suppression_alone_would_be_undone_by_the_totals():
     assert low == high == 3.0
 
 
-def test_sdmx_of_an_indicator_marks_the_complements_d():
+def test_sdmx_of_an_indicator_marks_every_hidden_value_c_and_a_or_d_only_in_detail():
     table = with_totals({("Male", "0-14"): 3, ("Female", "0-14"): 20, ("Male", "15-29"): 9})
     table["value"] = table["numerator"] / 1000.0
+    detailed = indicator_sdmx_frame(table, iccs_code="0101", threshold=THRESHOLD, detailed=True)
+    assert set(detailed["CONF_STATUS"]) == {"F", "A", "D"}
     sdmx = indicator_sdmx_frame(table, iccs_code="0101", threshold=THRESHOLD)
     numbers = sdmx[sdmx["UNIT_MEASURE"] == "NUMBER"].reset_index(drop=True)
-    assert set(numbers["CONF_STATUS"]) >= {"A", "D"}
+    assert set(numbers["CONF_STATUS"]) == {"F", "C"}
+    assert (sdmx["CONF_STATUS"] == "C").tolist() == (detailed["CONF_STATUS"] != "F").tolist()
     hidden = numbers["OBS_STATUS"] == "C"
+    assert (numbers["CONF_STATUS"] == "C").equals(hidden)
     assert numbers.loc[hidden, "OBS_VALUE"].isna().all()
     # The rates of hidden numerators are hidden too.
     rates = sdmx[sdmx["UNIT_MEASURE"] == "PER_100000"].reset_index(drop=True)

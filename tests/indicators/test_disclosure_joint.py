@@ -203,7 +203,7 @@ def test_the_pattern_gives_the_same_cell_the_same_mark_in_every_table():
 
 @pytest.fixture
 def vancouver_outputs(stats_settings, stats_client, tmp_path, monkeypatch):
-    """The CLI exports at two ICCS levels and two periods, and the profile JSON."""
+    """The CLI exports at two ICCS levels and two periods (detailed marks), and the profile JSON."""
     monkeypatch.setenv("CRIMEPREV_DATA_DIR", str(stats_settings.data_dir))
     runner = CliRunner()
     tables = {}
@@ -214,15 +214,24 @@ def vancouver_outputs(stats_settings, stats_client, tmp_path, monkeypatch):
         (1, "year", True),
         (2, "year", False),
     ]:
-        path = tmp_path / f"{level}_{period}_{by_area}.csv"
-        args = ["stats", "export", "vancouver_2020", "--output", str(path), "--period", period]
-        args += ["--level", str(level)] if level else []
-        args += [] if by_area else ["--no-by-area"]
-        result = runner.invoke(cli, args)
-        assert result.exit_code == 0, result.output
-        table = pd.read_csv(path, dtype={"iccs_code": str, "area_id": str})
-        table["suppression"] = table["suppression"].fillna("")
-        tables[(level, period, by_area)] = table
+        read = {}
+        for detail in ([], ["--detailed-marks"]):
+            path = tmp_path / f"{level}_{period}_{by_area}{'_'.join(detail)}.csv"
+            args = ["stats", "export", "vancouver_2020", "--output", str(path), "--period", period]
+            args += ["--level", str(level)] if level else []
+            args += [] if by_area else ["--no-by-area"]
+            result = runner.invoke(cli, args + detail)
+            assert result.exit_code == 0, result.output
+            table = pd.read_csv(path, dtype={"iccs_code": str, "area_id": str})
+            table["suppression"] = table["suppression"].fillna("")
+            read[bool(detail)] = table
+        # The published file gives every hidden cell one mark; the detailed one (not
+        # for publication) says which are small: the test picks its targets from it.
+        public, detailed = read[False], read[True]
+        assert set(public["suppression"]) <= {"", "suppressed"}
+        assert public.drop(columns="suppression").equals(detailed.drop(columns="suppression"))
+        assert ((public["suppression"] != "") == (detailed["suppression"] != "")).all()
+        tables[(level, period, by_area)] = detailed
     profile = stats_client.get("/api/stats/vancouver_2020", params={"level": 2}).json()
     return tables, profile
 

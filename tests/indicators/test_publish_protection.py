@@ -200,7 +200,7 @@ def test_vancouver_quality_report_public_and_raw(stats_client, stats_settings, m
     quality = stats_client.get("/api/stats/vancouver_2020/quality").json()
     assert quality["rows_accepted"] == len(records) - 2
     assert quality["rows_quarantined"] is None and quality["rows_read"] is None
-    assert quality["suppression"]["rows_quarantined"] == "primary"
+    assert quality["suppression"]["rows_quarantined"] == "suppressed"
     assert quality["quarantine_reasons"][0]["rows"] is None
     # With an area: a share of the published total; its count with no area is published too.
     spread = stats_client.get("/api/stats/vancouver_2020/concentration").json()
@@ -248,15 +248,16 @@ def test_concentration_counts_carry_the_pattern_and_the_gini_follows_from_them(s
         "/api/stats/vancouver_2020/concentration", params={"year": 2020, "iccs": "0101"}
     ).json()
     assert homicide["gini"] is None and homicide["top_areas"] is None
-    assert homicide["suppression"]["gini"] == "secondary"
+    assert homicide["suppression"]["gini"] == "suppressed"
     shown = [row["count"] for row in homicide["counts"] if row["count"] is not None]
     assert not any(0 < v < THRESHOLD for v in shown)
     kept = records[~gap & (records["TYPE"] == "Homicide")]
     truth = kept["NEIGHBOURHOOD"].replace(ALIASES).value_counts()
-    assert any(row["suppression"] == "primary" for row in homicide["counts"])
+    # One mark for every hidden count: it does not say which are the small ones.
+    assert {row["suppression"] for row in homicide["counts"]} == {"", "suppressed"}
     for row in homicide["counts"]:
-        if row["suppression"] == "primary":
-            assert 0 < truth.get(row["name"], 0) < THRESHOLD
+        if 0 < truth.get(row["name"], 0) < THRESHOLD:
+            assert row["suppression"] == "suppressed" and row["count"] is None
     # The same cells in the /counts JSON (level 2, by area and year) have the same status.
     listed = stats_client.get(
         "/api/stats/vancouver_2020/counts",
@@ -286,7 +287,8 @@ def test_cli_public_counts_rates_concentration(stats_settings, monkeypatch):
     table = pd.read_csv(out, keep_default_na=False, na_values=[""])
     assert "suppression" in table
     small = table["count"].notna() & (table["count"] > 0) & (table["count"] < THRESHOLD)
-    assert not small.any() and (table["suppression"] == "primary").any()
+    assert not small.any() and (table["suppression"] == "suppressed").any()
+    assert set(table["suppression"].fillna("")) == {"", "suppressed"}
     raw_out = Path(stats_settings.data_dir) / "raw_counts.csv"
     raw = runner.invoke(
         cli, ["stats", "counts", "vancouver_2020", "--by-area", "--output", str(raw_out)]
@@ -304,7 +306,8 @@ def test_cli_public_counts_rates_concentration(stats_settings, monkeypatch):
         cli, ["stats", "concentration", "vancouver_2020", "--iccs", "0101", "--public"]
     )
     assert concentration.exit_code == 0, concentration.output
-    assert json.loads(concentration.output)["gini"] is None
+    shown = json.loads(concentration.output)
+    assert shown["gini"] is None and shown["suppression"]["gini"] == "suppressed"
 
 
 def test_every_face_shows_the_same_cell_the_same_way(stats_client):
@@ -347,15 +350,17 @@ def test_every_face_shows_the_same_cell_the_same_way(stats_client):
         assert feature["properties"]["suppressed"] == bool(twin["suppression"])
 
 
-def test_vancouver_yearly_homicide_total_stays_hidden_while_marks_say_primary(stats_client):
+def test_vancouver_yearly_homicide_total_stays_hidden_as_hidden_cells_are_not_empty(
+    stats_client,
+):
     """Why publishing zeros would not let the 19 homicides' total out (issue #3, item 10).
 
     From the file: 19 homicides, each alone in its neighbourhood and month.
-    Every such cell is hidden and marked primary in the exports and /counts,
-    which tells a reader it is at least 1 whether or not zeros are listed
-    (zeros are never hidden). A published total of 19 would then pin each
-    of the 19 to exactly 1: the attacker below shows it, so the pattern
-    keeps the total hidden on every face.
+    Every such cell is hidden (marked suppressed, like every hidden cell) in
+    the exports and /counts, and zeros are never hidden, so a reader knows
+    it is at least 1 whether or not zeros are listed. A published total of
+    19 would then pin each of the 19 to exactly 1: the attacker below shows
+    it, so the pattern keeps the total hidden on every face.
     """
     records = pd.read_parquet(VANCOUVER / "incidents.parquet")
     homicides = records[records["TYPE"] == "Homicide"]
@@ -366,8 +371,8 @@ def test_vancouver_yearly_homicide_total_stays_hidden_while_marks_say_primary(st
         "/api/stats/vancouver_2020/counts",
         params={"period": "month", "by_area": True, "iccs": "0101"},
     ).json()["counts"]
-    assert len(fine) == 19 and all(r["suppression"] == "primary" for r in fine)
-    # The attacker: 19 unknowns, each at least 1 (marked primary), summing to a published 19.
+    assert len(fine) == 19 and all(r["suppression"] == "suppressed" for r in fine)
+    # The attacker: 19 unknowns, each at least 1 (hidden, so not zero), summing to a published 19.
     for index in range(len(fine)):
         objective = np.zeros(len(fine))
         objective[index] = 1.0
@@ -403,9 +408,9 @@ def test_coverage_json_hides_small_counts_of_unmapped_codes(stats_client, monkey
     monkeypatch.setattr(quality, "coverage", fake)
     data = stats_client.get("/api/stats/sf_2012/coverage").json()
     rows = {row["national_code"]: row for row in data["unmapped"]}
-    assert rows["X"]["suppression"] == "primary" and rows["X"]["records"] is None
+    assert rows["X"]["suppression"] == "suppressed" and rows["X"]["records"] is None
     # With the total of 43 published (records - records_mapped), Y would give X back.
-    assert rows["Y"]["suppression"] == "secondary" and rows["Y"]["records"] is None
+    assert rows["Y"]["suppression"] == "suppressed" and rows["Y"]["records"] is None
     assert data["records"] - data["records_mapped"] == 43
 
 
@@ -539,10 +544,10 @@ def test_standardised_rates_hide_counts_and_rates_that_give_a_small_count_back(a
     # C: 2 victims of unknown age, a small count; its total is published elsewhere, so the
     # count of known age goes too (and the crude rate that gives it back).
     assert rows["C"]["unknown_age"] is None and rows["C"]["count"] is None
-    assert rows["C"]["crude_rate"] is None and rows["C"]["suppression"] == "primary"
+    assert rows["C"]["crude_rate"] is None and rows["C"]["suppression"] == "suppressed"
     # D: 3 victims aged 45-64 and 60 aged 65+: the count, the rate and its variance pin the 3.
     assert rows["D"]["count"] == 63 and rows["D"]["rate"] is None
-    assert rows["D"]["ci_low"] is None and rows["D"]["rate_suppression"] == "secondary"
+    assert rows["D"]["ci_low"] is None and rows["D"]["rate_suppression"] == "suppressed"
     # Every published rate leaves each small band count a range at least the threshold wide;
     # a hidden one would not have (the check has teeth).
     for region, counts in BY_BAND.items():
@@ -557,7 +562,7 @@ def test_standardised_rates_hide_counts_and_rates_that_give_a_small_count_back(a
         if row["rate"] is not None:
             assert all(high - low >= THRESHOLD - 1e-6 for low, high in ranges), region
         else:
-            assert row["rate_suppression"] == "secondary"
+            assert row["rate_suppression"] == "suppressed"
             assert any(high - low < THRESHOLD for low, high in ranges), region
     # The page marks them.
     page = aged_client.get("/stats/test_aged")

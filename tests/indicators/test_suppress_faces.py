@@ -197,12 +197,12 @@ def test_seasonal_json_and_page(small):
         hidden = np.isnan(shown)
         small_cells = (expected > 0) & (expected < THRESHOLD)
         assert small_cells.any(), name
-        # Every small count is hidden as primary, every hidden cell is marked, and the
-        # shown ones are the counts of the file.
-        assert (marks[small_cells] == "primary").all()
+        # Every small count is hidden, every hidden cell has the one public mark
+        # (not why it is hidden), and the shown ones are the counts of the file.
+        assert (marks[small_cells] == "suppressed").all()
         assert ((marks != "") == hidden).all()
         assert np.array_equal(shown[~hidden], expected[~hidden])
-        assert set(marks[hidden & ~small_cells]) <= {"secondary"}
+        assert set(marks[hidden]) == {"suppressed"}
         # The row and column totals do not give a hidden cell back.
         rows, columns = expected.sum(axis=1), expected.sum(axis=0)
         assert _recoverable(expected, hidden, rows, columns) == []
@@ -222,7 +222,7 @@ def test_trend_json_hides_the_small_year_and_what_it_touches(small):
     years = {row["year"]: row for row in data["years"]}
     counts = pd.to_datetime(records["date"]).dt.year.value_counts()
     assert int(counts[2021]) == 3
-    assert years["2021"]["count"] is None and years["2021"]["suppression"] == "primary"
+    assert years["2021"]["count"] is None and years["2021"]["suppression"] == "suppressed"
     # The total over the years is published elsewhere (the profile), so one hidden
     # year alone would be given back: at least one more year is hidden.
     hidden = [row["year"] for row in data["years"] if row["suppression"]]
@@ -231,9 +231,11 @@ def test_trend_json_hides_the_small_year_and_what_it_touches(small):
         if not row["suppression"]:
             assert row["count"] == float(counts[int(row["year"])])
     # The change into 2021 and the moving average over it are hidden too.
-    assert years["2021"]["change"] is None and years["2021"]["change_suppression"] == "primary"
+    assert years["2021"]["change"] is None and years["2021"]["change_suppression"] == "suppressed"
     assert years["2021"]["moving_average"] is None
-    assert years["2021"]["moving_average_suppression"] == "primary"
+    assert years["2021"]["moving_average_suppression"] == "suppressed"
+    marks = {row[f] for row in data["years"] for f in row if f.endswith("suppression")}
+    assert marks == {"", "suppressed"}
     # The trend agrees with the profile's yearly totals (one pattern for the source).
     profile = client.get("/api/stats/test_small").json()
     by_year = {str(row["year"]): row["count"] for row in profile["by_year"]}
@@ -251,7 +253,7 @@ def test_sdg_json_page_and_sdmx_agree(small):
     data = client.get("/api/stats/indicators/16.1.1", params={"source": "test_small"}).json()
     frame = pd.DataFrame(data["rows"])
     women_old = frame[(frame["sex"] == "Female") & (frame["age"] == "60+")].iloc[0]
-    assert women_old["suppression"] == "primary" and pd.isna(women_old["numerator"])
+    assert women_old["suppression"] == "suppressed" and pd.isna(women_old["numerator"])
     assert pd.isna(women_old["value"]) and pd.isna(women_old["ci_low"])
     total = frame[(frame["sex"] == "Total") & (frame["age"] == "Total")].iloc[0]
     assert total["numerator"] == 40 and total["suppression"] == ""
@@ -272,6 +274,7 @@ def test_sdg_json_page_and_sdmx_agree(small):
     sdmx = read_sdmx(csv.content)
     numbers = sdmx[sdmx["UNIT_MEASURE"] == "NUMBER"]
     assert int((numbers["CONF_STATUS"] != "F").sum()) == int(hidden.sum())
+    assert set(sdmx["CONF_STATUS"]) == {"F", "C"}  # one mark for every hidden value
     page = client.get("/stats/indicators", params={"indicator": "16.1.1", "source": "test_small"})
     assert page.status_code == 200
     assert f"suppressed: fewer than {THRESHOLD}, or needed to protect one" in page.text

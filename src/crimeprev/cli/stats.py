@@ -640,7 +640,9 @@ def concentration_command(
                 )
         except CrimeprevError as error:
             raise fail(error) from error
-        console.print_json(json.dumps(asdict(shown)))
+        from crimeprev.indicators.disclosure import public_json
+
+        console.print_json(json.dumps(public_json(asdict(shown))))
         return
     try:
         with _warehouse() as warehouse:
@@ -716,6 +718,12 @@ def indicators(
     ),
     file_format: str = typer.Option("csv", "--format", help="csv, sdmx-csv or sdmx-ml"),
     output: Path | None = typer.Option(None, help="Write the table here instead of printing"),
+    detailed_marks: bool = typer.Option(
+        False,
+        "--detailed-marks",
+        help="SDMX: CONF_STATUS A (small count) or D (complement) instead of C for every hidden "
+        "value, for an organisation that manages confidentiality. NOT FOR PUBLICATION.",
+    ),
 ) -> None:
     """SDG indicators with numerator, denominator and metadata (16.1.1 by sex and age, 16.2.2)."""
     from crimeprev.indicators.sdg import availability, compute_indicator
@@ -746,7 +754,10 @@ def indicators(
             print_error("--output is needed for SDMX")
             raise typer.Exit(code=2)
         sdmx = indicator_sdmx_frame(
-            frame, iccs_code=result.iccs_code, threshold=settings.small_count_threshold
+            frame,
+            iccs_code=result.iccs_code,
+            threshold=settings.small_count_threshold,
+            detailed=detailed_marks,
         )
         if file_format == "sdmx-csv":
             output.write_text(write_sdmx_csv(sdmx), encoding="utf-8")
@@ -784,11 +795,20 @@ def export(
     level: int | None = typer.Option(None, min=1, max=4, help="ICCS level"),
     period: str = typer.Option("year", help="year, quarter, month, ..."),
     by_area: bool = typer.Option(True, help="Break down by area"),
+    detailed_marks: bool = typer.Option(
+        False,
+        "--detailed-marks",
+        help="Mark hidden cells primary or secondary (SDMX CONF_STATUS A or D) for an "
+        "organisation that manages confidentiality itself. NOT FOR PUBLICATION: the marks "
+        "tell a reader which hidden counts are below the threshold.",
+    ),
 ) -> None:
     """Export counts, small ones suppressed, as CSV, Parquet, Excel, SDMX-CSV or SDMX-ML.
 
-    SDMX-ML is written with its data structure definition beside it
-    (``<output>.structure.xml``), which a recipient needs to read the data.
+    Every hidden cell gets the same mark (suppressed; SDMX CONF_STATUS C),
+    so the file can be published. SDMX-ML is written with its data
+    structure definition beside it (``<output>.structure.xml``), which a
+    recipient needs to read the data.
     """
     from crimeprev.indicators.counts import CountQuery, count_incidents
     from crimeprev.indicators.export import export_counts
@@ -824,14 +844,19 @@ def export(
             threshold=threshold,
             period_kind=None if period == "all" else period,
             status=status,
+            detailed_marks=detailed_marks,
         )
     except CrimeprevError as error:
         raise fail(error) from error
     output.write_bytes(data)
+    marks = (
+        "primary or secondary: NOT FOR PUBLICATION"
+        if detailed_marks
+        else "suppressed, one mark for every hidden cell"
+    )
     console.print(
         f"wrote {len(frame):,} rows to {output}: counts from 1 to {threshold - 1} suppressed, "
-        "and further cells wherever a total would give one back (column 'suppression': "
-        "primary or secondary)"
+        f"and further cells wherever a total would give one back (column 'suppression': {marks})"
     )
     if file_format == "sdmx-ml":
         structure = output.with_suffix(".structure.xml")

@@ -57,15 +57,24 @@ Assumptions and what is not covered
 * Cells are counts: non-negative, and whole numbers for the "at least 1"
   bound (sources whose concordance splits a record between codes give
   fractional counts; then the bound is 0). Listing the zero cells too
-  would not lower that bound: zeros are never hidden, and every output
-  marks a hidden cell ``primary`` (a small count, so at least 1) or
-  ``secondary``, so a hidden primary cell is known to be at least 1
-  however the table is listed. This is why Vancouver 2020's yearly
-  homicide total (19 single incidents, each a primary cell) stays hidden.
-  The bound could be 0 only with one mark for every hidden cell and zero
-  cells eligible as complements. The marks also tell that a primary cell
-  is below the threshold, which the proven ranges do not take into
-  account.
+  would not lower that bound: zeros are never hidden, so a hidden cell is
+  known to be at least 1 however the table is listed. This is why
+  Vancouver 2020's yearly homicide total (19 single incidents, each a
+  hidden small cell) stays hidden. The bound could be 0 only with zero
+  cells eligible as complements.
+* Marks (fixed: one mark). A mark saying why a cell is hidden would tell
+  the reader more than "at least 1": ``primary`` that it is at most
+  threshold - 1, ``secondary`` that it is at least the threshold, bounds
+  the proven ranges do not take into account (on Vancouver 2020's exports
+  they narrowed every small count below the threshold and pinned some
+  exactly). So every public output gives every hidden cell the same mark
+  (:func:`public_marks`: ``suppressed`` in JSON and exports, SDMX
+  ``CONF_STATUS`` ``C``), and the reader's knowledge is what the audit
+  assumes. The reasons stay inside (:func:`protect_counts`,
+  :meth:`crimeprev.indicators.source_protection.SourcePattern.status_of`)
+  and in ``crimeprev stats export --detailed-marks`` files (SDMX ``A`` or
+  ``D``), which are for an organisation that manages confidentiality and
+  must not be published.
 * Covered: counts exports (CSV, Parquet, Excel, SDMX-CSV, SDMX-ML) at any
   ICCS level, by month, quarter, year or all periods, by area or not, and
   one ICCS branch of them; the profile page and its JSON (codes by year,

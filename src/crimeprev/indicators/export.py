@@ -6,10 +6,14 @@ are protected before anything is written: small counts are hidden (primary
 suppression) and so are the complements that stop a reader from getting
 them back from the totals over areas and the ICCS parent sums (secondary
 suppression, :func:`crimeprev.indicators.disclosure.protect_counts`). Every
-format marks what was hidden and why: a ``suppressed`` column (true or
-false) and a ``suppression`` column (``primary``, ``secondary`` or empty) in
-CSV, Parquet and Excel, and in SDMX the observation status ``C`` with the
-confidentiality status ``A`` (primary, small count) or ``D`` (secondary).
+format marks what was hidden, with one mark whatever the reason: a
+``suppressed`` column (true or false) and a ``suppression`` column
+(``suppressed`` or empty) in CSV, Parquet and Excel, and in SDMX the
+observation status ``C`` with the confidentiality status ``C``. Saying which
+cells are small counts would tell the reader they are below the threshold
+(:func:`crimeprev.indicators.disclosure.public_marks`). Only a file for an
+organisation that manages confidentiality itself (``detailed_marks``, not for
+publication) says ``primary`` or ``secondary`` (SDMX ``A`` or ``D``).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import io
 import pandas as pd
 
 from crimeprev.errors import DataFileError, InvalidInputError
-from crimeprev.indicators.disclosure import PUBLISHED, protect_counts
+from crimeprev.indicators.disclosure import PUBLISHED, protect_counts, public_marks
 from crimeprev.indicators.sdmx import (
     aggregate_sdmx_frame,
     read_sdmx_csv,
@@ -48,13 +52,17 @@ def export_counts(
     unit: str = "NUMBER",
     value: str = "count",
     status: pd.Series | None = None,
+    detailed_marks: bool = False,
 ) -> bytes:
     """The bytes of a counts table in `file_format`, with primary and secondary suppression.
 
     `status` (``""``, ``"primary"`` or ``"secondary"`` per row) is the
     source's one disclosure pattern
     (:func:`crimeprev.indicators.source_protection.counts_status`); without
-    it the table is protected on its own.
+    it the table is protected on its own. The file marks every hidden cell
+    ``suppressed`` (SDMX CONF_STATUS ``C``); with `detailed_marks`,
+    ``primary`` or ``secondary`` (SDMX ``A`` or ``D``), for an organisation
+    that manages confidentiality: such a file must not be published.
 
     Raises
     ------
@@ -66,7 +74,7 @@ def export_counts(
     >>> table = pd.DataFrame({"period": ["2019-01-01"], "iccs_code": ["0501"], "count": [3.0]})
     >>> print(export_counts(table, "csv", threshold=5).decode().strip())
     period,iccs_code,count,suppressed,suppression
-    2019-01-01,0501,,True,primary
+    2019-01-01,0501,,True,suppressed
     """
     if file_format not in FORMATS:
         raise InvalidInputError(
@@ -74,9 +82,15 @@ def export_counts(
         )
     if status is None:
         status = protect_counts(frame, threshold=threshold, value=value).status
+    marks = status if detailed_marks else public_marks(status)
     if file_format in ("sdmx-csv", "sdmx-ml"):
         sdmx = to_sdmx_frame(
-            frame, period_kind=period_kind, unit=unit, value=value, suppression=status.tolist()
+            frame,
+            period_kind=period_kind,
+            unit=unit,
+            value=value,
+            suppression=marks.tolist(),
+            detailed=detailed_marks,
         )
         if file_format == "sdmx-csv":
             return write_sdmx_csv(sdmx).encode("utf-8")
@@ -85,7 +99,7 @@ def export_counts(
     table = frame.drop(columns=[c for c in ("records",) if c in frame.columns]).copy()
     table[value] = table[value].astype(float).where(~hidden)
     table["suppressed"] = hidden
-    table["suppression"] = status.to_numpy()
+    table["suppression"] = marks.to_numpy()
     buffer = io.BytesIO()
     if file_format == "csv":
         return table.to_csv(index=False).encode("utf-8")

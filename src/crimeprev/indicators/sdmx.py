@@ -4,9 +4,16 @@ SDMX-CSV (version 1.0 of the format): one row per observation, the first
 column ``DATAFLOW`` names the dataflow (agency:id(version)), then one column
 per dimension, ``OBS_VALUE``, the ``OBS_STATUS`` attribute (``A`` normal,
 ``C`` confidential: suppressed, value left empty) and the ``CONF_STATUS``
-attribute saying why (``F`` free, ``A`` primary: a small count, ``D``
-secondary: hidden so that a small count cannot be recovered). Our data structure has the
-dimensions FREQ, REF_AREA, TIME_PERIOD, ICCS, SEX, AGE and UNIT_MEASURE.
+attribute (``F`` free, ``C`` confidential statistical information). A
+published file gives every hidden cell the same ``C``: telling a small count
+(``A``, primary) from a complement (``D``, secondary) would tell the reader
+that the first is below the threshold and the second at least the threshold,
+bounds that can pin a hidden cell
+(:func:`crimeprev.indicators.disclosure.public_marks`). Files for an
+organisation that manages confidentiality itself may carry ``A`` and ``D``
+(``detailed=True``, ``crimeprev stats export --detailed-marks``); they must
+not be published. Our data structure has the dimensions FREQ, REF_AREA,
+TIME_PERIOD, ICCS, SEX, AGE and UNIT_MEASURE.
 
 TIME_PERIOD is written the SDMX way for the period it holds (``2020``,
 ``2020-Q1``, ``2020-01``, ``2020-W05``, ``2020-01-15``) and FREQ says which
@@ -32,7 +39,7 @@ from typing import Any
 import pandas as pd
 
 from crimeprev.errors import DataFileError, InvalidInputError
-from crimeprev.indicators.disclosure import suppress_small
+from crimeprev.indicators.disclosure import PRIMARY, public_marks, suppress_small
 from crimeprev.store.sdmx_time import EXPECTED as PERIOD_EXPECTED
 from crimeprev.store.sdmx_time import parse_time_periods
 
@@ -44,10 +51,12 @@ DATAFLOW = f"{AGENCY}:{STRUCTURE_ID}({STRUCTURE_VERSION})"
 DIMENSIONS = ("FREQ", "REF_AREA", "TIME_PERIOD", "ICCS", "SEX", "AGE", "UNIT_MEASURE")
 COLUMNS = ("DATAFLOW", *DIMENSIONS, "OBS_VALUE", "OBS_STATUS", "CONF_STATUS")
 #: Confidentiality status (SDMX cross-domain code list CL_CONF_STATUS) of a
-#: published value (``F`` free), a small count (``A`` primary confidentiality
-#: due to small counts) and a complement (``D`` secondary confidentiality set
-#: by the sender, not for publication).
-CONF_CODES = {"": "F", "primary": "A", "secondary": "D"}
+#: published value (``F`` free) and of a hidden one in published files (``C``
+#: confidential statistical information, whatever the reason); files for an
+#: organisation managing confidentiality tell a small count (``A`` primary
+#: confidentiality due to small counts) from a complement (``D`` secondary
+#: confidentiality set by the sender, not for publication).
+CONF_CODES = {"": "F", "suppressed": "C", "primary": "A", "secondary": "D"}
 #: Names of the concepts behind the dimensions, the measure and the attribute.
 CONCEPTS = {
     "FREQ": "Frequency (SDMX code list CL_FREQ: A annual, Q quarterly, M monthly, ...)",
@@ -59,7 +68,10 @@ CONCEPTS = {
     "UNIT_MEASURE": "Unit of measure",
     "OBS_VALUE": "Observation value",
     "OBS_STATUS": "Observation status (A normal, C confidential: suppressed)",
-    "CONF_STATUS": "Confidentiality status (F free, A primary: small count, D secondary)",
+    "CONF_STATUS": (
+        "Confidentiality status (CL_CONF_STATUS: F free, C confidential; files not for "
+        "publication may say A primary: small count, D secondary)"
+    ),
 }
 #: How a period start date is written as an SDMX TIME_PERIOD, by period kind.
 _PERIOD_FORMATS = {"year": "%Y", "month": "%Y-%m", "day": "%Y-%m-%d", "week": "%G-W%V"}
@@ -77,12 +89,14 @@ def to_sdmx_frame(
     dataflow: str = DATAFLOW,
     period_kind: str | None = None,
     suppression: list[str] | None = None,
+    detailed: bool = False,
 ) -> pd.DataFrame:
     """Map a counts frame to SDMX-CSV columns, suppressing counts below `threshold`.
 
     `suppression` (``primary``, ``secondary`` or empty per row, from
     :func:`crimeprev.indicators.disclosure.protect_counts`) replaces the
-    plain threshold when given.
+    plain threshold when given. Every hidden cell gets CONF_STATUS ``C``;
+    with `detailed`, ``A`` or ``D`` as the status says (not for publication).
 
     `period_kind` (``year``, ``quarter``, ``month``, ``week``, ``day``) writes
     period start dates the SDMX way (``2019``, ``2019-Q1``, ``2019-01``,
@@ -93,12 +107,15 @@ def to_sdmx_frame(
     --------
     >>> counts = pd.DataFrame({"area_id": ["25"], "period": ["2019"], "iccs_code": ["02011"],
     ...                        "count": [3.0]})
-    >>> to_sdmx_frame(counts, threshold=5)[["REF_AREA", "OBS_VALUE", "OBS_STATUS"]].values.tolist()
-    [['25', None, 'C']]
+    >>> columns = ["REF_AREA", "OBS_VALUE", "OBS_STATUS", "CONF_STATUS"]
+    >>> to_sdmx_frame(counts, threshold=5)[columns].values.tolist()
+    [['25', None, 'C', 'C']]
     """
     if suppression is None:
         primary = suppress_small(frame[value].tolist(), threshold=threshold).suppressed
-        suppression = ["primary" if hidden else "" for hidden in primary]
+        suppression = [PRIMARY if hidden else "" for hidden in primary]
+    if not detailed:
+        suppression = public_marks(list(suppression))
     hidden = pd.Series([bool(s) for s in suppression], dtype=bool)
     periods = (
         _time_period(frame[period], period_kind).reset_index(drop=True)
@@ -412,7 +429,7 @@ def _observation_row(observation: Any, number: int, file: str) -> dict[str, Any]
             row=number,
             field="CONF_STATUS",
             value=conf,
-            expected="F (free), A (primary) or D (secondary)",
+            expected="F (free), C (confidential), A (primary) or D (secondary)",
         )
     return {
         "DATAFLOW": DATAFLOW,
@@ -451,7 +468,12 @@ def age_code(band: str) -> str:
 
 
 def indicator_sdmx_frame(
-    frame: pd.DataFrame, *, iccs_code: str, threshold: int = 0, dataflow: str = DATAFLOW
+    frame: pd.DataFrame,
+    *,
+    iccs_code: str,
+    threshold: int = 0,
+    dataflow: str = DATAFLOW,
+    detailed: bool = False,
 ) -> pd.DataFrame:
     """SDMX observations of an SDG indicator table: the numerator and the rate per 100,000.
 
@@ -459,8 +481,10 @@ def indicator_sdmx_frame(
     (victims) and ``PER_100000`` (the rate). A numerator below `threshold`
     is confidential, and so is its rate (the rate and the published
     population would give it back); so are the complements that stop the
-    Total rows from giving it back (secondary, CONF_STATUS ``D``). Rows
-    without a denominator give the numerator only.
+    Total rows from giving it back (secondary). Every hidden observation
+    has CONF_STATUS ``C``; with `detailed` (not for publication), ``A`` for
+    a small count and ``D`` for a complement. Rows without a denominator
+    give the numerator only.
     """
     from crimeprev.indicators.source_protection import protect_breakdown
 
@@ -472,6 +496,8 @@ def indicator_sdmx_frame(
         breakdowns=[c for c in ("sex", "age", "form") if c in frame],
         keys=[c for c in ("area_id", "year") if c in frame],
     ).tolist()
+    if not detailed:
+        suppression = public_marks(suppression)
     hidden = [bool(s) for s in suppression]
     # 16.2.2's form of exploitation is an ICCS code below the indicator's.
     codes = (

@@ -32,7 +32,7 @@ from crimeprev.indicators._joint_audit import (
     build_cells,
     protect_cells,
 )
-from crimeprev.indicators.disclosure import PRIMARY, PUBLISHED, SECONDARY
+from crimeprev.indicators.disclosure import PRIMARY, PUBLISHED, SECONDARY, public_marks
 from crimeprev.standards.iccs import LEVELS
 
 #: Period kinds one pattern covers, finest first; weeks and days are not (weeks cross months).
@@ -412,18 +412,21 @@ def rates_status(
 def mark_suppressed(frame: pd.DataFrame, status: pd.Series, columns: Sequence[str]) -> pd.DataFrame:
     """A copy of `frame` with `columns` blank where hidden and a ``suppression`` column.
 
+    For the public faces: the column gives every hidden cell one mark
+    (:func:`crimeprev.indicators.disclosure.public_marks`), not the reason.
+
     Examples
     --------
     >>> table = pd.DataFrame({"count": [3.0, 40.0]})
     >>> mark_suppressed(table, pd.Series(["primary", ""]), ["count"]).to_dict("list")
-    {'count': [nan, 40.0], 'suppression': ['primary', '']}
+    {'count': [nan, 40.0], 'suppression': ['suppressed', '']}
     """
     out = frame.copy()
     hidden = (status != PUBLISHED).to_numpy()
     for column in columns:
         if column in out:
             out[column] = out[column].astype(float).where(~hidden)
-    out["suppression"] = status.to_numpy()
+    out["suppression"] = public_marks(status).to_numpy()
     return out
 
 

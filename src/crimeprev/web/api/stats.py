@@ -16,6 +16,7 @@ from crimeprev.config import Settings
 from crimeprev.db.accounts import Principal
 from crimeprev.errors import NotFoundError
 from crimeprev.indicators.counts import CountQuery, area_rates, count_incidents
+from crimeprev.indicators.disclosure import public_json
 from crimeprev.indicators.profile import crime_profile, list_sources
 from crimeprev.store.concordance import coverage
 from crimeprev.store.ingest import quarantined
@@ -80,7 +81,8 @@ def indicator_json(
     Numerators below `threshold` are null, and so are those that would give
     them back from the Total rows (the same secondary suppression as the
     SDMX output); a hidden numerator's rate and interval are null too, and
-    each row's ``suppression`` says ``primary``, ``secondary`` or ``""``.
+    each row's ``suppression`` says ``suppressed`` or ``""`` (one mark for
+    every hidden cell, :func:`crimeprev.indicators.disclosure.public_marks`).
     """
     from crimeprev.indicators.sdg import compute_indicator
     from crimeprev.indicators.source_protection import mark_suppressed, protect_breakdown
@@ -189,7 +191,7 @@ def public_sources(warehouse: Warehouse, threshold: int) -> list[dict[str, Any]]
             row["quarantined"] = quarantine.rows_quarantined
             row["quarantined_suppression"] = quarantine.suppression
         out.append(row)
-    return out
+    return list(public_json(out))
 
 
 @router.get("")
@@ -227,7 +229,7 @@ def profile_json(
         {**row, "counts": {str(k): v for k, v in row["counts"].items()}}
         for row in data["by_category"]
     ]
-    return data
+    return dict(public_json(data))
 
 
 @router.get("/{source}")
@@ -375,7 +377,7 @@ def quality(
         )
     )
     report["geocoding_threshold"] = GEOCODING_THRESHOLD
-    return report
+    return dict(public_json(report))
 
 
 @router.get("/{source}/coverage")
@@ -394,11 +396,15 @@ def concordance_coverage(
     if profile_kind(source) == "incident":
         from crimeprev.indicators.quality import public_coverage
 
-        return public_coverage(
-            warehouse,
-            source,
-            threshold=settings.small_count_threshold,
-            cache_dir=settings.data_dir / "disclosure",
+        return dict(
+            public_json(
+                public_coverage(
+                    warehouse,
+                    source,
+                    threshold=settings.small_count_threshold,
+                    cache_dir=settings.data_dir / "disclosure",
+                )
+            )
         )
     report = coverage(warehouse, source)
     return {
@@ -501,7 +507,7 @@ def trend_json(
         "iccs_code": iccs,
         "window": window,
         "suppressed_threshold": threshold,
-        "years": years,
+        "years": public_json(years),
         "breaks": [asdict(item) for item in trend.breaks],
     }
 
@@ -678,7 +684,7 @@ def seasonal(
     threshold = settings.small_count_threshold
     tables = seasonal_tables(warehouse, source, threshold=threshold)
     return {
-        **asdict(tables),
+        **public_json(asdict(tables)),
         "months": list(MONTHS),
         "weekdays": list(WEEKDAYS),
         "suppressed_threshold": threshold,
@@ -711,7 +717,7 @@ def concentration(
         iccs_code=iccs,
         cache_dir=settings.data_dir / "disclosure",
     )
-    return {**asdict(result), "suppressed_threshold": settings.small_count_threshold}
+    return {**public_json(asdict(result)), "suppressed_threshold": settings.small_count_threshold}
 
 
 @router.get("/{source}/map")
@@ -775,7 +781,7 @@ def standardised_json(
         "standard_name": table.standard_name,
         "per": table.per,
         "method": "direct standardisation, Fay-Feuer (1997) gamma intervals",
-        "rates": records(frame),
+        "rates": public_json(records(frame)),
         "suppressed_threshold": threshold,
     }
 
