@@ -106,13 +106,20 @@ def build_cells(
         )
         frame = frame.merge(pairs, on=f"c{dim}").drop(columns=f"c{dim}")
     group_columns = [f"g{d}" for d in range(len(groups))]
-    view_ids, view_index = pd.MultiIndex.from_frame(frame[group_columns]).factorize()
-    view_groups = np.array([list(combo) for combo in view_index], dtype=np.int64).reshape(
-        -1, len(groups)
-    )
+    # One integer per group combination (factorised in order of appearance):
+    # a MultiIndex of the combinations took a fifth of a large source's time.
+    counts = [len(k) for k in keys]
+    combined = np.zeros(len(frame), dtype=np.int64)
+    for dim, column in enumerate(group_columns):
+        combined = combined * max(counts[dim], 1) + frame[column].to_numpy(dtype=np.int64)
+    view_ids, combos = pd.factorize(combined)
+    view_groups = np.zeros((len(combos), len(groups)), dtype=np.int64)
+    rest = np.asarray(combos, dtype=np.int64)
+    for dim in reversed(range(len(groups))):
+        rest, view_groups[:, dim] = np.divmod(rest, max(counts[dim], 1))
     by_view = sparse.csr_matrix(
         (np.ones(len(frame)), (view_ids, frame["fine"].to_numpy())),
-        shape=(len(view_index), len(fine_values)),
+        shape=(len(combos), len(fine_values)),
     )
     by_view.sum_duplicates()
     by_view.sort_indices()
@@ -129,10 +136,13 @@ def build_cells(
     view_sizes = np.diff(by_view.indptr)
     if not np.array_equal(view_sizes, np.diff(members.indptr)[cell_of_view]):
         raise InvalidInputError("the disclosure cell index collided; report this as a bug")
-    views = {
-        tuple(keys[d][code] for d, code in enumerate(combo)): int(cell)
-        for combo, cell in zip(view_groups, cell_of_view, strict=True)
-    }
+    labels = []
+    for dim, names in enumerate(keys):
+        lookup = np.empty(len(names), dtype=object)
+        for position, name in enumerate(names):
+            lookup[position] = name  # one by one: a tuple key must stay one object
+        labels.append(lookup[view_groups[:, dim]])
+    views = dict(zip(zip(*labels, strict=True), cell_of_view.tolist(), strict=True))
     # The finest view of each cell: the one whose groups are smallest.
     width = np.zeros(len(view_groups))
     for d in range(len(groups)):
