@@ -1196,7 +1196,7 @@ def _linked_counts(
     keys = {"iccs_code": codes}
     if query.period is not None:
         if query.period == "week":
-            keys["period"] = days - pd.to_timedelta(days.dt.weekday, unit="D")
+            keys["period"] = days - pd.to_timedelta(days.dt.day_of_week, unit="D")
         elif query.period == "day":
             keys["period"] = days
         else:
