@@ -370,9 +370,9 @@ def counts_status(
     or all periods, by area or not, optionally one ICCS branch) take their
     status from :func:`source_pattern`, so they agree with every other
     output. Tables outside it (by week or day, with tags, or between
-    dates) are protected on their own by
-    :func:`crimeprev.indicators.disclosure.protect_counts`: consistent
-    within the table, not across tables.
+    dates) are protected jointly with that pattern
+    (:func:`crimeprev.indicators.linked_protection.linked_counts_status`),
+    which refuses (``DisclosureRefusedError``) a table it cannot protect.
     """
     from crimeprev.indicators.disclosure import protect_counts
 
@@ -383,7 +383,12 @@ def counts_status(
             return pattern.frame_status(
                 frame, level=query.level, period=query.period, by_area=query.by_area, value=value
             )
-    return protect_counts(frame, threshold=threshold, value=value).status
+    if threshold <= 0 or frame.empty:
+        return protect_counts(frame, threshold=threshold, value=value).status
+    from crimeprev.indicators.linked_protection import linked_counts_status
+
+    pattern = source_pattern(warehouse, query.source, threshold=threshold, cache_dir=cache_dir)
+    return linked_counts_status(warehouse, query, frame, pattern, value=value, cache_dir=cache_dir)
 
 
 def rates_status(

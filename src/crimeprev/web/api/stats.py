@@ -677,12 +677,16 @@ def seasonal(
     """Offences by month, month x weekday and weekday x hour (as far as dates are precise).
 
     Small counts are null, and so are the cells that would give them back
-    from the tables' totals; the ``*_suppression`` fields say which and why.
+    from the tables' totals or the source's monthly counts (protected
+    jointly with its disclosure pattern); the ``*_suppression`` fields say
+    which. A table that cannot be protected is refused (422).
     """
     from crimeprev.indicators.trends import MONTHS, WEEKDAYS, seasonal_tables
 
     threshold = settings.small_count_threshold
-    tables = seasonal_tables(warehouse, source, threshold=threshold)
+    tables = seasonal_tables(
+        warehouse, source, threshold=threshold, cache_dir=settings.data_dir / "disclosure"
+    )
     return {
         **public_json(asdict(tables)),
         "months": list(MONTHS),
