@@ -80,15 +80,20 @@ Assumptions and what is not covered
   one ICCS branch of them; the profile page and its JSON (codes by year,
   code totals, yearly totals, rates by area, the count with no area); the
   ``/counts`` and ``/rates`` JSON; the map.
-* Not covered: tables by week or day (weeks cross months), with tags (sex,
-  age, ...), between dates, or of another selection (another source,
-  filters): each of those is protected on its own by :func:`protect_counts`,
-  consistent within itself but not with the other outputs. The yearly
-  trend's counts are cells of the pattern (its moving averages and changes
-  over a hidden year are hidden too). Each seasonal heat table (month x
-  weekday, weekday x hour) is protected on its own with its row and column
-  totals (:func:`crimeprev.indicators.trends.protect_grid`), not jointly
-  with the other heat table or the pattern. Hot spots and grid counts of
+* Linked to the pattern: tables by week or day, with tags (sex, age, ...)
+  or between dates, and the seasonal heat tables (months, month x weekday
+  and weekday x hour, protected together), by
+  :mod:`crimeprev.indicators.linked_protection`: each is cut from counts by
+  code x area x day (x tags; x weekday x hour) inside the pattern's monthly
+  cells, the pattern's published cells are known to the reader, its hidden
+  ones stay hidden, and complements are hidden in the new table until every
+  small count of the table *and* of the pattern keeps its range. A table
+  that cannot be protected so (e.g. single days a published month pins
+  down) is refused with the reason, never published unprotected. Two such
+  tables are linked to the pattern, not to each other.
+* Not covered: tables of another selection (another source, filters). The
+  yearly trend's counts are cells of the pattern (its moving averages and
+  changes over a hidden year are hidden too). Hot spots and grid counts of
   the spatial map are not suppressed (its points layer shows every
   incident). The reader's other knowledge (e.g. that a cell is at most
   some bound, or the count of one victim's own incidents) is not modelled.
