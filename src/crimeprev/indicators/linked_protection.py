@@ -86,7 +86,13 @@ from scipy.optimize import linprog
 
 from crimeprev.errors import InvalidInputError
 from crimeprev.indicators.disclosure import PRIMARY, PUBLISHED, SECONDARY
-from crimeprev.indicators.source_protection import SourcePattern, area_key, code_key, period_key
+from crimeprev.indicators.source_protection import (
+    ALL,
+    SourcePattern,
+    area_key,
+    code_key,
+    period_key,
+)
 
 if TYPE_CHECKING:
     from crimeprev.indicators.counts import CountQuery
@@ -484,6 +490,20 @@ class _Joint:
         np.minimum(self.p_low, p_new, out=self.p_low)
         np.maximum(self.p_high, p_new, out=self.p_high)
 
+    def _months_published(self) -> bool:
+        """Whether the slots may be refilled and the pattern publishes every month's total."""
+        if not self.open_slots:
+            return False
+        system = self.pattern.system
+        starts = _period_starts(self.pattern)
+        kind = self.pattern.period_kinds[0]
+        for category in np.unique(self.months).tolist():
+            view = (ALL, ALL, period_key(kind, starts[category]))
+            cell = system.views.get(view)
+            if cell is None or self.pattern.protection.hidden[cell]:
+                return False
+        return True
+
     def _proven(self, cells: np.ndarray, table: bool, width: float) -> np.ndarray:
         low, high = (self.t_low, self.t_high) if table else (self.p_low, self.p_high)
         return (high[cells] - low[cells]) >= width - 1e-9
@@ -714,11 +734,18 @@ class _Joint:
                 left.append((True, int(cell)))
         cells = np.flatnonzero(self.p_primary)
         cells = cells[np.argsort(np.diff(self.p.indptr)[cells], kind="stable")]
+        if self._months_published():
+            # Every alternative table of the pattern keeps each month's total,
+            # and each is carried into the slots of the seasonal tables without
+            # moving a row, so the pattern's own proven ranges stand.
+            self.p_low = np.fmin(self.p_low, self.pattern.protection.lower[self.p_ids])
+            self.p_high = np.fmax(self.p_high, self.pattern.protection.upper[self.p_ids])
         # The pattern's small cells: lift the pattern's own alternative tables
         # into the sub-cells first (a small programme over the few fine cells
         # each one changes); a programme over the sub-cells only where that fails.
+        unproven = cells[~self._proven(cells, False, width)]
         proofs = pattern_proofs(
-            self.pattern, width, cells=self.p_ids[self.p_primary], cache_dir=cache_dir
+            self.pattern, width, cells=self.p_ids[unproven], cache_dir=cache_dir
         )
         hard = []
         for cell in cells:
