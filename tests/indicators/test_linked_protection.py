@@ -337,3 +337,119 @@ def test_vancouver_weeks_of_march_with_the_monthly_tables(stats_settings):
     assert len(ranges) == 25
     for low, high in ranges:
         assert high - low >= THRESHOLD - 1e-6, (low, high)
+
+
+LINKED_PROFILE = """
+name = "test_linked"
+title = "Synthetic records for the linked tables"
+kind = "incident"
+format = "csv"
+earliest = "2015-01-01"
+
+[occurred]
+column = "date"
+format = "%Y-%m-%d %H:%M"
+precision = "minute"
+
+[offence]
+code = "iccs"
+iccs = "iccs"
+
+[area]
+set = "test_regions"
+column = "region"
+match = "id"
+"""
+
+
+def _linked_records() -> pd.DataFrame:
+    """600 burglaries (0501) in 2020, six homicides, and 0502 in B in March: 2 + 1 + 1 + 1."""
+    rng = np.random.default_rng(11)
+    minutes = rng.integers(0, 366 * 24 * 60, size=600)
+    when = pd.Timestamp("2020-01-01") + pd.to_timedelta(minutes, unit="min")
+    bulk = pd.DataFrame(
+        {"date": when.strftime("%Y-%m-%d %H:%M"), "iccs": "0501",
+         "region": rng.choice(["A", "B"], size=600)}
+    )  # fmt: skip
+    rare = pd.DataFrame(
+        {"date": ["2020-02-03 10:00", "2020-04-14 11:00", "2020-06-20 12:00",
+                  "2020-08-09 13:00", "2020-10-01 14:00", "2020-12-05 15:00",
+                  "2020-03-03 09:00", "2020-03-03 21:00", "2020-03-05 10:00",
+                  "2020-03-08 10:00", "2020-03-12 10:00"],
+         "iccs": ["0101"] * 6 + ["0502"] * 5, "region": ["A"] * 6 + ["B"] * 5}
+    )  # fmt: skip
+    return pd.concat([bulk, rare], ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def linked_client(tmp_path_factory):
+    from fastapi.testclient import TestClient
+
+    from crimeprev.config import Settings
+    from crimeprev.store import open_warehouse, profiles
+    from crimeprev.store.ingest import import_file
+    from crimeprev.store.profiles import load_profile
+    from crimeprev.web.app import create_app
+
+    root = tmp_path_factory.mktemp("linked")
+    (root / "profiles").mkdir()
+    (root / "profiles" / "test_linked.toml").write_text(LINKED_PROFILE, encoding="utf-8")
+    patch = pytest.MonkeyPatch()
+    patch.setattr(profiles, "PROFILE_DIR", root / "profiles")
+    settings = Settings(data_dir=root / "data", secret_key="k", small_count_threshold=THRESHOLD)
+    settings.ensure_data_dir()
+    records = _linked_records()
+    records.to_csv(root / "d.csv", index=False)
+    warehouse = open_warehouse(settings.warehouse_url)
+    assert import_file(warehouse, load_profile("test_linked"), root / "d.csv").rows_accepted == 611
+    warehouse.close()
+    try:
+        with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+            yield client, records
+    finally:
+        patch.undo()
+
+
+def test_weekly_json_and_download_are_protected_with_the_monthly_tables(linked_client):
+    client, records = linked_client
+    params = {"period": "week", "level": 1, "by_area": False}
+    data = client.get("/api/stats/test_linked/counts", params=params).json()
+    rows = pd.DataFrame(data["counts"])
+    when = pd.to_datetime(records["date"])
+    week = (when - pd.to_timedelta(when.dt.day_of_week, unit="D")).dt.normalize()
+    expected = records.assign(week=week, code=records["iccs"].str[:2]).groupby(["code", "week"])
+    expected = expected.size().astype(float)
+    rows["period"] = pd.to_datetime(rows["period"])
+    truth = expected.loc[list(zip(rows["iccs_code"], rows["period"], strict=True))].to_numpy()
+    hidden = rows["count"].isna().to_numpy()
+    assert (truth[(truth > 0) & (truth < THRESHOLD)] > 0).all()
+    assert hidden[(truth > 0) & (truth < THRESHOLD)].all()  # the homicides' weeks
+    assert np.array_equal(rows["count"].to_numpy()[~hidden], truth[~hidden])
+    assert set(rows["suppression"][hidden]) == {"suppressed"}
+    assert set(rows["suppression"][~hidden]) == {""}
+    # The download marks the same cells.
+    csv = client.get("/api/stats/test_linked/export", params={**params, "format": "csv"})
+    assert csv.status_code == 200
+    table = pd.read_csv(__import__("io").StringIO(csv.text))
+    assert table["count"].isna().sum() == hidden.sum()
+
+
+def test_a_day_table_the_monthly_tables_pin_down_is_refused(linked_client):
+    client, _ = linked_client
+    answer = client.get("/api/stats/test_linked/counts", params={"period": "day", "by_area": True})
+    # Single days the published months pin down (e.g. 0502 in B, March: 2 + 1 + 1 + 1 on
+    # four listed days, and the published 5), however the day table is hidden.
+    assert answer.status_code == 422
+    message = answer.json()["error"]["message"]
+    assert "it is not published" in message and "coarser" in message
+
+
+def test_seasonal_page_and_json_with_the_monthly_tables(linked_client):
+    client, _ = linked_client
+    data = client.get("/api/stats/test_linked/seasonal").json()
+    marks = np.array(data["weekday_hour_suppression"])
+    shown = np.array([[v is not None for v in row] for row in data["weekday_hour"]])
+    assert ((marks == "") == shown).all()
+    page = client.get("/stats/test_linked")
+    assert page.status_code == 200
+    assert "protected together, and with the source's monthly counts" in page.text
