@@ -118,7 +118,9 @@ class LinkedProtection:
     proven range (NaN elsewhere); ``pattern_lower``/``pattern_upper`` the
     same for the pattern's small cells the table touches, in the joint
     system. ``exposed`` lists rows (and ``pattern_exposed`` pattern cells)
-    whose range could not be proven wide enough.
+    whose range could not be proven wide enough; ``gave_up`` says some of
+    them were left unproven because the programmes ran out (a table too
+    costly to protect during a request), not because no change exists.
     """
 
     status: list[str]
@@ -130,6 +132,7 @@ class LinkedProtection:
     pattern_upper: np.ndarray
     pattern_exposed: list[int]
     linear_programmes: int
+    gave_up: bool = False
 
 
 def protect_linked(
@@ -279,6 +282,7 @@ class _Joint:
         self.partition = bool(np.all(np.diff(self.t_columns.indptr) <= 1))
         self.open_slots = open_slots
         self.programmes = 0
+        self.gave_up = False
         self.lifts = 0
         self.exposed_t: list[int] = []
         self.exposed_p: list[int] = []
@@ -697,6 +701,7 @@ class _Joint:
         if not batch:
             return
         if self.programmes >= budget:
+            self.gave_up = True
             self._expose(batch)
             return
         for area in self._areas(batch):
@@ -797,6 +802,7 @@ class _Joint:
             pattern_upper=p_upper,
             pattern_exposed=[int(self.p_ids[c]) for c in self.exposed_p],
             linear_programmes=self.programmes + self.lifts,
+            gave_up=self.gave_up,
         )
 
 
@@ -1122,6 +1128,12 @@ def _refuse(result: LinkedProtection, frame: pd.DataFrame, what: str, advice: st
     elif result.pattern_exposed:
         example = " (a small count the source's published tables hide)"
     count = len(result.exposed) + len(result.pattern_exposed)
+    if result.gave_up:
+        raise DisclosureRefusedError(
+            f"{what}: protecting its {count} remaining small count(s) jointly with the source's "
+            f"published monthly tables takes more than the {MAX_PROGRAMMES} linear programmes "
+            f"a request may use; it is not published. {advice}"
+        )
     raise DisclosureRefusedError(
         f"{what}: {count} small count(s){example} could be narrowed below the small-count "
         "threshold by comparing this table with the source's published monthly tables, "
