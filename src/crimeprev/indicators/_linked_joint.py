@@ -246,10 +246,51 @@ class _Joint:
         if result.status != 0:
             return False
         t_change = t_block @ result.x[: k + n]
+        if self.partition and k == n:
+            change = np.zeros(self.n)
+            change[area] = result.x[:n] - result.x[n : 2 * n]
+            t_change = self._repair(change)
         t_change[np.abs(t_change) < 1e-7] = 0.0
         self.t_hidden[(t_change != 0) & ~self.t_hidden] = True
         self._widen(t_change, p_change)
         return True
+
+    def _repair(self, change: np.ndarray) -> np.ndarray:
+        """Undo what `change` does to published rows by moving units inside fine cells.
+
+        Where a published row rose and another fell, a fine cell with
+        sub-cells in both can give units from the first to the second: no
+        pattern cell moves (the fine cell's total stays), both rows come
+        back. Returns the table's change after the moves (`change` is updated).
+        """
+        t_change = self.t @ change
+        moved = np.flatnonzero((np.abs(t_change) > 1e-7) & ~self.t_hidden)
+        ups = [int(r) for r in moved if t_change[r] > 0]
+        downs = [int(r) for r in moved if t_change[r] < 0]
+        for up in ups:
+            givers = self.t.indices[self.t.indptr[up] : self.t.indptr[up + 1]]
+            for down in downs:
+                if t_change[up] <= 1e-9:
+                    break
+                if t_change[down] >= -1e-9:
+                    continue
+                takers: dict[int, int] = {}
+                for sub in self.t.indices[self.t.indptr[down] : self.t.indptr[down + 1]]:
+                    takers.setdefault(int(self.fine[sub]), int(sub))
+                for sub in givers:
+                    taker = takers.get(int(self.fine[sub]))
+                    if taker is None:
+                        continue
+                    amount = min(t_change[up], -t_change[down], self.x[sub] + change[sub])
+                    if amount <= 1e-9:
+                        continue
+                    change[sub] -= amount
+                    change[taker] += amount
+                    t_change[up] -= amount
+                    t_change[down] += amount
+                    if t_change[up] <= 1e-9 or t_change[down] >= -1e-9:
+                        break
+        return self.t @ change
 
     def _open_slots(
         self, area: np.ndarray, present: np.ndarray, position: np.ndarray
