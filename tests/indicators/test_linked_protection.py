@@ -35,14 +35,17 @@ PATTERN_TABLES = [
 
 
 def _records(seed: int) -> pd.DataFrame:
-    """Counts by code x area x day over January-February 2020: sparse, many small."""
+    """Counts by code x area x day over January-February 2020: many small days, and rare
+    homicides (0101) whose monthly counts are small too."""
     rng = np.random.default_rng(seed)
     days = pd.date_range("2020-01-01", "2020-02-29", freq="D")
     rows = [(c, a, d) for c in ("0501", "0502", "0101", "02") for a in ("A", "B") for d in days]
     frame = pd.DataFrame(rows, columns=["iccs_code", "area_id", "day"])
+    chance = np.where(frame["iccs_code"] == "0101", 0.05, 0.5)
     frame["count"] = np.where(
-        rng.random(len(frame)) < 0.5, rng.choice([1, 2, 3, 6, 9, 14], len(frame)), 0
+        rng.random(len(frame)) < chance, rng.choice([1, 2, 3, 6, 9, 14], len(frame)), 0
     ).astype(float)
+    frame.loc[frame["iccs_code"] == "0101", "count"] = frame["count"].clip(upper=1)
     return frame[frame["count"] > 0].reset_index(drop=True)
 
 
@@ -453,3 +456,21 @@ def test_seasonal_page_and_json_with_the_monthly_tables(linked_client):
     page = client.get("/stats/test_linked")
     assert page.status_code == 200
     assert "protected together, and with the source's monthly counts" in page.text
+
+
+def test_a_table_out_of_programmes_reports_it_gave_up():
+    sub = _heat_records(4).astype({"count": float})
+    fine = sub.groupby(["iccs_code", "area_id", "month"], as_index=False)["count"].sum()
+    pattern = protect_source(fine.rename(columns={"month": "period"}), threshold=THRESHOLD)
+    index = _fine_index(pattern, sub["iccs_code"], sub["area_id"], sub["month"])
+    calendar = sub["month"].dt.month.to_numpy() - 1
+    slots = [calendar * 7 + sub["weekday"].to_numpy(), 84 + sub["weekday"] * 24 + sub["hour"]]
+    rows = sparse.csr_matrix(
+        (np.ones(2 * len(sub)), (np.concatenate(slots), np.tile(np.arange(len(sub)), 2))),
+        shape=(252, len(sub)),
+    )
+    args = (pattern, index, sub["count"].to_numpy(), rows)
+    assert not protect_linked(*args, open_slots=True).gave_up
+    # Small heat cells need programmes: with none allowed they are left unproven.
+    result = protect_linked(*args, open_slots=True, max_programmes=0)
+    assert result.gave_up and result.exposed
