@@ -36,7 +36,8 @@ def load_crime_statistics(settings: Settings) -> str:
 
 
 def _warm_disclosure_patterns(warehouse: object, settings: Settings) -> tuple[int, float]:
-    """Compute (or find on disk) the disclosure pattern of every incident source."""
+    """Compute (or find on disk) the disclosure pattern of every incident source, and its proofs."""
+    from crimeprev.indicators._linked_proofs import pattern_proofs
     from crimeprev.indicators.profile import list_sources
     from crimeprev.indicators.source_protection import source_pattern
     from crimeprev.store.warehouse import Warehouse
@@ -47,10 +48,18 @@ def _warm_disclosure_patterns(warehouse: object, settings: Settings) -> tuple[in
     for source in list_sources(warehouse):
         if source.kind != "incident" or source.rows == 0:
             continue
-        source_pattern(
+        pattern = source_pattern(
             warehouse,
             source.name,
             threshold=settings.small_count_threshold,
+            cache_dir=settings.data_dir / "disclosure",
+        )
+        # The proofs that weekly, daily, tagged and seasonal tables reuse
+        # (crimeprev.indicators.linked_protection): otherwise the first such
+        # request of a source waits 10-15 s while they are made.
+        pattern_proofs(
+            pattern,
+            float(settings.small_count_threshold),
             cache_dir=settings.data_dir / "disclosure",
         )
         done += 1
