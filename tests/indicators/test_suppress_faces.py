@@ -207,7 +207,9 @@ def test_seasonal_json_and_page(small):
         rows, columns = expected.sum(axis=1), expected.sum(axis=0)
         assert _recoverable(expected, hidden, rows, columns) == []
     months = when.dt.month.value_counts().reindex(range(1, 13), fill_value=0)
-    shown = [(m, v) for m, v in zip(months.tolist(), data["by_month"], strict=True) if v is not None]
+    shown = [
+        (m, v) for m, v in zip(months.tolist(), data["by_month"], strict=True) if v is not None
+    ]
     assert all(float(m) == v for m, v in shown)  # every month is at least 5, but:
     # each month adds up that month of 2019, 2020 and 2021, and the source's monthly
     # counts (published by the profile and exports) give 2019 and 2020; so a month
