@@ -90,17 +90,7 @@ def quality_report(warehouse: Warehouse, source: str, *, z_threshold: float = 3.
         totals = table.groupby(["area_id", "name"], dropna=False, as_index=False)["count"].sum()
         empty_areas = totals.loc[totals["count"] == 0, "area_id"].astype(str).tolist()
         latest = table[table["year"] == table["year"].max()].dropna(subset=["rate"])
-        z = robust_z(latest["rate"].to_numpy())
-        for (_, row), score in zip(latest.iterrows(), z, strict=True):
-            if np.isfinite(score) and abs(score) > z_threshold:
-                outliers.append(
-                    {
-                        "area_id": row["area_id"],
-                        "name": row["name"],
-                        "rate": row["rate"],
-                        "z": score,
-                    }
-                )
+        outliers = _rate_outliers(latest, z_threshold)
     return QualityReport(
         source=source,
         rows_read=int(committed["rows_read"].sum()) if not committed.empty else 0,
@@ -253,18 +243,7 @@ def public_quality_report(
             ],
             dtype=bool,
         )
-        latest = latest[shown]
-        scores = robust_z(latest["rate"].to_numpy())
-        for (_, row), score in zip(latest.iterrows(), scores, strict=True):
-            if np.isfinite(score) and abs(score) > z_threshold:
-                outliers.append(
-                    {
-                        "area_id": row["area_id"],
-                        "name": row["name"],
-                        "rate": row["rate"],
-                        "z": score,
-                    }
-                )
+        outliers = _rate_outliers(latest[shown], z_threshold)
     return PublicQualityReport(
         source=source,
         rows_read=None if "rows_read" in suppression else report.rows_read,
@@ -462,3 +441,13 @@ def public_coverage(
     rows.sort(key=lambda r: (r["records"] is None, -(r["records"] or 0), r["national_code"]))
     out["unmapped"] = rows
     return out
+
+
+def _rate_outliers(latest: pd.DataFrame, z_threshold: float) -> list[dict]:
+    """Areas whose rate lies more than `z_threshold` robust z-scores from the others'."""
+    scores = robust_z(latest["rate"].to_numpy())
+    return [
+        {"area_id": row["area_id"], "name": row["name"], "rate": row["rate"], "z": score}
+        for (_, row), score in zip(latest.iterrows(), scores, strict=True)
+        if np.isfinite(score) and abs(score) > z_threshold
+    ]
