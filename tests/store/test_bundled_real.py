@@ -140,3 +140,29 @@ def test_seasonal_profile_adds_up(loaded_warehouse):
     assert profile.groupby("hour")["count"].sum().to_dict() == {
         h: float(n) for h, n in hours.items()
     }
+
+
+def test_quality_outliers_of_chicago_match_robust_z_by_hand(loaded_warehouse):
+    # Across community areas, 2019 (the latest year): rates per 100,000 from a
+    # point-in-polygon count of the file and the 2010 census, then robust z =
+    # (rate - median) / (1.4826 * MAD), flagged beyond 3.5, all by hand here.
+    from crimeprev.indicators.quality import quality_report
+
+    raw = pd.read_parquet(CHICAGO)
+    in_2019 = raw[raw["date"].str.startswith("2019")]
+    rates = {}
+    for feature in json.loads(COMMUNITY.read_text())["features"]:
+        polygon = shapely.from_geojson(json.dumps(feature["geometry"]))
+        inside = shapely.contains_xy(polygon, in_2019["longitude"], in_2019["latitude"]).sum()
+        rates[str(int(feature["properties"]["NID"]))] = inside / feature["properties"]["POP2010"] * 1e5
+    values = np.array(list(rates.values()))
+    median = np.median(values)
+    mad = 1.4826 * np.median(np.abs(values - median))
+    expected = {area: (rate - median) / mad for area, rate in rates.items()}
+    expected = {area: z for area, z in expected.items() if abs(z) > 3.5}
+
+    report = quality_report(loaded_warehouse, "chicago_assaults")
+    got = {str(row["area_id"]): row["z"] for row in report.outlier_areas}
+    assert expected  # a few West Side areas stand far above the rest
+    assert got.keys() == expected.keys()
+    assert_allclose([got[a] for a in sorted(got)], [expected[a] for a in sorted(expected)])
