@@ -154,7 +154,8 @@ def test_quality_outliers_of_chicago_match_robust_z_by_hand(loaded_warehouse):
     for feature in json.loads(COMMUNITY.read_text())["features"]:
         polygon = shapely.from_geojson(json.dumps(feature["geometry"]))
         inside = shapely.contains_xy(polygon, in_2019["longitude"], in_2019["latitude"]).sum()
-        rates[str(int(feature["properties"]["NID"]))] = inside / feature["properties"]["POP2010"] * 1e5
+        properties = feature["properties"]
+        rates[str(int(properties["NID"]))] = inside / properties["POP2010"] * 1e5
     values = np.array(list(rates.values()))
     median = np.median(values)
     mad = 1.4826 * np.median(np.abs(values - median))
