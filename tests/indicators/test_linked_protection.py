@@ -429,7 +429,15 @@ def test_weekly_json_and_download_are_protected_with_the_monthly_tables(linked_c
     assert hidden[(truth > 0) & (truth < THRESHOLD)].all()  # the homicides' weeks
     assert np.array_equal(rows["count"].to_numpy()[~hidden], truth[~hidden])
     assert set(rows["suppression"][hidden]) == {"suppressed"}
-    assert set(rows["suppression"][~hidden]) == {""}
+    assert set(rows["suppression"][~hidden]) <= {""}
+    # Weeks follow the daily table of the same selection: a week with a hidden day is hidden.
+    days = client.get("/api/stats/test_linked/counts", params={**params, "period": "day"}).json()
+    days = pd.DataFrame(days["counts"])
+    day = pd.to_datetime(days["period"])
+    days["week"] = day - pd.to_timedelta(day.dt.day_of_week, unit="D")
+    with_hidden_day = days[days["count"].isna()].groupby(["iccs_code", "week"]).size()
+    hidden_weeks = set(zip(rows["iccs_code"][hidden], rows["period"][hidden], strict=True))
+    assert set(with_hidden_day.index) == hidden_weeks
     # The download marks the same cells.
     csv = client.get("/api/stats/test_linked/export", params={**params, "format": "csv"})
     assert csv.status_code == 200

@@ -89,8 +89,13 @@ Assumptions and what is not covered
   ones stay hidden, and complements are hidden in the new table until every
   small count of the table *and* of the pattern keeps its range. A table
   that cannot be protected so (e.g. single days a published month pins
-  down) is refused with the reason, never published unprotected. Two such
-  tables are linked to the pattern, not to each other.
+  down) is refused with the reason, never published unprotected. Tables by
+  week or between dates take their marks from the daily table of the same
+  selection (:mod:`crimeprev.indicators.derived_tables`: a row is shown only
+  when all its days are), so the daily, weekly and date-limited tables of a
+  selection can be read together; tables of two selections (e.g. daily
+  tables at ICCS levels 1 and 2) are linked to the pattern, not to each
+  other.
 * Not covered: tables of another selection (another source, filters). The
   yearly trend's counts are cells of the pattern (its moving averages and
   changes over a hidden year are hidden too). Hot spots and grid counts of

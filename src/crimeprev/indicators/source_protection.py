@@ -372,7 +372,9 @@ def counts_status(
     output. Tables outside it (by week or day, with tags, or between
     dates) are protected jointly with that pattern
     (:func:`crimeprev.indicators.linked_protection.linked_counts_status`),
-    which refuses (``DisclosureRefusedError``) a table it cannot protect.
+    which refuses (``DisclosureRefusedError``) a table it cannot protect;
+    tables by week or between dates take their marks from the selection's
+    daily table (:mod:`crimeprev.indicators.derived_tables`).
     """
     from crimeprev.indicators.disclosure import protect_counts
 
@@ -385,9 +387,18 @@ def counts_status(
             )
     if threshold <= 0 or frame.empty:
         return protect_counts(frame, threshold=threshold, value=value).status
+    from crimeprev.indicators.derived_tables import made_from_days, status_from_days
     from crimeprev.indicators.linked_protection import linked_counts_status
 
     pattern = source_pattern(warehouse, query.source, threshold=threshold, cache_dir=cache_dir)
+    if made_from_days(query):
+        # Weekly and date-limited tables follow the selection's one daily
+        # table, so that no two of them can be read against each other.
+        derived = status_from_days(
+            warehouse, query, frame, pattern, value=value, cache_dir=cache_dir
+        )
+        if derived is not None:
+            return derived
     return linked_counts_status(warehouse, query, frame, pattern, value=value, cache_dir=cache_dir)
 
 
