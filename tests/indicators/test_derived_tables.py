@@ -15,6 +15,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 import pytest
+from tests.indicators.conftest import synthetic_source
 from tests.indicators.test_linked_protection import (
     LINKED_PROFILE,
     THRESHOLD,
@@ -43,27 +44,19 @@ def _records() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def derived(tmp_path_factory):
-    from crimeprev.config import Settings
-    from crimeprev.store import open_warehouse, profiles
-    from crimeprev.store.ingest import import_file
-    from crimeprev.store.profiles import load_profile
+    from crimeprev.store import open_warehouse
 
-    root = tmp_path_factory.mktemp("derived")
-    (root / "profiles").mkdir()
-    (root / "profiles" / "test_linked.toml").write_text(LINKED_PROFILE, encoding="utf-8")
-    patch = pytest.MonkeyPatch()
-    patch.setattr(profiles, "PROFILE_DIR", root / "profiles")
-    settings = Settings(data_dir=root / "data", secret_key="k", small_count_threshold=THRESHOLD)
-    settings.ensure_data_dir()
     records = _records()
-    records.to_csv(root / "d.csv", index=False)
-    warehouse = open_warehouse(settings.warehouse_url)
-    assert import_file(warehouse, load_profile("test_linked"), root / "d.csv").rows_accepted == 960
-    try:
-        yield warehouse, records
-    finally:
-        warehouse.close()
-        patch.undo()
+    root = tmp_path_factory.mktemp("derived")
+    files = {"d.csv": records}
+    with synthetic_source(root, "test_linked", LINKED_PROFILE, files, threshold=THRESHOLD) as made:
+        settings, (result,) = made
+        assert result.rows_accepted == 960
+        warehouse = open_warehouse(settings.warehouse_url)
+        try:
+            yield warehouse, records
+        finally:
+            warehouse.close()
 
 
 def _marks(warehouse, query: CountQuery) -> pd.DataFrame:

@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 from scipy import sparse
 from scipy.optimize import linprog
+from tests.indicators.conftest import synthetic_source, web_client
 
 from crimeprev.indicators.disclosure import protect_counts
 from crimeprev.indicators.linked_protection import protect_linked
@@ -386,31 +387,14 @@ def _linked_records() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def linked_client(tmp_path_factory):
-    from fastapi.testclient import TestClient
-
-    from crimeprev.config import Settings
-    from crimeprev.store import open_warehouse, profiles
-    from crimeprev.store.ingest import import_file
-    from crimeprev.store.profiles import load_profile
-    from crimeprev.web.app import create_app
-
-    root = tmp_path_factory.mktemp("linked")
-    (root / "profiles").mkdir()
-    (root / "profiles" / "test_linked.toml").write_text(LINKED_PROFILE, encoding="utf-8")
-    patch = pytest.MonkeyPatch()
-    patch.setattr(profiles, "PROFILE_DIR", root / "profiles")
-    settings = Settings(data_dir=root / "data", secret_key="k", small_count_threshold=THRESHOLD)
-    settings.ensure_data_dir()
     records = _linked_records()
-    records.to_csv(root / "d.csv", index=False)
-    warehouse = open_warehouse(settings.warehouse_url)
-    assert import_file(warehouse, load_profile("test_linked"), root / "d.csv").rows_accepted == 611
-    warehouse.close()
-    try:
-        with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+    root = tmp_path_factory.mktemp("linked")
+    files = {"d.csv": records}
+    with synthetic_source(root, "test_linked", LINKED_PROFILE, files, threshold=THRESHOLD) as made:
+        settings, (result,) = made
+        assert result.rows_accepted == 611
+        with web_client(settings) as client:
             yield client, records
-    finally:
-        patch.undo()
 
 
 def test_weekly_json_and_download_are_protected_with_the_monthly_tables(linked_client):

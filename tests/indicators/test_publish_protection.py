@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy.optimize import linprog
+from tests.indicators.conftest import synthetic_source, web_client
 from typer.testing import CliRunner
 
 from crimeprev.cli.main import app as cli
@@ -77,28 +78,12 @@ def _file(name: str) -> pd.DataFrame:
 
 @pytest.fixture
 def quarantine_client(tmp_path_factory):
-    from fastapi.testclient import TestClient
-
-    from crimeprev.config import Settings
-    from crimeprev.web.app import create_app
-
     root = tmp_path_factory.mktemp("publish")
-    (root / "profiles").mkdir()
-    (root / "profiles" / "test_quarantine.toml").write_text(PROFILE, encoding="utf-8")
-    patch = pytest.MonkeyPatch()
-    patch.setattr(profiles, "PROFILE_DIR", root / "profiles")
-    settings = Settings(data_dir=root / "data", secret_key="k", small_count_threshold=THRESHOLD)
-    settings.ensure_data_dir()
-    warehouse = open_warehouse(settings.warehouse_url)
-    for name in GOOD:
-        _file(name).to_csv(root / name, index=False)
-        import_file(warehouse, load_profile("test_quarantine"), root / name)
-    warehouse.close()
-    try:
-        with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+    files = {name: _file(name) for name in GOOD}
+    with synthetic_source(root, "test_quarantine", PROFILE, files, threshold=THRESHOLD) as made:
+        settings, _ = made
+        with web_client(settings) as client:
             yield client, settings
-    finally:
-        patch.undo()
 
 
 def _ranges(

@@ -8,12 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy.optimize import linprog
+from tests.indicators.conftest import synthetic_source, web_client
 
 from crimeprev.indicators.export import read_sdmx
 from crimeprev.indicators.trends import protect_grid, protect_line
-from crimeprev.store import open_warehouse, profiles
-from crimeprev.store.ingest import import_file
-from crimeprev.store.profiles import load_profile
 
 THRESHOLD = 5
 PROFILE = """
@@ -84,30 +82,14 @@ def _records() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def small(tmp_path_factory):
-    from fastapi.testclient import TestClient
-
-    from crimeprev.config import Settings
-    from crimeprev.web.app import create_app
-
-    root = tmp_path_factory.mktemp("small")
-    # The profile pages read a source's kind from its profile: serve ours as a bundled one.
-    (root / "profiles").mkdir()
-    (root / "profiles" / "test_small.toml").write_text(PROFILE, encoding="utf-8")
-    patch = pytest.MonkeyPatch()
-    patch.setattr(profiles, "PROFILE_DIR", root / "profiles")
-    settings = Settings(data_dir=root / "data", secret_key="k", small_count_threshold=THRESHOLD)
-    settings.ensure_data_dir()
     records = _records()
-    warehouse = open_warehouse(settings.warehouse_url)
-    records.to_csv(root / "d.csv", index=False)
-    result = import_file(warehouse, load_profile("test_small"), root / "d.csv")
-    assert result.rows_accepted == len(records)
-    warehouse.close()
-    try:
-        with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+    root = tmp_path_factory.mktemp("small")
+    files = {"d.csv": records}
+    with synthetic_source(root, "test_small", PROFILE, files, threshold=THRESHOLD) as made:
+        settings, (result,) = made
+        assert result.rows_accepted == len(records)
+        with web_client(settings) as client:
             yield client, records
-    finally:
-        patch.undo()
 
 
 def _recoverable(
