@@ -15,16 +15,17 @@ from datetime import date
 import numpy as np
 import pandas as pd
 import pytest
-from tests.indicators.conftest import synthetic_source
-from tests.indicators.test_linked_protection import (
+
+from crimeprev.indicators.counts import CountQuery, count_incidents
+
+from .conftest import synthetic_source
+from .test_linked_protection import (
     LINKED_PROFILE,
     THRESHOLD,
     _pattern_tables,
     _table,
     attack,
 )
-
-from crimeprev.indicators.counts import CountQuery, count_incidents
 
 
 def _records() -> pd.DataFrame:

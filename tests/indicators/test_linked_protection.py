@@ -20,11 +20,12 @@ import pandas as pd
 import pytest
 from scipy import sparse
 from scipy.optimize import linprog
-from tests.indicators.conftest import synthetic_source, web_client
 
 from crimeprev.indicators.disclosure import protect_counts
 from crimeprev.indicators.linked_protection import protect_linked
 from crimeprev.indicators.source_protection import area_key, code_key, period_key, protect_source
+
+from .conftest import synthetic_source, web_client
 
 THRESHOLD = 5
 PATTERN_TABLES = [

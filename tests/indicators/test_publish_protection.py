@@ -17,13 +17,14 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy.optimize import linprog
-from tests.indicators.conftest import synthetic_source, web_client
 from typer.testing import CliRunner
 
 from crimeprev.cli.main import app as cli
 from crimeprev.store import open_warehouse, profiles
 from crimeprev.store.ingest import import_file
 from crimeprev.store.profiles import load_profile
+
+from .conftest import synthetic_source, web_client
 
 THRESHOLD = 5
 #: The Vancouver profile's aliases of neighbourhood names (the file's names -> the area set's).

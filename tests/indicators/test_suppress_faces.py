@@ -8,10 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy.optimize import linprog
-from tests.indicators.conftest import synthetic_source, web_client
 
 from crimeprev.indicators.export import read_sdmx
 from crimeprev.indicators.trends import protect_grid, protect_line
+
+from .conftest import synthetic_source, web_client
 
 THRESHOLD = 5
 PROFILE = """
