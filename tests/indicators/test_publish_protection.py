@@ -553,3 +553,34 @@ def test_standardised_rates_hide_counts_and_rates_that_give_a_small_count_back(a
     # The page marks them.
     page = aged_client.get("/stats/test_aged")
     assert page.status_code == 200
+
+
+def test_a_small_file_s_accepted_rows_are_hidden_with_a_complement(tmp_path_factory):
+    # Three imports: 300 and 200 good rows (with their bad ones) and a file of 3
+    # records. The source's total accepted rows (503) is published everywhere,
+    # so the 3 needs a complement among the other files' accepted rows; each
+    # hidden file's rows read (accepted + quarantined) is hidden too.
+    small = pd.DataFrame(
+        {"date": ["2020-03-01 10:00", "2020-03-02 10:00", "2020-03-03 10:00"], "iccs": "0501"}
+    )
+    files = {**{name: _file(name) for name in GOOD}, "three.csv": small}
+    root = tmp_path_factory.mktemp("small_file")
+    with synthetic_source(root, "test_quarantine", PROFILE, files, threshold=THRESHOLD) as made:
+        settings, results = made
+        assert [r.rows_accepted for r in results] == [300, 200, 3]
+        with web_client(settings) as client:
+            quality = client.get("/api/stats/test_quarantine/quality").json()
+            page = client.get("/stats/test_quarantine")
+    assert quality["rows_accepted"] == 503
+    imports = {r["file_name"]: r for r in quality["imports"]}
+    hidden = {name for name, r in imports.items() if r["rows_accepted"] is None}
+    assert "three.csv" in hidden and len(hidden) == 2
+    for name in hidden:
+        assert imports[name]["rows_read"] is None and imports[name]["suppression"] == "suppressed"
+    shown = {name: r["rows_accepted"] for name, r in imports.items() if name not in hidden}
+    assert shown == {name: GOOD[name] for name in shown}
+    # From the published total the reader gets the hidden files' sum only: each
+    # of them is at least 1, so the 3 could be anything from 1 to that sum less 1.
+    hidden_sum = 503 - sum(shown.values())
+    assert (hidden_sum - 1) - 1 >= THRESHOLD
+    assert page.status_code == 200 and "three.csv" in page.text

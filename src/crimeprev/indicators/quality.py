@@ -296,13 +296,14 @@ def public_quarantine(warehouse: Warehouse, source: str, *, threshold: int) -> P
     reason of each row), with totals per import, per rule and overall:
     :func:`crimeprev.indicators.source_protection.protect_breakdown` hides
     the small counts and the complements that would give them back (a
-    listed rule is known to have at least one row). Rows accepted stay
-    published (their sum is the source's grand total, published in every
-    table), so an import's rows read, accepted plus quarantined, is hidden
-    wherever its quarantined count is.
+    listed rule is known to have at least one row). Rows accepted by import
+    are a one-way table whose total (the source's grand total) is published
+    everywhere: a small one is hidden with a complement. An import's rows
+    read, accepted plus quarantined, is hidden wherever either is.
     """
     from crimeprev.indicators.disclosure import PUBLISHED
     from crimeprev.indicators.source_protection import protect_breakdown
+    from crimeprev.indicators.trends import protect_line
 
     log = [row for row in import_log(warehouse, source) if row["status"] == "committed"]
     table = warehouse.table("quarantine")
@@ -344,17 +345,21 @@ def public_quarantine(warehouse: Warehouse, source: str, *, threshold: int) -> P
     # Largest published first, hidden ones last by name: an order by the true
     # counts would tell where a hidden count lies between two published ones.
     quarantine_reasons.sort(key=lambda r: (r["rows"] is None, -(r["rows"] or 0), r["rule"]))
+    # Rows accepted by file: a one-way table whose total (the source's) is
+    # published, so a small file is hidden with a complement.
+    accepted_marks = protect_line([float(row["rows_accepted"]) for row in log], threshold=threshold)
     imports = []
-    for row in log:
+    for row, accepted_mark in zip(log, accepted_marks, strict=True):
         mark = marks.get((row["import_id"], "Total"), PUBLISHED)
         imports.append(
             {
                 "file_name": row["file_name"],
                 "file_hash": row["file_hash"],
-                "rows_read": None if mark else int(row["rows_read"]),
-                "rows_accepted": int(row["rows_accepted"]),
+                # read = accepted + quarantined: hidden when either is.
+                "rows_read": None if mark or accepted_mark else int(row["rows_read"]),
+                "rows_accepted": None if accepted_mark else int(row["rows_accepted"]),
                 "rows_quarantined": None if mark else int(row["rows_quarantined"]),
-                "suppression": mark,
+                "suppression": mark or accepted_mark,
                 "status": row["status"],
                 "finished_at": row["finished_at"].isoformat()
                 if hasattr(row["finished_at"], "isoformat")
