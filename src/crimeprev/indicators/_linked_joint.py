@@ -56,6 +56,8 @@ class _Joint:
         rows: sparse.spmatrix,
         fixed: np.ndarray | None,
         open_slots: bool = False,
+        hidden: np.ndarray | None = None,
+        layers: np.ndarray | None = None,
     ) -> None:
         system = pattern.system
         self.pattern = pattern
@@ -120,12 +122,15 @@ class _Joint:
         self.t_primary = small & ~linked
         self.t_hidden = self.t_primary.copy()
         self.t_hidden[linked] = self.p_hidden[self.t_link[linked]]
+        if hidden is not None:  # rows hidden in an earlier release stay hidden
+            np.logical_or.at(self.t_hidden, self.cell_of_row, np.asarray(hidden, bool))
         self.t_fixed &= ~small
         self.t_fixed |= linked  # a pattern cell changes only where the pattern hides it
         self.floor = 1.0 if np.all(values == np.round(values)) else 0.0
         self.t_low, self.t_high = self.t_values.copy(), self.t_values.copy()
         self.p_low, self.p_high = self.p_values.copy(), self.p_values.copy()
-        self.partition = bool(np.all(np.diff(self.t_columns.indptr) <= 1))
+        self._layer_rows(table, layers)
+        self.partition = bool(np.all(np.diff(self.t_columns.indptr) <= 1)) and not self.layered
         self.open_slots = open_slots
         self.programmes = 0
         self.gave_up = False
@@ -133,6 +138,24 @@ class _Joint:
         self.exposed_t: list[int] = []
         self.exposed_p: list[int] = []
         self.months: np.ndarray = system.categories[self.fine, -1]
+
+    def _layer_rows(self, table: sparse.csr_matrix, layers: np.ndarray | None) -> None:
+        """Each sub-cell's row in each layer (a table of the ledger), -1 where it is in none.
+
+        ``split`` says every layer's rows split the sub-cells (each sub-cell
+        in at most one row of a layer), which the cheap proofs need.
+        """
+        layer_of_row = np.zeros(table.shape[0], np.int64) if layers is None else np.asarray(layers)
+        count = int(layer_of_row.max()) + 1 if len(layer_of_row) else 1
+        self.layered = count > 1
+        self._rows_of_sub = np.full((count, self.n), -1, dtype=np.int64)
+        self.split = True
+        for layer in range(count):
+            members = np.flatnonzero(layer_of_row == layer)
+            block = table[members].tocoo()
+            if len(block.col) and np.bincount(block.col).max() > 1:
+                self.split = False
+            self._rows_of_sub[layer, block.col] = self.cell_of_row[members[block.row]]
 
     # -- proofs ---------------------------------------------------------------------------
     def _add(
@@ -342,28 +365,31 @@ class _Joint:
             if np.all(np.abs(sums) < 1e-7):
                 return np.zeros(len(self.t_values))
             return None
-        if not self.partition:
+        if not self.split:
             return None
         change = np.zeros(self.n)
         room = self.t_values - self.floor
         for fine_cell, step in zip(fines, steps, strict=True):
             subs = area[self.fine[area] == fine_cell]
-            rows = self._row_of_sub[subs]
-            open_rows = (rows < 0) | self.t_hidden[np.maximum(rows, 0)]
-            subs, rows = subs[open_rows], rows[open_rows]
+            # A sub-cell may move when its row in every layer is hidden (or it has none).
+            rows = self._rows_of_sub[:, subs]
+            open_rows = np.all((rows < 0) | self.t_hidden[np.maximum(rows, 0)], axis=0)
+            subs, rows = subs[open_rows], rows[:, open_rows]
             if not len(subs):
                 return None
             if step > 0:
                 change[subs[0]] += step
                 continue
             left = -step
-            for sub, row in zip(subs, rows, strict=True):
-                take = min(self.x[sub] + change[sub], left, room[row] if row >= 0 else np.inf)
+            for position, sub in enumerate(subs):
+                own_rows = np.unique(rows[:, position])
+                own_rows = own_rows[own_rows >= 0]
+                limit = float(room[own_rows].min()) if len(own_rows) else np.inf
+                take = min(self.x[sub] + change[sub], left, limit)
                 if take <= 0:
                     continue
                 change[sub] -= take
-                if row >= 0:
-                    room[row] -= take
+                room[own_rows] -= take
                 left -= take
                 if left <= 1e-12:
                     break
@@ -441,6 +467,85 @@ class _Joint:
             else:
                 pick = open_rows[np.argmax(offer)]
             self.t_hidden[pick] = True
+
+    def _shift_across_layers(self, cell: int, width: float) -> bool:
+        """:meth:`_shift_within_fine_cells` when several tables (layers) share the sub-cells.
+
+        A unit may move from a sub-cell to one of the row's own sub-cells of
+        the same fine cell when, in every layer, both lie in the same row or
+        both rows are hidden (or absent): no published row of any table and
+        no pattern cell moves; each hidden row that falls keeps its floor.
+        Rows of the new table that block a move are hidden as complements
+        (the smallest that closes the gap, else the one unblocking most).
+        """
+        own = self.t.indices[self.t.indptr[cell] : self.t.indptr[cell + 1]]
+        if not len(own):
+            return False
+        partners = np.flatnonzero(np.isin(self.fine, self.fine[own]))
+        partners = partners[~np.isin(partners, own)]
+        if not len(partners):
+            return False
+        while True:
+            change, gained, blockers = self._layered_moves(own, partners, width)
+            if change is not None:
+                self._add(self.t @ change, self.p @ change, change)
+                return True
+            if not blockers:
+                return False
+            enough = [row for row, units in blockers.items() if units >= width - gained - 1e-9]
+            if enough:
+                pick = min(enough, key=lambda row: float(self.t_values[row]))
+            else:
+                pick = max(blockers, key=lambda row: blockers[row])
+            self.t_hidden[pick] = True
+
+    def _layered_moves(
+        self, own: np.ndarray, partners: np.ndarray, width: float
+    ) -> tuple[np.ndarray | None, float, dict[int, float]]:
+        """The moves of :meth:`_shift_across_layers` as hidden rows stand now.
+
+        Returns the change (None if it falls short of `width`), the units
+        moved, and for each published row that may still be hidden the units
+        it blocks.
+        """
+        rows = self._rows_of_sub
+        change = np.zeros(self.n)
+        room: dict[int, float] = {}
+        blockers: dict[int, float] = {}
+        left = width
+        for partner in partners:
+            if left <= 1e-12:
+                break
+            giver = rows[:, partner]
+            chosen = -1
+            for receiver in own[self.fine[own] == self.fine[partner]]:
+                taker = rows[:, receiver]
+                differ = giver != taker
+                moved = np.concatenate([giver[differ], taker[differ]])
+                moved = moved[moved >= 0]
+                shown = np.unique(moved[~self.t_hidden[moved]])
+                if not len(shown):
+                    chosen = int(receiver)
+                    break
+                if not self.t_fixed[shown].any():
+                    for row in shown.tolist():
+                        blockers[row] = blockers.get(row, 0.0) + float(self.x[partner])
+            if chosen < 0:
+                continue
+            falling = np.unique(giver[(giver != rows[:, chosen]) & (giver >= 0)])
+            limit = min(float(self.x[partner]), left)
+            for row in falling.tolist():
+                limit = min(limit, room.get(row, float(self.t_values[row] - self.floor)))
+            if limit <= 1e-12:
+                continue
+            change[partner] -= limit
+            change[chosen] += limit
+            for row in falling.tolist():
+                room[row] = room.get(row, float(self.t_values[row] - self.floor)) - limit
+            left -= limit
+        if left <= 1e-9:
+            return change, width, {}
+        return None, width - left, blockers
 
     def _spread_move(
         self,
@@ -622,8 +727,11 @@ class _Joint:
         for cell in rows:
             if self._proven(np.array([cell]), True, width)[0]:
                 continue
-            if not (self.partition and self._shift_within_fine_cells(int(cell), width)):
-                left.append((True, int(cell)))
+            if self.partition and self._shift_within_fine_cells(int(cell), width):
+                continue
+            if self.layered and self.split and self._shift_across_layers(int(cell), width):
+                continue
+            left.append((True, int(cell)))
         cells = np.flatnonzero(self.p_primary)
         cells = cells[np.argsort(np.diff(self.p.indptr)[cells], kind="stable")]
         if self._months_published():

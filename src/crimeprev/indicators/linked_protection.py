@@ -69,12 +69,14 @@ References: Hundepool et al., *Statistical Disclosure Control* (Wiley,
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -92,6 +94,7 @@ from crimeprev.indicators.source_protection import (
 
 if TYPE_CHECKING:
     from crimeprev.indicators.counts import CountQuery
+    from crimeprev.indicators.release_ledger import Release
     from crimeprev.store.warehouse import Warehouse
 
 #: Slices with more non-zero sub-cells than this are refused (too large for a web request).
@@ -111,6 +114,8 @@ def protect_linked(
     rows: sparse.spmatrix,
     *,
     fixed: np.ndarray | None = None,
+    hidden: np.ndarray | None = None,
+    layers: np.ndarray | None = None,
     open_slots: bool = False,
     protection: float | None = None,
     max_programmes: int = MAX_PROGRAMMES,
@@ -131,6 +136,13 @@ def protect_linked(
     fixed : ndarray of bool, optional
         Rows known to the reader that cannot be hidden (totals published
         elsewhere); a small one is hidden all the same.
+    hidden : ndarray of bool, optional
+        Rows that must stay hidden (hidden in a table published before);
+        their small counts are proven like the new table's.
+    layers : ndarray of int, optional
+        The table each row belongs to (0: the new one, then earlier
+        releases), when several tables share the sub-cells; each table's
+        rows should split the sub-cells for the cheap proofs.
     open_slots : bool, default False
         Whether a sub-cell's rows depend only on its month and slot (the
         seasonal tables), so that a fine cell may take counts in an empty
@@ -163,7 +175,14 @@ def protect_linked(
     threshold = pattern.threshold
     width = float(threshold if protection is None else protection)
     engine = _Joint(
-        pattern, np.asarray(fine), np.asarray(values, dtype=float), rows, fixed, open_slots
+        pattern,
+        np.asarray(fine),
+        np.asarray(values, dtype=float),
+        rows,
+        fixed,
+        open_slots,
+        hidden=hidden,
+        layers=layers,
     )
     engine.run(width, max_programmes, cache_dir)
     return engine.result()
@@ -235,7 +254,9 @@ def _precision_rank(warehouse: Warehouse, source: str) -> int:
     return _PRECISION_RANK.get(values[0], 7) if values else 7
 
 
-def _refuse(result: LinkedProtection, frame: pd.DataFrame, what: str, advice: str) -> None:
+def _refuse(
+    result: LinkedProtection, frame: pd.DataFrame, what: str, advice: str, *, published: int = 0
+) -> None:
     if not result.exposed and not result.pattern_exposed:
         return
     example = ""
@@ -251,9 +272,10 @@ def _refuse(result: LinkedProtection, frame: pd.DataFrame, what: str, advice: st
             f"published monthly tables takes more than the {MAX_PROGRAMMES} linear programmes "
             f"a request may use; it is not published. {advice}"
         )
+    others = f" and the {published} finer table(s) published before it" if published else ""
     raise DisclosureRefusedError(
         f"{what}: {count} small count(s){example} could be narrowed below the small-count "
-        "threshold by comparing this table with the source's published monthly tables, "
+        f"threshold by comparing this table with the source's published monthly tables{others}, "
         f"however many of its cells were hidden; it is not published. {advice}"
     )
 
@@ -272,44 +294,43 @@ def linked_counts_status(
     For tables by week or day, between dates or with tags
     (``count_incidents(warehouse, query)`` = `frame`): the sub-cells are the
     counts by code as coded x area x day (or the pattern's fine period when
-    the table needs no finer one) x the query's tags, over the whole months
-    the table touches; each row of `frame` is a sum of them.
+    no table needs a finer one) x the tags of this table and of the tables
+    published before, over the whole months they touch; each row of `frame`
+    and of every earlier release is a sum of them. The table is protected
+    jointly with the pattern and the source's release ledger
+    (:mod:`crimeprev.indicators.release_ledger`) and recorded there; the
+    same request asked again gets the recorded marks.
 
     Raises
     ------
     DisclosureRefusedError
         If the slice is too large to protect during a request, or a small
-        count cannot be protected at this grain.
+        count (of this table, of a table published before or of the
+        pattern) cannot be protected at this grain.
     InvalidInputError
         If the table or the warehouse no longer matches the pattern.
     """
+    from crimeprev.indicators.release_ledger import open_ledger, request_key
     from crimeprev.store.warehouse import Warehouse
 
     assert isinstance(warehouse, Warehouse)
-    key = (
-        "counts", query.source, query.level, query.period, query.by_area, tuple(query.tags),
-        query.iccs_code, query.start, query.end, value, len(frame), float(frame[value].sum()),
-    )  # fmt: skip
-    status: list[str] = _cached(
-        pattern, key, lambda: _linked_counts(warehouse, query, frame, pattern, value, cache_dir)
-    )
+    if frame.empty:
+        return pd.Series([], index=frame.index, dtype=object)
+    request, fields = request_key(query, value)
+    with open_ledger(pattern, query.source, cache_dir) as ledger:
+        release = ledger.find(request)
+        if release is None:
+            release = _linked_counts(
+                warehouse, query, frame, pattern, value, ledger.releases, cache_dir
+            )
+            release = dataclasses.replace(release, request=request, query=fields)
+            ledger.record(release)
+        status = release.status_for(frame, value)
     return pd.Series(status, index=frame.index, dtype=object)
 
 
-def _linked_counts(
-    warehouse: Warehouse,
-    query: CountQuery,
-    frame: pd.DataFrame,
-    pattern: SourcePattern,
-    value: str,
-    cache_dir: Path | None = None,
-) -> list[str]:
-    from crimeprev.indicators.counts import CountQuery, count_incidents
-    from crimeprev.standards.iccs import LEVELS
-
-    if frame.empty:
-        return []
-    kind = pattern.period_kinds[0]
+def _slice_of(warehouse: Warehouse, query: CountQuery, kind: str) -> tuple[str, Any, Any]:
+    """The sub-cells' period and the whole months a table of `query` touches."""
     fine_day = _precision_rank(warehouse, query.source) >= 4
     cuts = any(d is not None and _period_start(d, kind) != d for d in (query.start, query.end))
     grain = "day" if fine_day and (query.period in ("week", "day") or cuts) else kind
@@ -318,25 +339,17 @@ def _linked_counts(
     if query.end is not None:
         last = _period_start(query.end - timedelta(days=1), kind)
         high = (pd.Timestamp(last).to_period(_TRUNCATE[kind]) + 1).start_time.date()
-    sub = count_incidents(
-        warehouse,
-        CountQuery(
-            source=query.source, level=None, period=grain, by_area=True,
-            tags=tuple(query.tags), start=low, end=high,
-        ),
-    )  # fmt: skip
-    sub = sub[sub["count"].fillna(0) > 0].reset_index(drop=True)
-    if len(sub) > MAX_SUB_CELLS:
-        raise DisclosureRefusedError(
-            f"this table is cut from {len(sub):,} counts by ICCS code x area x {grain}, more than "
-            f"the {MAX_SUB_CELLS:,} that can be protected jointly with the source's published "
-            "monthly tables during a request; it is not published. Ask for a shorter date range "
-            "or a coarser period (month, quarter or year)."
-        )
+    return grain, low, high
+
+
+def _table_keys(query: Any, sub: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """Each sub-cell's row key in a table of `query`, and whether the table counts it.
+
+    The roll-up rule of :func:`crimeprev.indicators.counts.count_expression`.
+    """
+    from crimeprev.standards.iccs import LEVELS
+
     days = pd.to_datetime(sub["period"])
-    starts = days.dt.to_period(_TRUNCATE[kind]).dt.start_time
-    fine = _fine_cells(pattern, sub["iccs_code"], sub["area_id"], starts)
-    # Each sub-cell's row of the table (the roll-up rule of count_expression).
     codes = sub["iccs_code"].astype(object)
     if query.level is not None:
         width = LEVELS[query.level]
@@ -349,7 +362,7 @@ def _linked_counts(
         inside &= (days >= pd.Timestamp(query.start)).to_numpy()
     if query.end is not None:
         inside &= (days < pd.Timestamp(query.end)).to_numpy()
-    keys = {"iccs_code": codes}
+    keys: dict[str, Any] = {"iccs_code": codes}
     if query.period is not None:
         if query.period == "week":
             keys["period"] = days - pd.to_timedelta(days.dt.day_of_week, unit="D")
@@ -361,38 +374,184 @@ def _linked_counts(
         keys["area_id"] = sub["area_id"]
     for tag in query.tags:
         keys[tag] = sub[tag]
-    names = list(keys)
-    table_keys = frame[names].copy()
-    if "period" in table_keys:
-        table_keys["period"] = pd.to_datetime(table_keys["period"])
-    sub_keys = pd.DataFrame(keys)
-    index = {_key(row): position for position, row in enumerate(table_keys.itertuples(index=False))}
-    row_of = np.array([index.get(_key(row), -1) for row in sub_keys.itertuples(index=False)])
+    return pd.DataFrame(keys), inside
+
+
+def _rows_over(
+    query: Any,
+    sub: pd.DataFrame,
+    names: list[str],
+    keys: list[list[str | None]],
+    values: np.ndarray,
+    what: str,
+) -> sparse.csr_matrix:
+    """A table's rows (row keys `keys` over columns `names`) as sums of the sub-cells `sub`.
+
+    Raises
+    ------
+    InvalidInputError
+        If a counted sub-cell has no row or the rows do not add up to `values`.
+    """
+    from crimeprev.indicators.release_ledger import row_keys
+
+    sub_keys, inside = _table_keys(query, sub)
+    index = {tuple(key): position for position, key in enumerate(keys)}
+    row_of = np.array([index.get(tuple(key), -1) for key in row_keys(sub_keys, names)])
     row_of[~inside] = -1
     if (row_of[inside] < 0).any():
         raise InvalidInputError(
-            "the counts table lacks a row the warehouse counts; it changed since (ask again)"
+            f"{what} lacks a row the warehouse counts; it changed since (ask again)"
         )
     used = np.flatnonzero(row_of >= 0)
     rows = sparse.csr_matrix(
-        (np.ones(len(used)), (row_of[used], used)), shape=(len(frame), len(sub))
+        (np.ones(len(used)), (row_of[used], used)), shape=(len(keys), len(sub))
     )
-    values = sub["count"].to_numpy(dtype=float)
-    if not np.allclose(rows @ values, frame[value].fillna(0).to_numpy(dtype=float), atol=1e-6):
+    if not np.allclose(rows @ sub["count"].to_numpy(dtype=float), values, atol=1e-6):
         raise InvalidInputError(
-            "the counts table does not add up to the counts by day it is cut from; "
+            f"{what} does not add up to the counts by day it is cut from; "
             "the warehouse changed since (ask again)"
         )
-    result = protect_linked(pattern, fine, values, rows, cache_dir=cache_dir)
-    _refuse(
-        result,
-        frame,
-        f"the table of {query.source} by {query.period or 'all periods'}"
-        + (f" and {', '.join(query.tags)}" if query.tags else ""),
-        "Ask for a coarser table: by month, quarter or year, without areas, or at a higher "
-        "ICCS level.",
+    return rows
+
+
+def _linked_counts(
+    warehouse: Warehouse,
+    query: CountQuery,
+    frame: pd.DataFrame,
+    pattern: SourcePattern,
+    value: str,
+    earlier: list[Release],
+    cache_dir: Path | None = None,
+) -> Release:
+    from crimeprev.indicators.counts import CountQuery, count_incidents
+    from crimeprev.indicators.release_ledger import Release, row_keys
+
+    kind = pattern.period_kinds[0]
+    grain, low, high = _slice_of(warehouse, query, kind)
+    # The common finest grid of this table and every earlier release.
+    grains = {grain, *(r.grain for r in earlier)}
+    union_grain = "day" if "day" in grains else kind
+    tags = list(query.tags)
+    for release in earlier:
+        tags += [t for t in release.query["tags"] if t not in tags]
+    lows = [low, *(date.fromisoformat(r.low) if r.low else None for r in earlier)]
+    highs = [high, *(date.fromisoformat(r.high) if r.high else None for r in earlier)]
+    union_low = None if None in lows else min(d for d in lows if d is not None)
+    union_high = None if None in highs else max(d for d in highs if d is not None)
+    sub = count_incidents(
+        warehouse,
+        CountQuery(
+            source=query.source, level=None, period=union_grain, by_area=True,
+            tags=tuple(tags), start=union_low, end=union_high,
+        ),
+    )  # fmt: skip
+    sub = sub[sub["count"].fillna(0) > 0].reset_index(drop=True)
+    if len(sub) > MAX_SUB_CELLS:
+        before = f" and the {len(earlier)} finer table(s) published before it" if earlier else ""
+        raise DisclosureRefusedError(
+            f"this table{before} are cut from {len(sub):,} counts by ICCS code x area x "
+            f"{union_grain}{' x ' + ', '.join(tags) if tags else ''}, more than the "
+            f"{MAX_SUB_CELLS:,} that can be protected jointly with the source's published "
+            "monthly tables during a request; it is not published. Ask for a shorter date range "
+            "or a coarser period (month, quarter or year)"
+            + (", or for a table already published." if earlier else ".")
+        )
+    days = pd.to_datetime(sub["period"])
+    starts = days.dt.to_period(_TRUNCATE[kind]).dt.start_time
+    fine = _fine_cells(pattern, sub["iccs_code"], sub["area_id"], starts)
+    names, _ = _table_keys(query, sub.head(0))
+    name_list = list(names.columns)
+    keys = row_keys(frame, name_list)
+    counts = frame[value].fillna(0).to_numpy(dtype=float)
+    blocks = [_rows_over(query, sub, name_list, keys, counts, "the counts table")]
+    fixed = [np.zeros(len(frame), bool)]
+    hidden = [np.zeros(len(frame), bool)]
+    layers = [np.zeros(len(frame), np.int64)]
+    for number, release in enumerate(earlier, start=1):
+        earlier_query = SimpleNamespace(**{**release.query, "tags": tuple(release.query["tags"])})
+        for bound in ("start", "end"):
+            text = release.query[bound]
+            setattr(earlier_query, bound, date.fromisoformat(text) if text else None)
+        blocks.append(
+            _rows_over(
+                earlier_query, sub, release.names, release.keys, np.asarray(release.values),
+                f"the table published before as {release.describe()}",
+            )
+        )  # fmt: skip
+        shown = np.array([mark == "" for mark in release.status], dtype=bool)
+        fixed.append(shown)
+        hidden.append(~shown)
+        layers.append(np.full(len(release.values), number, np.int64))
+    result = protect_linked(
+        pattern,
+        fine,
+        sub["count"].to_numpy(dtype=float),
+        sparse.vstack(blocks, format="csr"),
+        fixed=np.concatenate(fixed),
+        hidden=np.concatenate(hidden),
+        layers=np.concatenate(layers),
+        cache_dir=cache_dir,
     )
-    return result.status
+    what = f"the table of {query.source} by {query.period or 'all periods'}" + (
+        f" and {', '.join(query.tags)}" if query.tags else ""
+    )
+    advice = (
+        "Ask for a coarser table: by month, quarter or year, without areas, or at a higher "
+        "ICCS level."
+    )
+    _refuse_ledger(result, frame, earlier, what, advice)
+    status = result.status[: len(frame)]
+    # An earlier release is never changed: its shown rows were fixed, its hidden rows kept.
+    offset = len(frame)
+    for release in earlier:
+        now = result.status[offset : offset + len(release.status)]
+        if any((a == "") != (b == "") for a, b in zip(now, release.status, strict=True)):
+            raise DisclosureRefusedError(
+                f"{what}: protecting it would change the marks of the table published before "
+                f"as {release.describe()}; it is not published. {advice}"
+            )
+        offset += len(release.status)
+    return Release(
+        request="", query={}, grain=grain,
+        low=low.isoformat() if low else None, high=high.isoformat() if high else None,
+        names=name_list, keys=keys, values=counts.tolist(), status=list(status),
+    )  # fmt: skip
+
+
+def _refuse_ledger(
+    result: LinkedProtection,
+    frame: pd.DataFrame,
+    earlier: list[Release],
+    what: str,
+    advice: str,
+) -> None:
+    """Refuse a table whose protection leaves a small count of an earlier release exposed."""
+    own = [row for row in result.exposed if row < len(frame)]
+    others = [row for row in result.exposed if row >= len(frame)]
+    if own or result.pattern_exposed or not others:
+        _refuse(
+            dataclasses.replace(result, exposed=own), frame, what, advice, published=len(earlier)
+        )
+        return
+    if result.gave_up:
+        _refuse(
+            dataclasses.replace(result, exposed=[], pattern_exposed=others),
+            frame, what, advice, published=len(earlier),
+        )  # fmt: skip
+    offset, position = len(frame), others[0]
+    for release in earlier:
+        if position < offset + len(release.status):
+            break
+        offset += len(release.status)
+    key = release.keys[position - offset]
+    row = ", ".join(f"{n}={k}" for n, k in zip(release.names, key, strict=True))
+    raise DisclosureRefusedError(
+        f"{what}: read with the table published before as {release.describe()}, it would "
+        f"narrow {len(others)} small count(s) of that table (e.g. {row}) below the small-count "
+        f"threshold, however many of its own cells were hidden; it is not published (tables "
+        f"already published are never changed). Ask for the table published before, or "
+        f"{advice[0].lower()}{advice[1:]}"
+    )
 
 
 def _key(row: tuple[Any, ...]) -> tuple[Any, ...]:
