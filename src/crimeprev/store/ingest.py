@@ -64,12 +64,10 @@ class ImportResult:
 
 
 def _previous(warehouse: Warehouse, source: str, digest: str) -> dict | None:
-    log = warehouse.table("import_log")
-    rows = warehouse.to_arrow(
-        log.filter(
-            (log.source == source) & (log.file_hash == digest) & (log.status == "committed")
-        ).limit(1)
-    ).to_pylist()
+    """The log row of the committed import of this file for this source, if any."""
+    rows = warehouse.select_rows(
+        "import_log", {"source": source, "file_hash": digest, "status": "committed"}, limit=1
+    )
     return rows[0] if rows else None
 
 
