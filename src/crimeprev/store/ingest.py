@@ -168,20 +168,15 @@ def _code_key(profile: Profile) -> str:
     return "offence_code" if has_code else "offence_label"
 
 
-def _codes(
-    warehouse: Warehouse, concordance: Concordance | None, parsed: Parsed
-) -> ibis.Table | None:
-    """The concordance rows an import's own table can join in the view, if it can.
+def _codes(concordance: Concordance | None, parsed: Parsed) -> str | None:
+    """The concordance scheme whose rows an import's own table can join in the view, if any.
 
     Not when no concordance applies, when it is dated (the ICCS code then
     depends on each row's date) or when the file gives ICCS codes itself.
     """
     if concordance is None or concordance.dated or "_k_iccs_code" in parsed.table.columns:
         return None
-    mapping = warehouse.table("concordance")
-    return mapping.filter(mapping.scheme == concordance.scheme).select(
-        "national_code", "iccs_code", "share"
-    )
+    return concordance.scheme
 
 
 def _accepted_rows(
@@ -279,13 +274,28 @@ def import_file(
     # hashlib releases the GIL, so a large file is hashed while the engine reads it.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="crimeprev-hash") as pool:
         hashing = pool.submit(file_hash, path)
-        if path.stat().st_size <= EARLY_HASH_BYTES:
+
+        def skip_if_imported() -> None:
             report("hashing")
             previous = _previous(warehouse, profile.name, hashing.result())
             if previous is not None:
-                return _skipped(previous, profile, path, hashing.result(), started)
+                raise _AlreadyImportedError(previous)
+
+        # A small file is looked up in the log before anything is written. A
+        # Parquet file costs little to open, so its hash is computed while its
+        # rules are built and compiled (pure Python); other files are read
+        # into memory first, so they are looked up before that.
+        check = None
+        if path.stat().st_size <= EARLY_HASH_BYTES:
+            if path.suffix.lower() == ".parquet":
+                check = skip_if_imported
+            else:
+                try:
+                    skip_if_imported()
+                except _AlreadyImportedError as already:
+                    return _skipped(already.previous, profile, path, hashing.result(), started)
         try:
-            return _import(warehouse, profile, path, hashing, report, now, started)
+            return _import(warehouse, profile, path, hashing, report, now, started, check)
         except _AlreadyImportedError as already:
             return _skipped(already.previous, profile, path, hashing.result(), started)
 
@@ -322,16 +332,18 @@ def _import(
     report: Progress,
     now: datetime | None,
     started: float,
+    check: Callable[[], None] | None = None,
 ) -> ImportResult:
     """Validate, store, quarantine and log in one transaction (see :func:`import_file`).
 
-    The file's hash is awaited just before the log is written; if the log
-    already holds it (a large file, or another import of the same file that
-    committed meanwhile), the transaction is rolled back and nothing is added.
+    `check`, if given, raises :class:`_AlreadyImportedError` when the log
+    already holds the file; it is called once the rules are compiled, before
+    anything is written. Otherwise the file's hash is awaited just before the
+    log is written; if the log already holds it (a large file, or another
+    import of the same file that committed meanwhile), the transaction is
+    rolled back and nothing is added.
     """
     concordance = load_concordance(profile.concordance) if profile.concordance else None
-    if concordance is not None:
-        install_concordance(warehouse, concordance)
     report("reading")
     source = open_source(warehouse, profile, path)
     import_id = uuid.uuid4().hex
@@ -350,11 +362,23 @@ def _import(
         keep=keep,
     )
     temporary_view = None
+    view_sql = None
     if warehouse.backend == "duckdb":
         # The stored rows and the quarantine both read the parsed rows: as a
         # view, their SQL is compiled once instead of twice.
         temporary_view = f"_parsed_{import_id}"
-        parsed = Parsed(warehouse.temporary_view(parsed.table, temporary_view), parsed.rules)
+        view_sql = warehouse.compile_sql(parsed.table)
+    if check is not None:
+        try:
+            check()
+        except _AlreadyImportedError:
+            for name in staging:
+                warehouse.execute_sql(f"DROP TABLE IF EXISTS {name}")
+            raise
+    if concordance is not None:
+        install_concordance(warehouse, concordance)
+    if temporary_view is not None and view_sql is not None:
+        parsed = Parsed(warehouse.temporary_view(view_sql, temporary_view), parsed.rules)
     started_at = datetime.now(tz=UTC).replace(tzinfo=None)
     constants = _constants(profile, import_id)
     # The quarantine statement is compiled (pure Python, about 0.1 s) while the
@@ -373,7 +397,7 @@ def _import(
             own_table = source.rows >= OWN_TABLE_ROWS
             codes = None
             if profile.kind == "incident" and own_table and warehouse.backend == "duckdb":
-                codes = _codes(warehouse, concordance, parsed)
+                codes = _codes(concordance, parsed)
             accepted = _accepted_rows(warehouse, profile, parsed, concordance, coded=codes is None)
             if profile.kind == "incident":
                 rows = (

@@ -510,7 +510,7 @@ class Warehouse:
         constants: Mapping[str, str | None],
         *,
         own_table: bool = True,
-        codes: ibis.Table | None = None,
+        codes: ibis.Table | str | None = None,
         code_key: str | None = None,
     ) -> int:
         """Store one import's incidents and return the number of rows written.
@@ -530,7 +530,9 @@ class Warehouse:
         joins them, instead of writing an ICCS code and a weight on every row
         (together about a sixth of DuckDB's time writing an import). A
         one-to-many code gives one view row per ICCS code, as a join at
-        import time would. Only for an import with a table of its own.
+        import time would. Only for an import with a table of its own. A
+        text `codes` names a scheme of the ``concordance`` table, whose rows
+        are then copied in plain SQL (no expression to compile).
         """
         if not re.fullmatch(r"[0-9a-f]{32}", import_id):
             raise ValueError(f"import id must be 32 hex digits, got {import_id!r}")
@@ -546,12 +548,22 @@ class Warehouse:
         if codes is not None:
             if code_key not in stored:
                 raise ValueError(f"code key {code_key!r} is not a stored column: {stored}")
-            mapping = codes.select(
-                codes.national_code.cast("string").name("national_code"),
-                codes.iccs_code.cast("string").name("iccs_code"),
-                codes.share.cast("float64").name("share"),
-            )
-            self.execute_sql(f"CREATE TABLE {table_name}{CODES_SUFFIX} AS {self._sql(mapping)}")
+            if isinstance(codes, str):
+                mapping = (
+                    "SELECT CAST(national_code AS TEXT) AS national_code, "
+                    "CAST(iccs_code AS TEXT) AS iccs_code, "
+                    "CAST(share AS DOUBLE PRECISION) AS share "
+                    f"FROM concordance WHERE scheme = {_quote(codes)}"
+                )
+            else:
+                mapping = self._sql(
+                    codes.select(
+                        codes.national_code.cast("string").name("national_code"),
+                        codes.iccs_code.cast("string").name("iccs_code"),
+                        codes.share.cast("float64").name("share"),
+                    )
+                )
+            self.execute_sql(f"CREATE TABLE {table_name}{CODES_SUFFIX} AS {mapping}")
         written = self.execute_count(f"CREATE TABLE {table_name} AS {self._sql(selected)}")
         entry = {
             "table_name": table_name,
@@ -569,15 +581,21 @@ class Warehouse:
         with ibis_duckdb_compat():
             return self.con.table(name)
 
-    def temporary_view(self, expr: ibis.Table, name: str) -> ibis.Table:
-        """Define `expr` as a temporary view (gone with the session) and return it.
+    def temporary_view(self, expr: ibis.Table | str, name: str) -> ibis.Table:
+        """Define `expr` (or its compiled SQL) as a temporary view (gone with the session).
 
-        Queries built on the view compile to a short reference to it instead
-        of repeating `expr`'s nested SQL, which Ibis is slow to compile.
+        Returns the view as a table. Queries built on the view compile to a
+        short reference to it instead of repeating `expr`'s nested SQL, which
+        Ibis is slow to compile.
         """
-        self.execute_sql(f"CREATE OR REPLACE TEMPORARY VIEW {name} AS {self._sql(expr)}")
+        sql = expr if isinstance(expr, str) else self._sql(expr)
+        self.execute_sql(f"CREATE OR REPLACE TEMPORARY VIEW {name} AS {sql}")
         with ibis_duckdb_compat():
             return self.con.table(name)
+
+    def compile_sql(self, expr: ibis.Expr) -> str:
+        """Compile `expr` to this backend's SQL (pure Python: nothing runs)."""
+        return self._sql(expr)
 
     def _sql(self, expr: ibis.Expr) -> str:
         """Compile `expr` for this backend, registering its in-memory tables."""
