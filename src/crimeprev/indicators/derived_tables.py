@@ -23,9 +23,12 @@ The price is more hidden rows than protecting the weekly table alone: a
 week is hidden as soon as one of its days is. Where the daily table cannot
 be protected, every table made from it is refused with the same reason.
 
-Not covered: tables of *different* selections (for instance daily tables at
-ICCS levels 1 and 2) are each linked to the pattern, not to each other; a
-pattern at the day grain would be needed for that.
+Tables of *different* selections (for instance daily tables at ICCS levels
+1 and 2, by area and without) are protected against each other by the
+source's release ledger (:mod:`crimeprev.indicators.release_ledger`): each
+daily table is protected jointly with the pattern and every daily or tag
+table published before it, and the weekly and date-limited tables made from
+it add nothing a reader could not work out from it.
 """
 
 from __future__ import annotations

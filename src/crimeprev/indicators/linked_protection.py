@@ -59,9 +59,28 @@ Design (why this one)
   it unprotected. So do slices too large to solve in a web request
   (:data:`MAX_SUB_CELLS`).
 
-Not covered: two different tables outside the pattern (e.g. a daily table
-by area and a weekly one at another ICCS level) are each linked to the
-pattern, not to each other.
+* **Tables published before.** Counts tables (days, weeks, date ranges,
+  tags) are recorded in the source's release ledger
+  (:mod:`crimeprev.indicators.release_ledger`), and a new one is protected
+  jointly with the pattern *and every earlier release*: the sub-cells are
+  the common finest grid of them all (code as coded x area x day x every
+  tag any of them uses, over the months any of them touches; the limits
+  :data:`MAX_SUB_CELLS` and :data:`MAX_PROGRAMMES` apply to the whole), an
+  earlier release's shown rows are fixed like the pattern's published
+  cells, its hidden rows stay hidden, and its small counts are proven
+  again. The cheap proofs carry over: a unit moves between two sub-cells of
+  one fine cell when, in every table, both lie in the same row or in hidden
+  ones. A table that would narrow a small count of an earlier release is
+  refused; the earlier release is never changed, and the same request
+  asked again gets the recorded marks. First asked, first published: the
+  order of requests decides which of two competing tables is shown.
+
+Not covered: the seasonal heat tables (month x weekday, weekday x hour over
+all years) are linked to the pattern only, not recorded in the ledger nor
+protected against the counts tables of days (their sub-cells carry hours
+and the empty slots a reader cannot rule out, which the days' grid does
+not); a reader holding both a daily table and the heat tables is protected
+by the pattern's proofs of each, not of the two together.
 
 References: Hundepool et al., *Statistical Disclosure Control* (Wiley,
 2012), chapter 4 (linked tables, cell suppression by linear programming).

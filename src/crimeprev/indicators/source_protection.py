@@ -374,7 +374,10 @@ def counts_status(
     (:func:`crimeprev.indicators.linked_protection.linked_counts_status`),
     which refuses (``DisclosureRefusedError``) a table it cannot protect;
     tables by week or between dates take their marks from the selection's
-    daily table (:mod:`crimeprev.indicators.derived_tables`).
+    daily table (:mod:`crimeprev.indicators.derived_tables`). Each such
+    table is protected against the finer tables published before it and
+    recorded in the source's release ledger (kept under `cache_dir`;
+    :mod:`crimeprev.indicators.release_ledger`).
     """
     from crimeprev.indicators.disclosure import protect_counts
 
