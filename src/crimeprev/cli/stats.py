@@ -166,7 +166,7 @@ def counts(
                 frame = mark_suppressed(frame, status, ["count", "records"])
     except CrimeprevError as error:
         raise fail(error) from error
-    _emit(frame, output, title=f"counts: {source}")
+    _emit(frame, output, title=f"counts: {source}", period=period)
 
 
 @app.command("rates")
@@ -234,16 +234,33 @@ def quarantine(
     limit: int = typer.Option(20, help="Rows to show"),
 ) -> None:
     """Quarantined rows of a source with every reason."""
-    from crimeprev.store.ingest import quarantined
+    from crimeprev.store.ingest import import_log, quarantined
 
     with _warehouse() as warehouse:
         rows = quarantined(warehouse, source, limit=limit)
-    table = Table(title=f"quarantine: {source}")
+        imported = bool(rows) or bool(import_log(warehouse, source))
+    if not imported:
+        raise fail(_not_imported(source))
+    if not rows:
+        console.print(f"{source}: no quarantined rows")
+        return
+    table = Table(title=f"quarantine: {source} (row: data row of the file, header not counted)")
+    # The file name is what tells two files' row numbers apart: never folded.
+    longest = max(len(row["file_name"] or "") for row in rows)
+    table.add_column("file", no_wrap=True, min_width=min(longest, 60))
     for column in ("row", "reasons", "raw"):
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(str(row["source_row"]), row["reasons"], row["raw"])
+        table.add_row(row["file_name"] or "", str(row["source_row"]), row["reasons"], row["raw"])
     console.print(table)
+
+
+def _not_imported(source: str) -> CrimeprevError:
+    from crimeprev.errors import NotFoundError
+
+    return NotFoundError(
+        f"nothing imported for source {source!r}; list the sources with crimeprev sources"
+    )
 
 
 @app.command("log")
@@ -253,6 +270,8 @@ def log(source: str | None = typer.Argument(None, help="Source name (default: al
 
     with _warehouse() as warehouse:
         rows = import_log(warehouse, source)
+    if source and not rows:
+        raise fail(_not_imported(source))
     table = Table(title="import log")
     for column in ("source", "file", "sha256", "read", "accepted", "quarantined", "status", "at"):
         table.add_column(column)
@@ -376,6 +395,11 @@ def quality(
         console.print(
             f"outlier area {item['name']} ({item['area_id']}): rate {item['rate']:,.1f}, "
             f"robust z {item['z']:.1f}"
+        )
+    for reason in report.quarantine_reasons:
+        console.print(
+            f"quarantined, {reason['rule']}: {reason['rows']:,} "
+            f"(first: row {reason['example_row']}; crimeprev stats quarantine {source})"
         )
 
 
@@ -912,22 +936,59 @@ def _progress(bar: Progress, task: Any, name: str) -> Callable[[str], None]:
     return update
 
 
-def _emit(frame, output: Path | None, *, title: str) -> None:
+def _emit(frame, output: Path | None, *, title: str, period: str | None = None) -> None:
+    """Write `frame` as CSV to `output`, or print it as a table.
+
+    Printed, whole-number columns (counts, populations) show no decimals and a
+    ``period`` column shows its `period` kind's label (``2019``, ``2019-Q1``,
+    ``2019-03``); a week or a day keeps the date it starts on.
+    """
     if output is not None:
         frame.to_csv(output, index=False)
         console.print(f"wrote {len(frame):,} rows to {output}")
         return
+    import pandas as pd
+
+    shown = frame.copy()
+    if period in PERIOD_LABELS and "period" in shown.columns:
+        dates = pd.to_datetime(shown["period"])
+        shown["period"] = (
+            dates.dt.to_period("Q").astype(str).str.replace("Q", "-Q")
+            if period == "quarter"
+            else dates.dt.strftime(PERIOD_LABELS[period])
+        )
+    whole = {
+        str(column)
+        for column in shown.columns
+        if pd.api.types.is_float_dtype(shown[column])
+        and str(column) in WHOLE_NUMBER_COLUMNS
+        and bool((shown[column].dropna() % 1 == 0).all())
+    }
     table = Table(title=title)
-    for column in frame.columns:
+    for column in shown.columns:
         table.add_column(str(column))
-    for row in frame.itertuples(index=False):
-        table.add_row(*[_format(v) for v in row])
+    for row in shown.itertuples(index=False):
+        table.add_row(
+            *[_format(v, whole=str(c) in whole) for c, v in zip(shown.columns, row, strict=True)]
+        )
     console.print(table)
 
 
-def _format(value: object) -> str:
+#: strftime labels of the printed periods (a quarter is labelled ``2019-Q1``).
+PERIOD_LABELS = {
+    "year": "%Y",
+    "quarter": "",
+    "month": "%Y-%m",
+    "week": "%Y-%m-%d",
+    "day": "%Y-%m-%d",
+}
+#: Columns printed without decimals when every value is a whole number.
+WHOLE_NUMBER_COLUMNS = frozenset({"count", "records", "population", "rows"})
+
+
+def _format(value: object, *, whole: bool = False) -> str:
     if isinstance(value, float):
-        return "" if value != value else f"{value:,.2f}"
+        return "" if value != value else f"{value:,.0f}" if whole else f"{value:,.2f}"
     return "" if value is None else str(value)
 
 
@@ -952,8 +1013,11 @@ def coverage_command(source: str = typer.Argument(..., help="Source name")) -> N
     """Share of records and codes mapped to ICCS; unmapped codes by frequency."""
     from crimeprev.store.concordance import coverage
 
-    with _warehouse() as warehouse:
-        report = coverage(warehouse, source)
+    try:
+        with _warehouse() as warehouse:
+            report = coverage(warehouse, source)
+    except CrimeprevError as error:
+        raise fail(error) from error
     console.print(
         f"{source}: {report.share_records:.1%} of {report.records:,.0f} records and "
         f"{report.codes_mapped} of {report.codes} codes mapped to ICCS"

@@ -137,24 +137,61 @@ def count_incidents(warehouse: Warehouse, query: CountQuery) -> pd.DataFrame:
     Raises
     ------
     NotFoundError
-        If the source has no incidents in the warehouse.
+        If the source has no incidents in the warehouse (saying so when it
+        is an aggregate source).
     InvalidInputError
-        If the period is finer than the source's date precision (e.g. days
-        for police.uk data, which give the month only).
+        If ``iccs_code`` is not an ICCS code, or the period is finer than
+        the source's date precision (e.g. days for police.uk data, which give
+        the month only).
     """
     if query.period and query.period not in PERIODS:
         raise InvalidInputError(f"period must be one of {', '.join(PERIODS)}, got {query.period!r}")
+    if query.iccs_code:
+        from dataclasses import replace
+
+        query = replace(query, iccs_code=_checked_code(query.iccs_code))
     precision = _source_precision(warehouse, query.source)
     if precision is None:
-        raise NotFoundError(
-            f"no incidents for source {query.source!r}; import it first (crimeprev stats import)"
-        )
+        raise _no_incidents(warehouse, query.source)
     if query.period and _PRECISION_RANK[query.period] > _PRECISION_RANK.get(precision, 7):
         raise InvalidInputError(
             f"source {query.source!r} records dates to the {precision}; "
             f"counts by {query.period} would invent precision. Use a coarser period."
         )
     return warehouse.to_arrow(sorted_count_expression(warehouse, query)).to_pandas()
+
+
+def _checked_code(code: str) -> str:
+    """The canonical ICCS code to filter on; an unknown code would count nothing and look
+    like zero offences, so it is refused (422), naming the nearest codes."""
+    from crimeprev.errors import UnknownCodeError
+    from crimeprev.standards import iccs
+
+    canonical = iccs.normalise(code)
+    if len(canonical) not in LEVELS.values():
+        widths = ", ".join(str(width) for width in sorted(LEVELS.values()))
+        raise InvalidInputError(
+            f"ICCS code {code!r} is not a code of any ICCS level ({widths} digits); "
+            "give a code such as '05' or '0501' (crimeprev iccs search WORDS finds one)"
+        )
+    try:
+        return iccs.validate(canonical)
+    except UnknownCodeError as error:
+        raise InvalidInputError(error.message) from error
+
+
+def _no_incidents(warehouse: Warehouse, source: str) -> NotFoundError:
+    """The error for a source without incidents: not imported, or pre-counted (aggregate)."""
+    aggregate = warehouse.table("aggregate")
+    if warehouse.scalar(aggregate.filter(aggregate.source == source).count()):
+        return NotFoundError(
+            f"source {source!r} is an aggregate source (values counted by its publisher), not "
+            f"incidents; read its values with crimeprev stats area {source} AREA, "
+            f"crimeprev export {source} or the page /stats/{source}"
+        )
+    return NotFoundError(
+        f"no incidents for source {source!r}; import it first (crimeprev stats import)"
+    )
 
 
 def sorted_count_expression(warehouse: Warehouse, query: CountQuery) -> ibis.Table:

@@ -7,7 +7,7 @@ against the usual 85% minimum acceptable hit rate (Ratcliffe 2004).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,8 @@ class QualityReport:
     months_without_data: list[str]
     areas_without_incidents: list[str]
     outlier_areas: list[dict]
+    #: Quarantined rows by rule broken (first reason): ``rule``, ``rows``, ``example_row``.
+    quarantine_reasons: list[dict] = field(default_factory=list)
 
 
 def robust_z(values: np.ndarray) -> np.ndarray:
@@ -60,6 +62,8 @@ def robust_z(values: np.ndarray) -> np.ndarray:
 
 def quality_report(warehouse: Warehouse, source: str, *, z_threshold: float = 3.5) -> QualityReport:
     """Build the quality report of an incident source."""
+    from crimeprev.indicators.profile import _quarantine_reasons
+
     log = pd.DataFrame(import_log(warehouse, source))
     committed = log[log["status"] == "committed"] if not log.empty else log
     incident = warehouse.table("incident")
@@ -103,6 +107,7 @@ def quality_report(warehouse: Warehouse, source: str, *, z_threshold: float = 3.
         months_without_data=gaps,
         areas_without_incidents=empty_areas,
         outlier_areas=outliers,
+        quarantine_reasons=_quarantine_reasons(warehouse, source),
     )
 
 

@@ -343,12 +343,23 @@ def coverage(warehouse: Warehouse, source: str) -> Coverage:
 
     Records are weighted by their concordance share, so a record split
     between two ICCS codes counts once.
+
+    Raises
+    ------
+    NotFoundError
+        If the source has neither incidents nor aggregate rows.
     """
     table = warehouse.table("incident")
     rows = table.filter(table.source == source)
     if warehouse.scalar(rows.count()) == 0:
         aggregate = warehouse.table("aggregate")
-        rows = aggregate.filter((aggregate.source == source) & (aggregate.unit == "Counts"))
+        rows = aggregate.filter(aggregate.source == source)
+        if warehouse.scalar(rows.count()) == 0:
+            raise NotFoundError(
+                f"no records for source {source!r} (neither incidents nor aggregate rows); "
+                "import it first (crimeprev stats import) or list the sources (crimeprev sources)"
+            )
+        rows = rows.filter(rows.unit == "Counts")
     key = rows.offence_code.fill_null(rows.offence_label.fill_null("(none)"))
     grouped = rows.group_by(key=key).aggregate(
         label=rows.offence_label.max(),

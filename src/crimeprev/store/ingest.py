@@ -506,7 +506,14 @@ def import_log(warehouse: Warehouse, source: str | None = None) -> list[dict]:
 def quarantined(
     warehouse: Warehouse, source: str, *, limit: int = 100, offset: int = 0
 ) -> list[dict]:
-    """Quarantined rows of a source, in file order."""
+    """Quarantined rows of a source, in file order, each with its file's name (``file_name``).
+
+    ``source_row`` numbers the file's data rows from 1 (the header is not counted).
+    """
     table = warehouse.table("quarantine")
     rows = table.filter(table.source == source).order_by("import_id", "source_row")
-    return warehouse.to_arrow(rows.limit(limit, offset=offset)).to_pylist()
+    page = rows.limit(limit, offset=offset)
+    log = warehouse.table("import_log")
+    files = log.filter(log.source == source).select("import_id", "file_name")
+    named = page.left_join(files, "import_id").select(*page.columns, files.file_name)
+    return warehouse.to_arrow(named.order_by("import_id", "source_row")).to_pylist()

@@ -596,11 +596,41 @@ def area_profile_json(
 def aggregate_area(
     source: str,
     area_id: str,
+    level: int = Query(2, ge=1, le=4, description="ICCS level (incident sources)"),
     warehouse: Warehouse = Depends(get_warehouse),
     settings: Settings = Depends(get_app_settings),
 ) -> dict[str, Any]:
-    """One area of an aggregate source: values by ICCS code and year, hierarchy findings."""
+    """One area of a source: for an aggregate source its values by ICCS code and year and
+    hierarchy findings; for an incident source its counts by ICCS category and year (at
+    `level`) and its yearly rates, small counts suppressed."""
+    from crimeprev.indicators.trends import profile_kind
+
+    if profile_kind(source) == "incident":
+        return incident_area_json(warehouse, source, area_id, settings, level)
     return area_profile_json(warehouse, source, area_id, threshold=settings.small_count_threshold)
+
+
+def incident_area_json(
+    warehouse: Warehouse, source: str, area_id: str, settings: Settings, level: int
+) -> dict[str, Any]:
+    """The crime profile of one area of an incident source as JSON (hidden counts null)."""
+    from crimeprev.indicators.area_profile import area_crime_profile
+
+    profile = area_crime_profile(
+        warehouse,
+        source,
+        area_id,
+        level=level,
+        per=settings.rate_per,
+        threshold=settings.small_count_threshold,
+        cache_dir=settings.data_dir / "disclosure",
+    )
+    data = asdict(profile)
+    data["by_category"] = [
+        {**row, "counts": {str(k): v for k, v in row["counts"].items()}}
+        for row in data["by_category"]
+    ]
+    return dict(public_json(data))
 
 
 def victims_overview_json(

@@ -14,6 +14,7 @@ from crimeprev.store.warehouse import Warehouse
 from crimeprev.web.api.stats import (
     area_profile_json,
     get_warehouse,
+    incident_area_json,
     indicator_json,
     profile_json,
     public_sources,
@@ -153,10 +154,25 @@ def aggregate_area(
     source: str,
     area_id: str,
     unit: str | None = Query(None),
+    level: int = Query(2, ge=1, le=4),
     warehouse: Warehouse = Depends(get_warehouse),
     settings: Settings = Depends(get_app_settings),
 ) -> HTMLResponse:
-    """One area (country) of an aggregate source: values by ICCS code and year, findings."""
+    """One area of a source: an aggregate source's country, or an incident source's area."""
+    from crimeprev.indicators.trends import profile_kind
+
+    if profile_kind(source) == "incident":
+        area = incident_area_json(warehouse, source, area_id, settings, level)
+        return render(
+            request,
+            "stats/incident_area.html",
+            {
+                "d": area,
+                "source": source,
+                "level": level,
+                "chart": trend_chart(f"{source}, {area['area_name']}", area["by_year"], []),
+            },
+        )
     data = area_profile_json(warehouse, source, area_id, threshold=settings.small_count_threshold)
     shown_unit = unit if unit in data["units"] else (data["units"][0] if data["units"] else "")
     rows = [row for row in data["table"] if row["unit"] == shown_unit]
@@ -291,8 +307,16 @@ def _where_and_when(
             "format": {"type": "json", "property": "features"},
         },
         "projection": {"type": "mercator"},
-        "mark": {"type": "geoshape", "stroke": "#ffffff", "strokeWidth": 0.5},
+        # A click on an area opens its own profile (/stats/<source>/areas/<id>).
+        "transform": [
+            {
+                "calculate": f"'/stats/{source}/areas/' + datum.properties.area_id",
+                "as": "profile",
+            }
+        ],
+        "mark": {"type": "geoshape", "stroke": "#ffffff", "strokeWidth": 0.5, "cursor": "pointer"},
         "encoding": {
+            "href": {"field": "profile", "type": "nominal"},
             "color": {
                 "field": f"properties.{measure}",
                 "type": "quantitative",

@@ -1,0 +1,235 @@
+"""Issue #3 end to end on the bundled real data: what a statistician meets on the CLI and web.
+
+Each test here was written against a defect found by using the faces as a user would
+(unknown names answered with empty tables, a quarantine listing without its file, ...),
+and the numbers are checked against the bundled files read with pandas and scipy.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import chi2
+from typer.testing import CliRunner
+
+from crimeprev.cli.main import app as cli
+
+REAL = Path(__file__).resolve().parents[2] / "src" / "crimeprev" / "data" / "real"
+POLICE_UK_HEADER = (
+    "Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,"
+    "LSOA name,Crime type,Last outcome category,Context\n"
+)
+
+
+def run(*args: str) -> tuple[int, str]:
+    """Run the CLI; return the exit code and the output with the line wrapping undone."""
+    result = CliRunner().invoke(cli, list(args))
+    return result.exit_code, " ".join(result.output.split())
+
+
+@pytest.fixture
+def stats_env(stats_settings, monkeypatch):
+    monkeypatch.setenv("CRIMEPREV_DATA_DIR", str(stats_settings.data_dir))
+    return stats_settings
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("concordance", "coverage", "nosuch"),
+        ("stats", "quarantine", "nosuch"),
+        ("stats", "log", "nosuch"),
+    ],
+    ids=["coverage", "quarantine", "log"],
+)
+def test_unknown_source_is_an_error_naming_it(stats_env, command):
+    # Before: "nosuch: nan% of 0 records" and empty tables, exit code 0.
+    code, output = run(*command)
+    assert code == 2, output
+    assert "error:" in output and "'nosuch'" in output
+    assert "nan%" not in output
+
+
+def test_unknown_iccs_code_is_refused_not_an_empty_table(stats_env, stats_client):
+    code, output = run("counts", "sf_2012", "--iccs", "9999")
+    assert code == 2, output
+    assert "'9999' is not an ICCS 1.0 code" in output
+    code, output = run("rates", "lancashire_asb_2022", "--iccs", "0599")
+    assert code == 2 and "'0599' is not an ICCS 1.0 code" in output
+    answer = stats_client.get("/api/stats/sf_2012/counts", params={"iccs": "9999"})
+    assert answer.status_code == 422
+    assert "'9999' is not an ICCS 1.0 code" in answer.json()["error"]["message"]
+    answer = stats_client.get("/api/stats/sf_2012/counts", params={"iccs": "050"})
+    assert answer.status_code == 422 and "not a code of any ICCS level" in answer.text
+    # A valid code with its spelling normalised still counts.
+    code, output = run("counts", "sf_2012", "--iccs", "ICCS0401", "--period", "all")
+    assert code == 0 and "0401" in output
+
+
+def test_counts_of_an_aggregate_source_say_where_its_values_are(stats_env):
+    # Before: "no incidents for source 'unodc_cts'; import it first", though it was imported.
+    code, output = run("counts", "unodc_cts")
+    assert code == 2
+    assert "'unodc_cts' is an aggregate source" in output
+    assert "crimeprev stats area" in output
+    assert "import it first" not in output
+
+
+def _police_uk_file(tmp_path: Path, name: str, rows: list[str]) -> Path:
+    path = tmp_path / name
+    path.write_text(POLICE_UK_HEADER + "\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_quarantine_names_the_file_and_quality_lists_the_rules(settings, monkeypatch, tmp_path):
+    monkeypatch.setenv("CRIMEPREV_DATA_DIR", str(settings.data_dir))
+    good = "x{n},2022-03,P,P,-2.70,53.76,A St,E01025001,Preston 001A,Burglary,,"
+    first = _police_uk_file(
+        tmp_path,
+        "2022-03-lancashire-street.csv",
+        [
+            good.format(n=1),
+            "x2,2022-13,P,P,-2.70,53.76,A St,E01025001,Preston 001A,Burglary,,",
+            "x3,2031-01,P,P,-2.70,53.76,A St,E01025001,Preston 001A,Burglary,,",
+        ],
+    )
+    second = _police_uk_file(
+        tmp_path,
+        "2022-04-lancashire-street.csv",
+        [
+            good.format(n=4),
+            "x5,2022-04,P,P,0,0,A St,E01025001,Preston 001A,Burglary,,",
+            "x6,2022-02-30,P,P,-2.70,53.76,A St,E01025001,Preston 001A,Burglary,,",
+        ],
+    )
+    code, output = run("ingest", "police_uk", str(first), str(second))
+    assert code == 0, output
+    assert "read 3, accepted 1, quarantined 2" in output
+    # Both files have a quarantined data row 1 and 2: only the file name tells them apart.
+    code, output = run("stats", "quarantine", "police_uk")
+    assert code == 0, output
+    assert "2022-03-lancashire-street.csv" in output
+    assert "2022-04-lancashire-street.csv" in output
+    # The statistician's quality report gives the quarantine by rule (issue #3, item 7).
+    code, output = run("quality", "police_uk")
+    assert code == 0, output
+    assert "read 6, accepted 2, quarantined 4" in output
+    assert "quarantined, date_impossible: 1" in output
+    assert "quarantined, date_malformed: 1" in output
+    assert "quarantined, date_future: 1" in output
+    assert "quarantined, coordinate_zero: 1" in output
+
+
+def test_san_francisco_counts_by_district_equal_the_file(stats_env, tmp_path):
+    """The CLI's counts by area equal the bundled file's rows, copies (same incident number and
+    description, as the profile says) dropped with pandas."""
+    raw = pd.read_parquet(REAL / "sf_crime_2012" / "incidents.parquet")
+    expected = raw.drop_duplicates(["IncidntNum", "Descript"]).groupby("PdDistrict").size()
+    out = tmp_path / "sf.csv"
+    code, output = run(
+        "counts", "sf_2012", "--level", "1", "--by-area", "--period", "all", "--output", str(out)
+    )
+    assert code == 0, output
+    counts = pd.read_csv(out).groupby("area_id")["count"].sum()
+    assert counts.to_dict() == expected.astype(float).to_dict()
+    assert expected["SOUTHERN"] == 1529
+
+
+def test_lancashire_ward_rate_and_garwood_interval_from_the_files(stats_client):
+    """A ward's rate per 100,000 and its exact Poisson interval, from the bundled points,
+    ward boundaries and populations with shapely and scipy's chi-square quantiles."""
+    import shapely
+
+    folder = REAL / "lancashire_asb_2022"
+    points = pd.read_parquet(folder / "asb_incidents.parquet")
+    wards = json.loads((folder / "wards.geojson").read_text(encoding="utf-8"))
+    ward = next(f for f in wards["features"] if f["properties"]["ward_name"] == "Anchorsholme")
+    polygon = shapely.geometry.shape(ward["geometry"])
+    inside = shapely.contains_xy(polygon, points["longitude"], points["latitude"])
+    count = int(inside.sum())
+    population = pd.read_parquet(folder / "ward_population.parquet").set_index("gss_code")
+    residents = int(population.loc[ward["properties"]["ward_code"], "population"])
+    rate = count / residents * 100_000
+    low = chi2.ppf(0.025, 2 * count) / 2 / residents * 100_000
+    high = chi2.ppf(0.975, 2 * count + 2) / 2 / residents * 100_000
+
+    answer = stats_client.get("/api/stats/lancashire_asb_2022/rates")
+    assert answer.status_code == 200
+    row = next(r for r in answer.json()["rates"] if r["name"] == "Anchorsholme")
+    assert (row["count"], row["population"]) == (count, residents)
+    np.testing.assert_allclose([row["rate"], row["ci_low"], row["ci_high"]], [rate, low, high])
+    assert count == 148 and residents == 6278
+
+
+def test_lancashire_monthly_counts_equal_the_file(stats_env):
+    raw = pd.read_parquet(REAL / "lancashire_asb_2022" / "asb_incidents.parquet")
+    expected = raw.groupby(pd.to_datetime(raw["month"]).dt.strftime("%Y-%m")).size()
+    code, output = run("counts", "lancashire_asb_2022", "--level", "1", "--period", "month")
+    assert code == 0, output
+    # Before: "│ 08 │ 2022-08-01 │ 5,672.00 │": a month as a date and a count with decimals.
+    for month, count in expected.items():
+        assert f"│ 08 │ {month} │ {count:,} │ {count} │" in output
+    assert expected["2022-08"] == 5672
+
+
+def test_crime_profile_of_one_area_of_an_incident_source(stats_client):
+    """Issue #3 item 11 asks for a crime profile per source *and area*; before, an incident
+    source's area answered 404 ("no aggregate rows"). Counted again from the bundled file."""
+    raw = pd.read_parquet(REAL / "vancouver_crime_2020" / "incidents.parquet")
+    # Local times that do not exist (the spring-forward hour of 8 March 2020) are quarantined.
+    gap = (raw["MONTH"] == 3) & (raw["DAY"] == 8) & (raw["HOUR"] == 2)
+    fairview = raw[(raw["NEIGHBOURHOOD"] == "Fairview") & ~gap]
+    burglary = fairview["TYPE"].str.startswith("Break and Enter").sum()
+    theft = (
+        fairview["TYPE"]
+        .isin(["Theft from Vehicle", "Theft of Vehicle", "Theft of Bicycle", "Other Theft"])
+        .sum()
+    )
+
+    answer = stats_client.get("/api/stats/vancouver_2020/areas/FAIR", params={"level": 2})
+    assert answer.status_code == 200, answer.text
+    data = answer.json()
+    assert (data["area_name"], data["years"]) == ("Fairview", [2020])
+    by_code = {row["iccs_code"]: row["counts"]["2020"] for row in data["by_category"]}
+    assert by_code["0501"] == burglary and by_code["0502"] == theft
+    assert data["by_year"] == [{"year": 2020, "count": float(len(fairview)), "suppressed": False}]
+    # Small counts are hidden with the marks the source's by-area download gives them.
+    download = stats_client.get(
+        "/api/stats/vancouver_2020/export", params={"format": "csv", "level": 2}
+    )
+    published = pd.read_csv(io.StringIO(download.text), dtype={"iccs_code": str})
+    published = published[published["area_id"] == "FAIR"]
+    for code, hidden in zip(published["iccs_code"], published["suppressed"], strict=True):
+        assert (by_code[code] is None) == bool(hidden), code
+    assert any(value is None for value in by_code.values())
+
+    page = stats_client.get("/stats/vancouver_2020/areas/FAIR", params={"level": 1})
+    assert page.status_code == 200
+    assert "Fairview" in page.text and f"{len(fairview):,}" in page.text
+    unknown = stats_client.get("/api/stats/vancouver_2020/areas/Nowhere")
+    assert unknown.status_code == 404 and "FAIR" in unknown.json()["error"]["message"]
+
+
+def test_area_profile_rate_and_the_links_to_it(stats_client):
+    data = stats_client.get("/api/stats/lancashire_asb_2022/areas/E05001643").json()
+    (year,) = data["by_year"]
+    assert (year["count"], year["population"], year["population_year"]) == (148, 6278, 2020)
+    low, high = chi2.ppf(0.025, 296) / 2, chi2.ppf(0.975, 298) / 2
+    np.testing.assert_allclose(
+        [year["rate"], year["ci_low"], year["ci_high"]],
+        np.array([148, low, high]) / 6278 * 100_000,
+    )
+    page = stats_client.get("/stats/lancashire_asb_2022").text
+    assert 'href="/stats/lancashire_asb_2022/areas/E05001643"' in page
+    # The map's areas link to their profiles too (a Vega-Lite href channel).
+    spec = html.unescape(page.split('id="stats-map" data-vega-spec=\'', 1)[1].split("'", 1)[0])
+    spec = json.loads(spec)
+    assert spec["encoding"]["href"] == {"field": "profile", "type": "nominal"}
+    (link,) = spec["transform"]
+    assert link["calculate"] == "'/stats/lancashire_asb_2022/areas/' + datum.properties.area_id"
