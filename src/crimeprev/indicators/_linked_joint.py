@@ -543,9 +543,99 @@ class _Joint:
             for row in falling.tolist():
                 room[row] = room.get(row, float(self.t_values[row] - self.floor)) - limit
             left -= limit
+        if left > 1e-9:
+            left = self._cycle_moves(own, partners, change, room, left, blockers)
         if left <= 1e-9:
             return change, width, {}
         return None, width - left, blockers
+
+    def _cycle_moves(
+        self,
+        own: np.ndarray,
+        partners: np.ndarray,
+        change: np.ndarray,
+        room: dict[int, float],
+        left: float,
+        blockers: dict[int, float],
+    ) -> float:
+        """Moves around a rectangle where a direct move is blocked by a shown row.
+
+        A unit into own sub-cell ``o`` out of ``p`` (same fine cell) moves a
+        shown row of some table (``o``'s row up, ``p``'s down); a unit out of
+        ``q`` in ``o``'s row into ``s`` in ``p``'s row (``q`` and ``s`` of
+        one fine cell) moves them back. Kept when no shown row of any table
+        moves in the end (e.g. a day's codes at level 2 under a shown level-1
+        day: two codes trade a unit on two days). Shown rows of the new table
+        in the way are added to `blockers`. Returns what is left.
+        """
+        rows = self._rows_of_sub
+        own_set = set(own.tolist())
+
+        def cells(sub: int) -> np.ndarray:
+            found = np.unique(rows[:, sub])
+            return found[found >= 0]
+
+        for receiver in own.tolist():
+            for partner in partners[self.fine[partners] == self.fine[receiver]].tolist():
+                if left <= 1e-9:
+                    return left
+                differ = np.flatnonzero(rows[:, partner] != rows[:, receiver])
+                blocking = [
+                    k
+                    for k in differ.tolist()
+                    if rows[k, receiver] >= 0
+                    and rows[k, partner] >= 0
+                    and not self.t_hidden[rows[k, receiver]]
+                ]
+                if not blocking:
+                    continue
+                up_row, down_row = rows[blocking[0], receiver], rows[blocking[0], partner]
+                down_members = self.t.indices[self.t.indptr[down_row] : self.t.indptr[down_row + 1]]
+                by_fine = {int(self.fine[z]): int(z) for z in down_members if z != partner}
+                members = self.t.indices[self.t.indptr[up_row] : self.t.indptr[up_row + 1]]
+                for giver in members.tolist():
+                    taker = by_fine.get(int(self.fine[giver]))
+                    if giver in own_set or taker is None or taker in own_set:
+                        continue
+                    if self.x[giver] + change[giver] <= 1e-9:
+                        continue
+                    net: dict[int, int] = {}
+                    for sub, sign in ((receiver, 1), (partner, -1), (giver, -1), (taker, 1)):
+                        for row in cells(sub).tolist():
+                            net[row] = net.get(row, 0) + sign
+                    moved = [row for row, step in net.items() if step != 0]
+                    shown = [row for row in moved if not self.t_hidden[row]]
+                    if shown:
+                        if not any(self.t_fixed[row] for row in shown):
+                            units = float(min(self.x[partner], self.x[giver]))
+                            for row in shown:
+                                blockers[row] = blockers.get(row, 0.0) + units / len(shown)
+                        continue
+                    falling = [row for row in moved if net[row] < 0]
+                    amount = min(
+                        left,
+                        float(self.x[partner] + change[partner]),
+                        float(self.x[giver] + change[giver]),
+                        *(
+                            room.get(row, float(self.t_values[row] - self.floor)) / -net[row]
+                            for row in falling
+                        ),
+                    )
+                    if amount <= 1e-9:
+                        continue
+                    change[receiver] += amount
+                    change[partner] -= amount
+                    change[giver] -= amount
+                    change[taker] += amount
+                    for row in falling:
+                        room[row] = (
+                            room.get(row, float(self.t_values[row] - self.floor))
+                            + net[row] * amount
+                        )
+                    left -= amount
+                    if left <= 1e-9 or self.x[partner] + change[partner] <= 1e-9:
+                        break
+        return left
 
     def _spread_move(
         self,
