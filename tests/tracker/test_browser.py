@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -13,9 +12,14 @@ from crimeprev.tracker.access import TrackerActor
 from crimeprev.tracker.service import AnswerInput
 
 
-@pytest.fixture
-def reporting_server(tmp_path: Path, run_server) -> Iterator[str]:
-    """`crimeprev serve` on a SQLite database where Kenya and Brazil published answers."""
+@pytest.fixture(scope="module")
+def reporting_server(
+    tmp_path_factory: pytest.TempPathFactory, run_server, warehouse_url
+) -> Iterator[str]:
+    """`crimeprev serve` on a SQLite database where Kenya and Brazil published answers, and
+    on the warehouse of WDI homicide rates and UN-CTS offences: one server for the module's
+    tests (each server start imports the whole app)."""
+    tmp_path = tmp_path_factory.mktemp("tracker-browser")
     url = f"sqlite:///{(tmp_path / 'tracker.sqlite').as_posix()}"
     database = Database(url)
     database.upgrade()
@@ -33,7 +37,8 @@ def reporting_server(tmp_path: Path, run_server) -> Iterator[str]:
             service.submit_submission(session, secretariat, submission.id)
             service.publish_submission(session, secretariat, submission.id)
     database.dispose()
-    with run_server(tmp_path / "data", {"CRIMEPREV_DATABASE_URL": url}) as address:
+    environment = {"CRIMEPREV_DATABASE_URL": url, "CRIMEPREV_WAREHOUSE_URL": warehouse_url}
+    with run_server(tmp_path / "data", environment) as address:
         yield address
 
 
@@ -64,10 +69,9 @@ def test_coverage_map_draws_and_shades_reporting_states(reporting_server, browse
 
 
 @pytest.fixture
-def warehouse_server(tmp_path: Path, run_server, warehouse_url) -> Iterator[str]:
-    """`crimeprev serve` with the warehouse of WDI homicide rates and UN-CTS offences."""
-    with run_server(tmp_path / "data", {"CRIMEPREV_WAREHOUSE_URL": warehouse_url}) as address:
-        yield address
+def warehouse_server(reporting_server: str) -> str:
+    """The module's server: its warehouse holds WDI homicide rates and UN-CTS offences."""
+    return reporting_server
 
 
 @pytest.mark.browser
