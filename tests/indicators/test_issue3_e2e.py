@@ -233,3 +233,57 @@ def test_area_profile_rate_and_the_links_to_it(stats_client):
     assert spec["encoding"]["href"] == {"field": "profile", "type": "nominal"}
     (link,) = spec["transform"]
     assert link["calculate"] == "'/stats/lancashire_asb_2022/areas/' + datum.properties.area_id"
+
+
+def test_sdmx_ml_given_to_the_csv_import_says_how_to_read_it(stats_env, settings, monkeypatch):
+    # Before: "missing required column(s) [...]; found ["<?xml version='1.0' ...>"]".
+    folder = settings.data_dir.parent
+    message = folder / "sf.xml"
+    code, output = run(
+        "export", "sf_2012", "--format", "sdmx-ml", "--level", "2", "--output", str(message)
+    )
+    assert code == 0, output
+    monkeypatch.setenv("CRIMEPREV_DATA_DIR", str(settings.data_dir))
+    code, output = run("ingest", "sdmx_csv", str(message))
+    assert code == 2
+    assert "the file is XML (an SDMX-ML message?), not CSV" in output
+    assert "crimeprev stats read-sdmx sf.xml --output sf.csv" in output
+    # Following the advice imports it: every observation read, confidential ones quarantined.
+    converted = folder / "sf.csv"
+    code, output = run("stats", "read-sdmx", str(message), "--output", str(converted))
+    assert code == 0, output
+    observations = pd.read_csv(converted, dtype=str)
+    hidden = int((observations["OBS_STATUS"] == "C").sum())
+    code, output = run("ingest", "sdmx_csv", str(converted))
+    assert code == 0, output
+    assert (
+        f"read {len(observations):,}, accepted {len(observations) - hidden:,}, "
+        f"quarantined {hidden:,}" in output
+    )
+
+
+def test_indicator_filter_matching_nothing_is_an_error(stats_env):
+    # Before: an empty table and exit code 0 for a year without data or a mistyped area.
+    code, output = run("indicators", "--year", "1800")
+    assert code == 2
+    assert "no 16.1.1 values from wdi_homicide for year(s) 1800" in output
+    assert "the source has years 1990-" in output
+    code, output = run("indicators", "--area", "XXX", "--year", "2019")
+    assert code == 2 and "area(s) XXX (not in the source)" in output
+    code, output = run("indicators", "--area", "MEX", "--year", "2019")
+    assert code == 0 and "MEX" in output and "error" not in output
+
+
+def test_a_year_without_records_is_missing_not_a_rate_of_zero(stats_env, stats_client):
+    # Before: every ward of Lancashire in 2030 with 0 offences and a rate of 0.00.
+    code, output = run("rates", "lancashire_asb_2022", "--year", "2030")
+    assert code == 2
+    assert (
+        "source 'lancashire_asb_2022' has no incidents in 2030; its years are 2022-2022" in output
+    )
+    answer = stats_client.get("/api/stats/lancashire_asb_2022/rates", params={"year": 2030})
+    assert answer.status_code == 404
+    answer = stats_client.get("/api/stats/lancashire_asb_2022/map", params={"year": 2030})
+    assert answer.status_code == 404 and "no incidents in 2030" in answer.text
+    code, output = run("rates", "lancashire_asb_2022", "--per", "0")
+    assert code == 2 and "--per" in output

@@ -174,7 +174,7 @@ def rates(
     source: str = typer.Argument(..., help="Source name"),
     year: list[int] = typer.Option([], help="Year(s) to show (default: all)"),
     iccs_code: str | None = typer.Option(None, "--iccs", help="Only this code and below"),
-    per: int | None = typer.Option(None, help="Population base (default: setting rate_per)"),
+    per: int | None = typer.Option(None, min=1, help="Population base (default: setting rate_per)"),
     output: Path | None = typer.Option(None, help="Write CSV here instead of printing"),
     public: bool = typer.Option(
         False, "--public", help="Published version: small counts and their complements hidden"
@@ -766,6 +766,18 @@ def indicators(
         frame = frame[frame["year"].isin(year)]
     if area:
         frame = frame[frame["area_id"].isin(area)]
+    if frame.empty and (year or area) and not result.frame.empty:
+        # A filter that matches nothing is a typo or a year without data, not an empty result.
+        years = result.frame["year"]
+        unknown = sorted(set(area) - set(result.frame["area_id"]))
+        print_error(
+            f"no {result.indicator} values from {result.source} for "
+            + (f"area(s) {', '.join(unknown)} (not in the source); " if unknown else "")
+            + f"year(s) {', '.join(map(str, year)) or 'any'}, area(s) {', '.join(area) or 'any'}; "
+            f"the source has years {years.min()}-{years.max()} and "
+            f"{result.frame['area_id'].nunique():,} areas"
+        )
+        raise typer.Exit(code=2)
     console.print(f"SDG {result.indicator}: {result.name} ({result.unit}), from {result.source}")
     console.print(f"numerator: {result.numerator_definition}")
     console.print(f"denominator: {result.denominator_definition}")
@@ -983,7 +995,9 @@ PERIOD_LABELS = {
     "day": "%Y-%m-%d",
 }
 #: Columns printed without decimals when every value is a whole number.
-WHOLE_NUMBER_COLUMNS = frozenset({"count", "records", "population", "rows"})
+WHOLE_NUMBER_COLUMNS = frozenset(
+    {"count", "records", "population", "rows", "numerator", "denominator"}
+)
 
 
 def _format(value: object, *, whole: bool = False) -> str:

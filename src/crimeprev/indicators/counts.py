@@ -241,7 +241,8 @@ def area_rates(
     Raises
     ------
     NotFoundError
-        If the source has no incidents or its areas have no population.
+        If the source has no incidents, none in one of `years`, or its areas
+        have no population.
     """
     incident = warehouse.table("incident")
     rows = incident.filter(incident.source == source)
@@ -273,6 +274,15 @@ def area_rates(
     names = warehouse.to_arrow(
         area.filter(area.area_set == area_set).select("area_id", "name")
     ).to_pandas()
+    recorded = sorted(int(y) for y in counts["year"].unique())
+    absent = sorted(set(years or []) - set(recorded))
+    if absent:
+        # A year the source has no record of is missing, not a year of zero offences.
+        raise NotFoundError(
+            f"source {source!r} has no incidents in {', '.join(map(str, absent))}"
+            + (f"; its years are {recorded[0]}-{recorded[-1]}" if recorded else "")
+            + " (a year without records is missing, not zero)"
+        )
     wanted_years = years or sorted(per_area["year"].unique().tolist())
     # Areas with boundaries define the grid (incidents can only fall in those);
     # without boundaries, the areas with a population do.

@@ -262,7 +262,7 @@ def rate_map(
     Raises
     ------
     NotFoundError
-        If the source has no offences in areas with boundaries.
+        If the source has no offences in areas with boundaries, or none in `year`.
     """
     from crimeprev.store.areas import area_geojson
 
@@ -272,6 +272,11 @@ def rate_map(
     if in_areas.empty:
         raise NotFoundError(f"no offences in any area for source {source!r}")
     chosen = int(year if year is not None else in_areas["year"].max())
+    if chosen not in set(counts["year"]):
+        raise NotFoundError(
+            f"source {source!r} has no incidents in {chosen}; its years are "
+            f"{counts['year'].min()}-{counts['year'].max()}"
+        )
     measure = "rate"
     try:
         table = area_rates(warehouse, source, years=[chosen], per=per)

@@ -100,6 +100,14 @@ def _read_csv(path: Path, profile: Profile) -> pa.Table:
                 file=str(path),
                 expected="UTF-8 encoded CSV",
             ) from error
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+        raise DataFileError(
+            "the file is XML (an SDMX-ML message?), not CSV; for SDMX-ML, convert it first: "
+            f"crimeprev stats read-sdmx {path.name} --output {path.stem}.csv, "
+            "then import that CSV",
+            file=str(path),
+            expected="a CSV file with a header row",
+        )
     header_line = head.decode("utf-8", errors="replace").lstrip("\ufeff").splitlines()[0]
     header = next(csv.reader([header_line]))
     _check_columns(profile, header, path)
