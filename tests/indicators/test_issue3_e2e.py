@@ -287,3 +287,25 @@ def test_a_year_without_records_is_missing_not_a_rate_of_zero(stats_env, stats_c
     assert answer.status_code == 404 and "no incidents in 2030" in answer.text
     code, output = run("rates", "lancashire_asb_2022", "--per", "0")
     assert code == 2 and "--per" in output
+
+
+def test_spreadsheet_with_real_date_cells_imports(settings, monkeypatch, tmp_path):
+    """A police.uk file opened in Excel and saved as .xlsx holds Month as a date cell.
+    Before: every row quarantined, "'2022-03-01 00:00:00': not a date in the format '%Y-%m'"."""
+    monkeypatch.setenv("CRIMEPREV_DATA_DIR", str(settings.data_dir))
+    rows = [
+        "x1,2022-03,P,P,-2.70,53.76,A St,E01025001,Preston 001A,Burglary,,",
+        "x2,2022-04,P,P,-2.71,53.77,B St,E01025002,Preston 001B,Vehicle crime,,",
+        "x3,2031-01,P,P,-2.71,53.77,B St,E01025002,Preston 001B,Vehicle crime,,",
+    ]
+    frame = pd.read_csv(io.StringIO(POLICE_UK_HEADER + "\n".join(rows)), dtype=str)
+    frame["Month"] = pd.to_datetime(frame["Month"])  # as Excel turns "2022-03" into a date
+    path = tmp_path / "street.xlsx"
+    frame.to_excel(path, index=False)
+    code, output = run("ingest", "police_uk", str(path))
+    assert code == 0, output
+    assert "read 3, accepted 2, quarantined 1" in output
+    code, output = run("stats", "quarantine", "police_uk")
+    assert "[date_future]" in output and "Month=2031-01" in output.replace(" ", "")
+    code, output = run("counts", "police_uk", "--period", "month", "--level", "1")
+    assert "│ 05 │ 2022-03 │ 1 │" in output and "│ 05 │ 2022-04 │ 1 │" in output

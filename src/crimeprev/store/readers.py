@@ -16,6 +16,7 @@ import csv
 import hashlib
 import uuid
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import ibis
@@ -149,7 +150,7 @@ def _read_xlsx(path: Path, profile: Profile) -> pa.Table:
     import pandas as pd
 
     try:
-        frame = pd.read_excel(path, sheet_name=profile.sheet or 0, dtype=str)
+        frame = pd.read_excel(path, sheet_name=profile.sheet or 0, dtype=object)
     except ValueError as error:
         raise DataFileError(
             f"cannot read the workbook: {error}", file=str(path), expected="an .xlsx workbook"
@@ -157,8 +158,32 @@ def _read_xlsx(path: Path, profile: Profile) -> pa.Table:
     if frame.empty:
         raise DataFileError("the sheet has no data rows", file=str(path), expected="data rows")
     frame.columns = [str(name) for name in frame.columns]
+    # Cells as text, as a CSV gives them; a date cell in the occurrence column (Excel turns
+    # a typed "2022-03" into a date) is written in the profile's format, not as a timestamp.
+    occurred = profile.occurred
+    for column in frame.columns:
+        if occurred is not None and column == occurred.column:
+            frame[column] = frame[column].map(lambda v: _cell_text(v, occurred.format))
+        else:
+            frame[column] = frame[column].map(_cell_text)
     _check_columns(profile, list(frame.columns), path)
     return pa.Table.from_pandas(frame, preserve_index=False)
+
+
+def _cell_text(value: object, date_format: str | None = None) -> str | None:
+    """A spreadsheet cell as text (None when empty); a date cell in `date_format` if given.
+
+    Examples
+    --------
+    >>> from datetime import datetime
+    >>> _cell_text(datetime(2022, 3, 1), "%Y-%m"), _cell_text(34), _cell_text(float("nan"))
+    ('2022-03', '34', None)
+    """
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if date_format is not None and isinstance(value, date):
+        return value.strftime(date_format)
+    return str(value)
 
 
 def _with_row_numbers(table: pa.Table) -> pa.Table:
