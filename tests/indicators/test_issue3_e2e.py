@@ -309,3 +309,21 @@ def test_spreadsheet_with_real_date_cells_imports(settings, monkeypatch, tmp_pat
     assert "[date_future]" in output and "Month=2031-01" in output.replace(" ", "")
     code, output = run("counts", "police_uk", "--period", "month", "--level", "1")
     assert "│ 05 │ 2022-03 │ 1 │" in output and "│ 05 │ 2022-04 │ 1 │" in output
+
+
+def test_seasonal_months_outside_the_source_are_no_data_not_zero(stats_env, stats_client):
+    """San Francisco's file covers July to December 2012: January to June have no data.
+    Before: the heat table showed 0 offences for them, as if none had happened."""
+    raw = pd.read_parquet(REAL / "sf_crime_2012" / "incidents.parquet")
+    months = sorted(pd.to_datetime(raw["Date"]).dt.month.unique())
+    assert months == [7, 8, 9, 10, 11, 12]
+    data = stats_client.get("/api/stats/sf_2012/seasonal").json()
+    assert data["months_covered"] == [m in months for m in range(1, 13)]
+    page = stats_client.get("/stats/sf_2012").text
+    heat = page[page.index('id="heat-month-weekday"') :]
+    heat = heat[: heat.index("</table>")]
+    assert heat.count("no data: the source's dates do not cover this month") == 6
+    code, output = run("stats", "seasonal", "sf_2012")
+    assert code == 0 and "-: no data (the source's dates do not cover the month)" in output
+    whole_year = stats_client.get("/api/stats/lancashire_asb_2022/seasonal").json()
+    assert whole_year["months_covered"] == [True] * 12

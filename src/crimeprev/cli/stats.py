@@ -607,16 +607,25 @@ def seasonal(source: str = typer.Argument(..., help="Source name")) -> None:
         by_month = Table(title="offences by month")
         for month in MONTHS:
             by_month.add_column(month, justify="right")
-        by_month.add_row(*[f"{v:,.0f}" for v in tables.by_month])
+        by_month.add_row(
+            *[
+                f"{v:,.0f}" if covered else "no data"
+                for v, covered in zip(tables.by_month, tables.months_covered, strict=True)
+            ]
+        )
         console.print(by_month)
         return
     grid = Table(title="offences by month x weekday")
     grid.add_column("month")
     for day in WEEKDAYS:
         grid.add_column(day, justify="right")
-    for month, row in zip(MONTHS, tables.month_weekday, strict=True):
-        grid.add_row(month, *[f"{v:,.0f}" for v in row])
+    for month, row, covered in zip(
+        MONTHS, tables.month_weekday, tables.months_covered, strict=True
+    ):
+        grid.add_row(month, *[f"{v:,.0f}" if covered else "-" for v in row])
     console.print(grid)
+    if not all(tables.months_covered):
+        console.print("-: no data (the source's dates do not cover the month), not zero offences")
     if tables.weekday_hour is not None:
         hours = Table(title="offences by weekday x hour")
         hours.add_column("day")

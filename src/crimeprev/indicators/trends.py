@@ -421,6 +421,9 @@ class SeasonalTables:
     by_month_suppression: list[str] = field(default_factory=list)
     month_weekday_suppression: list[list[str]] | None = None
     weekday_hour_suppression: list[list[str]] | None = None
+    #: Whether the source's dates span each month (January first): a month outside its
+    #: span (San Francisco's January to June 2012) has no data, which is not zero offences.
+    months_covered: list[bool] = field(default_factory=lambda: [True] * 12)
 
 
 @dataclass(frozen=True)
@@ -536,6 +539,12 @@ def seasonal_tables(
         raise NotFoundError(f"no incidents for source {source!r}")
     precision = str(first[0] or "day")
     frame = seasonal_profile(warehouse, source)
+    rows = incident.filter(incident.source == source)
+    span = warehouse.to_arrow(
+        rows.aggregate(first=rows.occurred_at.min(), last=rows.occurred_at.max())
+    ).to_pylist()[0]
+    spanned = pd.period_range(pd.Timestamp(span["first"]), pd.Timestamp(span["last"]), freq="M")
+    covered = [month in set(spanned.month) for month in range(1, 13)]
     by_month = frame.groupby("month")["count"].sum().reindex(range(1, 13), fill_value=0.0)
     month_weekday = weekday_hour = None
     if _RANK.get(precision, 0) >= _RANK["day"]:
@@ -555,6 +564,7 @@ def seasonal_tables(
             month_weekday=[list(row) for row in month_weekday] if month_weekday else None,
             weekday_hour=[list(row) for row in weekday_hour] if weekday_hour else None,
             by_month_suppression=[""] * len(months),
+            months_covered=covered,
         )
     from crimeprev.indicators.linked_protection import protect_seasonal
     from crimeprev.indicators.source_protection import source_pattern
@@ -580,4 +590,5 @@ def seasonal_tables(
         by_month_suppression=month_status,
         month_weekday_suppression=status_mw,
         weekday_hour_suppression=status_wh,
+        months_covered=covered,
     )

@@ -270,6 +270,7 @@ def _where_and_when(
             "by_month": list(zip(MONTHS, tables.by_month, strict=True)),
             "month_weekday": _heat(tables.month_weekday),
             "weekday_hour": _heat(tables.weekday_hour),
+            "months_covered": tables.months_covered,
         }
     except DisclosureRefusedError as error:  # not published unprotected: say why
         seasonal = {"precision": "", "refused": error.message, "weekday_hour": None}
