@@ -327,3 +327,22 @@ def test_seasonal_months_outside_the_source_are_no_data_not_zero(stats_env, stat
     assert code == 0 and "-: no data (the source's dates do not cover the month)" in output
     whole_year = stats_client.get("/api/stats/lancashire_asb_2022/seasonal").json()
     assert whole_year["months_covered"] == [True] * 12
+
+
+def test_ingest_of_a_folder_imports_its_files(settings, monkeypatch, tmp_path):
+    """police.uk archives unzip into a folder per month. Before: a traceback
+    (IsADirectoryError) for a folder given to crimeprev ingest."""
+    monkeypatch.setenv("CRIMEPREV_DATA_DIR", str(settings.data_dir))
+    row = "x{n},2022-0{n},P,P,-2.70,53.76,A St,E01025001,Preston 001A,Burglary,,"
+    for month in (3, 4):
+        folder = tmp_path / "archive" / f"2022-0{month}"
+        folder.mkdir(parents=True)
+        _police_uk_file(folder, f"2022-0{month}-lancashire-street.csv", [row.format(n=month)])
+    (tmp_path / "archive" / "README").write_text("not data", encoding="utf-8")
+    code, output = run("ingest", "police_uk", str(tmp_path / "archive"))
+    assert code == 0, output
+    assert output.count("read 1, accepted 1, quarantined 0") == 2
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, output = run("ingest", "police_uk", str(empty))
+    assert code == 2 and "the folder holds no file to import" in output and str(empty) in output

@@ -48,7 +48,9 @@ def _warehouse() -> Iterator[Warehouse]:
 @app.command("import")
 def import_command(
     profile: str = typer.Argument(..., help="Bundled profile name or path of a .toml profile"),
-    files: list[Path] = typer.Argument(..., help="CSV, Parquet, .xlsx or police.uk files"),
+    files: list[Path] = typer.Argument(
+        ..., help="CSV, Parquet, .xlsx or police.uk files, or folders of them"
+    ),
 ) -> None:
     """Import files into the warehouse: validate, quarantine bad rows, code to ICCS."""
     from crimeprev.store.ingest import import_file
@@ -56,6 +58,7 @@ def import_command(
 
     try:
         loaded = load_profile(profile)
+        files = _expand_folders(files)
         with _warehouse() as warehouse:
             for path in files:
                 with Progress(
@@ -82,6 +85,34 @@ def import_command(
                     )
     except CrimeprevError as error:
         raise fail(error) from error
+
+
+#: File endings the import reads (a folder given to ``ingest`` is searched for these).
+IMPORTABLE = (".csv", ".txt", ".parquet", ".xlsx", ".xlsm")
+
+
+def _expand_folders(paths: list[Path]) -> list[Path]:
+    """Each folder in `paths` replaced by the importable files under it, in name order.
+
+    A police.uk archive unzips into one folder per month; giving the archive's
+    folder imports every file in it.
+    """
+    from crimeprev.errors import DataFileError
+
+    expanded: list[Path] = []
+    for path in paths:
+        if not path.is_dir():
+            expanded.append(path)
+            continue
+        found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMPORTABLE)
+        if not found:
+            raise DataFileError(
+                "the folder holds no file to import",
+                file=str(path),
+                expected=f"files ending in {', '.join(IMPORTABLE)}",
+            )
+        expanded.extend(found)
+    return expanded
 
 
 @app.command("load-bundled")
