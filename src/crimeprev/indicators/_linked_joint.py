@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +31,8 @@ class LinkedProtection:
     whose range could not be proven wide enough; ``gave_up`` says some of
     them were left unproven because the programmes ran out (a table too
     costly to protect during a request), not because no change exists.
+    ``alternatives`` holds the proofs found, as changes of the sub-cells
+    (positions, change), for the next table of the ledger to try first.
     """
 
     status: list[str]
@@ -43,6 +45,7 @@ class LinkedProtection:
     pattern_exposed: list[int]
     linear_programmes: int
     gave_up: bool = False
+    alternatives: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
 
 
 class _Joint:
@@ -136,6 +139,7 @@ class _Joint:
         self.gave_up = False
         self.lifts = 0
         self.exposed_t: list[int] = []
+        self.alternatives: list[tuple[np.ndarray, np.ndarray]] = []
         self.exposed_p: list[int] = []
         self.months: np.ndarray = system.categories[self.fine, -1]
 
@@ -167,6 +171,8 @@ class _Joint:
         known (`change`), so that no count goes below zero.
         """
         self.t_hidden[(np.abs(t_change) > 1e-7) & ~self.t_hidden] = True
+        if change is not None:
+            self._keep(change)
         for sign in (1.0, -1.0):
             if sign < 0 and change is None:
                 continue
@@ -269,10 +275,13 @@ class _Joint:
         if result.status != 0:
             return False
         t_change = t_block @ result.x[: k + n]
-        if self.partition and k == n:
+        if k == n:
             change = np.zeros(self.n)
             change[area] = result.x[:n] - result.x[n : 2 * n]
-            t_change = self._repair(change)
+            if self.partition:
+                t_change = self._repair(change)
+            if np.abs(full[np.setdiff1d(fines, present)]).max(initial=0.0) < 1e-9:
+                self._keep(change)  # the whole change lies inside the slice
         t_change[np.abs(t_change) < 1e-7] = 0.0
         self.t_hidden[(t_change != 0) & ~self.t_hidden] = True
         self._widen(t_change, p_change)
@@ -398,6 +407,41 @@ class _Joint:
         t_change = self.t @ change
         t_change[np.abs(t_change) < 1e-7] = 0.0
         return t_change
+
+    def _keep(self, change: np.ndarray) -> None:
+        """Remember a proof (a change of the sub-cells) for the ledger's next table."""
+        moved = np.flatnonzero(np.abs(change) > 1e-9)
+        if len(moved):
+            self.alternatives.append((moved, change[moved].copy()))
+
+    def _reuse(self, proofs: list[tuple[np.ndarray, np.ndarray]], most_hidden: int = 3) -> None:
+        """Try the proofs an earlier table of the ledger found, before any programme.
+
+        A proof kept every published cell of the pattern and every shown row
+        of the tables before; it is used where that still holds, where every
+        count and hidden cell keeps its floor, and where it hides at most
+        `most_hidden` shown rows of the new table.
+        """
+        for positions, steps in proofs:
+            change = np.zeros(self.n)
+            change[positions] = steps
+            if (self.x + change < -1e-9).any():
+                continue
+            t_change = self.t @ change
+            p_change = self.p @ change
+            t_moved = np.abs(t_change) > 1e-7
+            p_moved = np.abs(p_change) > 1e-7
+            if (t_moved & self.t_fixed & ~self.t_hidden).any() or (p_moved & ~self.p_hidden).any():
+                continue
+            if (self.t_values[t_moved] + t_change[t_moved] < self.floor - 1e-9).any():
+                continue
+            if (self.p_values[p_moved] + p_change[p_moved] < self.floor - 1e-9).any():
+                continue
+            if (t_moved & ~self.t_hidden).sum() > most_hidden:
+                continue
+            t_change[~t_moved] = 0.0
+            p_change[~p_moved] = 0.0
+            self._add(t_change, p_change, change)
 
     def _widen(self, t_change: np.ndarray, p_change: np.ndarray) -> None:
         t_new = self.t_values + t_change
@@ -804,8 +848,16 @@ class _Joint:
         for table, cell in batch:
             (self.exposed_t if table else self.exposed_p).append(cell)
 
-    def run(self, width: float, budget: int, cache_dir: Path | None = None) -> None:
+    def run(
+        self,
+        width: float,
+        budget: int,
+        cache_dir: Path | None = None,
+        reuse: list[tuple[np.ndarray, np.ndarray]] | None = None,
+    ) -> None:
         """Prove every small row of the table and every small pattern cell it touches."""
+        if reuse:
+            self._reuse(reuse)
         self._row_of_sub = np.full(self.n, -1)
         if self.partition:
             columns = self.t_columns
@@ -888,4 +940,5 @@ class _Joint:
             pattern_exposed=[int(self.p_ids[c]) for c in self.exposed_p],
             linear_programmes=self.programmes + self.lifts,
             gave_up=self.gave_up,
+            alternatives=self.alternatives,
         )

@@ -91,7 +91,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -139,6 +139,7 @@ def protect_linked(
     protection: float | None = None,
     max_programmes: int = MAX_PROGRAMMES,
     cache_dir: Path | None = None,
+    reuse: list[tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> LinkedProtection:
     """Hide small rows of a table and complements, jointly with the source's `pattern`.
 
@@ -173,6 +174,9 @@ def protect_linked(
     cache_dir : Path, optional
         Where the pattern's proofs
         (:func:`crimeprev.indicators._linked_proofs.pattern_proofs`) are kept.
+    reuse : list of (positions, change), optional
+        Proofs an earlier table of the ledger found (``alternatives`` of its
+        result, over these sub-cells), tried first where they still hold.
 
     Raises
     ------
@@ -203,7 +207,7 @@ def protect_linked(
         hidden=hidden,
         layers=layers,
     )
-    engine.run(width, max_programmes, cache_dir)
+    engine.run(width, max_programmes, cache_dir, reuse)
     return engine.result()
 
 
@@ -339,11 +343,13 @@ def linked_counts_status(
     with open_ledger(pattern, query.source, cache_dir) as ledger:
         release = ledger.find(request)
         if release is None:
-            release = _linked_counts(
-                warehouse, query, frame, pattern, value, ledger.releases, cache_dir
-            )
-            release = dataclasses.replace(release, request=request, query=fields)
+            made, found = _linked_counts(
+                warehouse, query, frame, pattern, value, ledger.releases, cache_dir,
+                ledger.proofs,
+            )  # fmt: skip
+            release = dataclasses.replace(made, request=request, query=fields)
             ledger.record(release)
+            ledger.keep_proofs(found)
         status = release.status_for(frame, value)
     return pd.Series(status, index=frame.index, dtype=object)
 
@@ -441,7 +447,8 @@ def _linked_counts(
     value: str,
     earlier: list[Release],
     cache_dir: Path | None = None,
-) -> Release:
+    proofs: Sequence[dict[tuple[str | None, ...], float]] = (),
+) -> tuple[Release, list[dict[tuple[str | None, ...], float]]]:
     from crimeprev.indicators.counts import CountQuery, count_incidents
     from crimeprev.indicators.release_ledger import Release, row_keys
 
@@ -501,6 +508,14 @@ def _linked_counts(
         fixed.append(shown)
         hidden.append(~shown)
         layers.append(np.full(len(release.values), number, np.int64))
+    # Proofs the earlier tables found (kept in memory with the ledger), over these sub-cells.
+    grid = ["iccs_code", "area_id", "period", *tags]
+    sub_index = {tuple(key): i for i, key in enumerate(row_keys(sub, grid))}
+    reuse = []
+    for proof in proofs:
+        positions = [sub_index.get(key, -1) for key in proof]
+        if min(positions, default=-1) >= 0:
+            reuse.append((np.array(positions), np.array(list(proof.values()))))
     result = protect_linked(
         pattern,
         fine,
@@ -510,7 +525,13 @@ def _linked_counts(
         hidden=np.concatenate(hidden),
         layers=np.concatenate(layers),
         cache_dir=cache_dir,
+        reuse=reuse,
     )
+    keys_of_sub = list(sub_index)
+    found = [
+        {keys_of_sub[int(i)]: float(v) for i, v in zip(positions, steps, strict=True)}
+        for positions, steps in result.alternatives
+    ]
     what = f"the table of {query.source} by {query.period or 'all periods'}" + (
         f" and {', '.join(query.tags)}" if query.tags else ""
     )
@@ -530,11 +551,12 @@ def _linked_counts(
                 f"as {release.describe()}; it is not published. {advice}"
             )
         offset += len(release.status)
-    return Release(
+    release = Release(
         request="", query={}, grain=grain,
         low=low.isoformat() if low else None, high=high.isoformat() if high else None,
         names=name_list, keys=keys, values=counts.tolist(), status=list(status),
     )  # fmt: skip
+    return release, found
 
 
 def _refuse_ledger(

@@ -59,6 +59,8 @@ _PATH_LOCKS: dict[Path, threading.Lock] = {}
 #: Ledgers read from disk: path -> ((mtime_ns, size), ledger).
 _READ: dict[Path, tuple[tuple[int, int], ReleaseLedger]] = {}
 _VERSION = 1
+#: Proofs kept in memory per ledger.
+MAX_PROOFS = 20_000
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,13 @@ class ReleaseLedger:
 
     releases: list[Release] = field(default_factory=list)
     path: Path | None = None
+    #: Proofs found for the tables so far (sub-cell key -> change), kept in memory
+    #: only, for the next table to try before its programmes.
+    proofs: list[dict[tuple[str | None, ...], float]] = field(default_factory=list)
+
+    def keep_proofs(self, found: list[dict[tuple[str | None, ...], float]]) -> None:
+        """Add the proofs of the latest table (the most recent :data:`MAX_PROOFS` are kept)."""
+        self.proofs = [*found, *self.proofs][:MAX_PROOFS]
 
     def find(self, request: str) -> Release | None:
         """The release recorded for `request`, if any."""
