@@ -53,8 +53,9 @@ browser:
 
 test-setup: install-dev browser
 
+# --durations=15: every run (and every CI log) lists its 15 slowest steps, so growth shows.
 test: test-setup
-	$(BIN)/pytest --cov --cov-report=term $(PYTEST_ARGS)
+	$(BIN)/pytest --cov --cov-report=term --durations=15 $(PYTEST_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check src tests bench
