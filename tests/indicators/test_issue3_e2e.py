@@ -214,6 +214,8 @@ def test_crime_profile_of_one_area_of_an_incident_source(stats_client):
     assert "Fairview" in page.text and f"{len(fairview):,}" in page.text
     unknown = stats_client.get("/api/stats/vancouver_2020/areas/Nowhere")
     assert unknown.status_code == 404 and "FAIR" in unknown.json()["error"]["message"]
+    unknown = stats_client.get("/api/stats/lancashire_asb_2022/areas/E0500")
+    assert "areas: E05001643, E05001644, E05001645," in unknown.json()["error"]["message"]
 
 
 def test_area_profile_rate_and_the_links_to_it(stats_client):

@@ -94,7 +94,10 @@ def area_crime_profile(
     known = dict(zip(names["area_id"].astype(str), names["name"], strict=True))
     counted = set(frame["area_id"].dropna().astype(str))
     if area_id not in known and area_id not in counted:
-        listed = sorted(known or counted)
+        # Numbered areas (Chicago's 1-77) in number order, then the others by name.
+        listed = sorted(
+            known or counted, key=lambda a: (not a.isdigit(), a.zfill(12) if a.isdigit() else a)
+        )
         raise NotFoundError(
             f"no area {area_id!r} in source {source!r} (area set {area_set!r}); areas: "
             + ", ".join(listed[:12])
