@@ -73,7 +73,13 @@ Design (why this one)
   ones. A table that would narrow a small count of an earlier release is
   refused; the earlier release is never changed, and the same request
   asked again gets the recorded marks. First asked, first published: the
-  order of requests decides which of two competing tables is shown.
+  order of requests decides which of two competing tables is shown. The
+  proofs each table found are kept (in memory, with the ledger) and tried
+  first by the next. Cost: a second selection is much dearer than the
+  first, since the earlier table's shown rows block most of the pattern's
+  proofs and programmes over the whole slice take their place (Vancouver's
+  daily table at ICCS level 2 after the one at level 1 runs out of
+  :data:`MAX_PROGRAMMES` and is refused as too costly for a request).
 
 Not covered: the seasonal heat tables (month x weekday, weekday x hour over
 all years) are linked to the pattern only, not recorded in the ledger nor
