@@ -39,3 +39,19 @@ def test_choropleth_and_trend_are_drawn(stats_server, browser):
         assert errors == []
     finally:
         page.close()
+
+
+@pytest.mark.browser
+def test_area_profile_chart_is_drawn(stats_server, browser):
+    """The crime profile of one area (issue #3, QA): its trend chart draws without errors."""
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        page.goto(stats_server + "/stats/vancouver_2020/areas/FAIR?level=1", timeout=120_000)
+        page.wait_for_selector("#area-trend canvas, #area-trend svg", timeout=60_000)
+        assert page.locator("#area-trend").get_attribute("data-error") is None
+        assert page.locator("#area-categories tbody tr").count() >= 3
+        assert errors == []
+    finally:
+        page.close()
