@@ -348,3 +348,13 @@ def test_ingest_of_a_folder_imports_its_files(settings, monkeypatch, tmp_path):
     empty.mkdir()
     code, output = run("ingest", "police_uk", str(empty))
     assert code == 2 and "the folder holds no file to import" in output and str(empty) in output
+
+
+def test_cli_area_profile_of_an_incident_source(stats_env):
+    # Before: "no aggregate rows for source 'lancashire_asb_2022' for area 'E05001643'".
+    code, output = run("stats", "area", "lancashire_asb_2022", "E05001643", "--level", "2")
+    assert code == 0, output
+    assert "Anchorsholme (E05001643) of lancashire_asb_2022: ICCS level 2" in output
+    assert "│ 2022 │ 148 │ 6,278 │ 2,357.4 │ 1,992.9-2,769.3 │" in output
+    code, output = run("stats", "area", "lancashire_asb_2022", "E0500")
+    assert code == 2 and "no area 'E0500'" in output

@@ -495,16 +495,27 @@ def _aggregate_quality(source: str) -> None:
 
 @app.command("area")
 def area(
-    source: str = typer.Argument(..., help="Aggregate source, e.g. unodc_cts"),
-    area_id: str = typer.Argument(..., help="Area code, e.g. an ISO3 country code"),
-    unit: str = typer.Option("Counts", help="Unit to show (as published)"),
+    source: str = typer.Argument(..., help="Source, e.g. unodc_cts or chicago_assaults"),
+    area_id: str = typer.Argument(
+        ..., help="Area code: an ISO3 country code, or an area of an incident source (e.g. 8)"
+    ),
+    unit: str = typer.Option("Counts", help="Unit to show (as published; aggregate sources)"),
+    level: int = typer.Option(2, min=1, max=4, help="ICCS level (incident sources)"),
     output: Path | None = typer.Option(None, help="Write CSV here instead of printing"),
 ) -> None:
-    """One area (country) of an aggregate source: values by ICCS code and year, findings."""
+    """One area of a source: a country's published values, or an incident source's area profile.
+
+    For an incident source, the area's counts by ICCS category and year and its
+    yearly rates, as the web page publishes them (small counts suppressed, -).
+    """
     import pandas as pd
 
     from crimeprev.indicators.aggregates import area_profile, finding_json
+    from crimeprev.indicators.trends import profile_kind
 
+    if profile_kind(source) == "incident":
+        _incident_area(source, area_id, level, output)
+        return
     try:
         with _warehouse() as warehouse:
             profile = area_profile(warehouse, source, area_id)
@@ -525,6 +536,56 @@ def area(
     _emit(pd.DataFrame(rows), output, title=f"{profile.area_name} ({area_id}): {unit}")
     for finding in profile.findings:
         console.print(f"hierarchy: {finding_json(finding)['message']}")
+
+
+def _incident_area(source: str, area_id: str, level: int, output: Path | None) -> None:
+    import pandas as pd
+
+    from crimeprev.indicators.area_profile import area_crime_profile
+
+    settings = get_settings()
+    try:
+        with _warehouse() as warehouse:
+            profile = area_crime_profile(
+                warehouse,
+                source,
+                area_id,
+                level=level,
+                per=settings.rate_per,
+                threshold=settings.small_count_threshold,
+                cache_dir=settings.data_dir / "disclosure",
+            )
+    except CrimeprevError as error:
+        raise fail(error) from error
+    rows = [
+        {
+            "iccs_code": row["iccs_code"] or "",
+            "label": row["label"],
+            **{str(y): ("-" if v is None else f"{v:,.0f}") for y, v in row["counts"].items()},
+        }
+        for row in profile.by_category
+    ]
+    title = f"{profile.area_name} ({area_id}) of {source}: ICCS level {level}"
+    _emit(pd.DataFrame(rows), output, title=title)
+    if output is not None:
+        return
+    years = Table(title=f"{profile.area_name}: offences by year")
+    for column in ("year", "count", "population", f"rate per {profile.per:,}", "95% CI"):
+        years.add_column(column, justify="right")
+    for row in profile.by_year:
+        rate = row.get("rate")
+        years.add_row(
+            str(row["year"]),
+            "-" if row["count"] is None else f"{row['count']:,.0f}",
+            "" if row.get("population") is None else f"{row['population']:,.0f}",
+            "" if rate is None else f"{rate:,.1f}",
+            "" if rate is None else f"{row['ci_low']:,.1f}-{row['ci_high']:,.1f}",
+        )
+    console.print(years)
+    console.print(
+        f"{profile.rates_note}; -: suppressed (fewer than {profile.suppressed_threshold}, "
+        "or would give such a count back)"
+    )
 
 
 @app.command("victims")
