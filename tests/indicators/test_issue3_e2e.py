@@ -358,3 +358,20 @@ def test_cli_area_profile_of_an_incident_source(stats_env):
     assert "│ 2022 │ 148 │ 6,278 │ 2,357.4 │ 1,992.9-2,769.3 │" in output
     code, output = run("stats", "area", "lancashire_asb_2022", "E0500")
     assert code == 2 and "no area 'E0500'" in output
+
+
+def test_quality_report_names_areas_without_a_population(stats_env):
+    """Lancashire's ward boundaries include wards the 2020 populations do not have: their
+    incidents have no rate and were silently left out of the outlier search."""
+    folder = REAL / "lancashire_asb_2022"
+    wards = json.loads((folder / "wards.geojson").read_text(encoding="utf-8"))
+    codes = {f["properties"]["ward_code"] for f in wards["features"]}
+    populated = set(pd.read_parquet(folder / "ward_population.parquet")["gss_code"])
+    missing = sorted(codes - populated)
+    assert len(missing) == 26
+    code, output = run("quality", "lancashire_asb_2022")
+    assert code == 0, output
+    assert f"areas without a population (no rate, not in the outlier search): {len(missing)}:" in (
+        output
+    )
+    assert missing[0] in output

@@ -427,6 +427,13 @@ def quality(
             f"outlier area {item['name']} ({item['area_id']}): rate {item['rate']:,.1f}, "
             f"robust z {item['z']:.1f}"
         )
+    if report.areas_without_population:
+        shown = report.areas_without_population
+        console.print(
+            f"areas without a population (no rate, not in the outlier search): {len(shown)}: "
+            + ", ".join(shown[:10])
+            + (f" and {len(shown) - 10} more" if len(shown) > 10 else "")
+        )
     for reason in report.quarantine_reasons:
         console.print(
             f"quarantined, {reason['rule']}: {reason['rows']:,} "

@@ -40,6 +40,9 @@ class QualityReport:
     outlier_areas: list[dict]
     #: Quarantined rows by rule broken (first reason): ``rule``, ``rows``, ``example_row``.
     quarantine_reasons: list[dict] = field(default_factory=list)
+    #: Areas with no population for the rates' census year: they have no rate and are left
+    #: out of the outlier search (Lancashire: 26 of 271 wards, new since the 2020 populations).
+    areas_without_population: list[str] = field(default_factory=list)
 
 
 def robust_z(values: np.ndarray) -> np.ndarray:
@@ -86,6 +89,7 @@ def quality_report(warehouse: Warehouse, source: str, *, z_threshold: float = 3.
         gaps = [d.strftime("%Y-%m") for d in expected.difference(present)]
     empty_areas: list[str] = []
     outliers: list[dict] = []
+    no_population: list[str] = []
     try:
         table = area_rates(warehouse, source).frame
     except Exception:  # no areas or no population: nothing to report on areas
@@ -95,6 +99,8 @@ def quality_report(warehouse: Warehouse, source: str, *, z_threshold: float = 3.
         empty_areas = totals.loc[totals["count"] == 0, "area_id"].astype(str).tolist()
         latest = table[table["year"] == table["year"].max()].dropna(subset=["rate"])
         outliers = _rate_outliers(latest, z_threshold)
+        missing = table.loc[table["population"].isna(), "area_id"].astype(str)
+        no_population = list(dict.fromkeys(missing))
     return QualityReport(
         source=source,
         rows_read=int(committed["rows_read"].sum()) if not committed.empty else 0,
@@ -108,6 +114,7 @@ def quality_report(warehouse: Warehouse, source: str, *, z_threshold: float = 3.
         areas_without_incidents=empty_areas,
         outlier_areas=outliers,
         quarantine_reasons=_quarantine_reasons(warehouse, source),
+        areas_without_population=no_population,
     )
 
 
