@@ -467,3 +467,6 @@ def test_a_table_out_of_programmes_reports_it_gave_up():
     # Small heat cells need programmes: with none allowed they are left unproven.
     result = protect_linked(*args, open_slots=True, max_programmes=0)
     assert result.gave_up and result.exposed
+    # So with no time left: a request gets a refusal instead of waiting for minutes.
+    late = protect_linked(*args, open_slots=True, max_seconds=0.0)
+    assert late.gave_up and late.exposed

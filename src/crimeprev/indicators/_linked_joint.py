@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -136,6 +137,7 @@ class _Joint:
         self.partition = bool(np.all(np.diff(self.t_columns.indptr) <= 1)) and not self.layered
         self.open_slots = open_slots
         self.programmes = 0
+        self.deadline = np.inf
         self.gave_up = False
         self.lifts = 0
         self.exposed_t: list[int] = []
@@ -259,14 +261,17 @@ class _Joint:
             format="csr",
         )
         target = np.concatenate([full[present], np.zeros(len(t_fix) + m)])
-        inequality = sparse.hstack([-t_block[t_hid], zeros((len(t_hid), 2 * m))], format="csr")
+        # Every listed row keeps its floor, a published row the change hides
+        # too: the reader knows a listed row is not empty.
+        floored = np.concatenate([t_hid, t_pub])
+        inequality = sparse.hstack([-t_block[floored], zeros((len(floored), 2 * m))], format="csr")
         bounds = np.zeros((k + n + 2 * m, 2))
         bounds[:, 1] = np.inf
         bounds[k : k + n, 1] = self.x[area]
         result = linprog(
             np.concatenate([np.full(k + n, 1e-6), np.tile(self.t_cost[t_pub], 2)]),
-            A_ub=inequality if len(t_hid) else None,
-            b_ub=(self.t_values[t_hid] - self.floor) if len(t_hid) else None,
+            A_ub=inequality if len(floored) else None,
+            b_ub=(self.t_values[floored] - self.floor) if len(floored) else None,
             A_eq=equality,
             b_eq=target,
             bounds=bounds,
@@ -760,12 +765,17 @@ class _Joint:
             ],
             format="csr",
         )
-        upper_rows = sparse.vstack([p_block[p_hid], t_block[t_hid], goal], format="csr")
+        # Every listed row keeps its floor, a published row the change hides
+        # too: the reader knows a listed row is not empty.
+        upper_rows = sparse.vstack(
+            [p_block[p_hid], t_block[t_hid], t_block[t_pub], goal], format="csr"
+        )
         inequality = sparse.hstack([-upper_rows, zeros((upper_rows.shape[0], 2 * m))], format="csr")
         limit = np.concatenate(
             [
                 self.p_values[p_hid] - self.floor,
                 self.t_values[t_hid] - self.floor,
+                self.t_values[t_pub] - self.floor,
                 np.full(len(targets), -width),
             ]
         )
@@ -826,7 +836,7 @@ class _Joint:
         ]
         if not batch:
             return
-        if self.programmes >= budget:
+        if self.programmes >= budget or time.monotonic() > self.deadline:
             self.gave_up = True
             self._expose(batch)
             return
@@ -854,8 +864,15 @@ class _Joint:
         budget: int,
         cache_dir: Path | None = None,
         reuse: list[tuple[np.ndarray, np.ndarray]] | None = None,
+        seconds: float | None = None,
     ) -> None:
-        """Prove every small row of the table and every small pattern cell it touches."""
+        """Prove every small row of the table and every small pattern cell it touches.
+
+        No programme is started after `budget` programmes or `seconds`
+        seconds: the cells still unproven are then exposed (``gave_up``).
+        """
+        if seconds is not None:
+            self.deadline = time.monotonic() + seconds
         if reuse:
             self._reuse(reuse)
         self._row_of_sub = np.full(self.n, -1)

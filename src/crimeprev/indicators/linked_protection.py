@@ -80,6 +80,9 @@ Design (why this one)
   proofs and programmes over the whole slice take their place (Vancouver's
   daily table at ICCS level 2 after the one at level 1 runs out of
   :data:`MAX_PROGRAMMES` and is refused as too costly for a request).
+  No programme starts after :data:`MAX_SECONDS` either, so such a request
+  is refused within about a minute and a half instead of after many minutes
+  (818 s on a busy machine before the limit).
 
 Not covered: the seasonal heat tables (month x weekday, weekday x hour over
 all years) are linked to the pattern only, not recorded in the ledger nor
@@ -126,6 +129,9 @@ if TYPE_CHECKING:
 MAX_SUB_CELLS = 150_000
 #: Linear programmes one table may take before it is refused.
 MAX_PROGRAMMES = 400
+#: Seconds one table may take before it is refused (no programme starts later):
+#: a request gets an answer, a refusal at worst, instead of waiting for minutes.
+MAX_SECONDS = 90.0
 
 
 class DisclosureRefusedError(InvalidInputError):
@@ -144,6 +150,7 @@ def protect_linked(
     open_slots: bool = False,
     protection: float | None = None,
     max_programmes: int = MAX_PROGRAMMES,
+    max_seconds: float | None = MAX_SECONDS,
     cache_dir: Path | None = None,
     reuse: list[tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> LinkedProtection:
@@ -177,6 +184,10 @@ def protect_linked(
         The width each small count's range must reach (default: the threshold).
     max_programmes : int
         Give up (every unproven cell exposed) after this many programmes.
+    max_seconds : float, optional
+        Give up the same way once this many seconds have passed (None: no
+        limit); how many cells get proven then depends on the machine, but
+        an exposed cell is never published.
     cache_dir : Path, optional
         Where the pattern's proofs
         (:func:`crimeprev.indicators._linked_proofs.pattern_proofs`) are kept.
@@ -213,7 +224,7 @@ def protect_linked(
         hidden=hidden,
         layers=layers,
     )
-    engine.run(width, max_programmes, cache_dir, reuse)
+    engine.run(width, max_programmes, cache_dir, reuse, seconds=max_seconds)
     return engine.result()
 
 
@@ -299,7 +310,7 @@ def _refuse(
         raise DisclosureRefusedError(
             f"{what}: protecting its {count} remaining small count(s) jointly with the source's "
             f"published monthly tables takes more than the {MAX_PROGRAMMES} linear programmes "
-            f"a request may use; it is not published. {advice}"
+            f"or {MAX_SECONDS:.0f} seconds a request may use; it is not published. {advice}"
         )
     others = f" and the {published} finer table(s) published before it" if published else ""
     raise DisclosureRefusedError(
