@@ -64,35 +64,5 @@ def _warm_disclosure_patterns(warehouse: object, settings: Settings) -> tuple[in
             float(settings.small_count_threshold),
             cache_dir=settings.data_dir / "disclosure",
         )
-        _publish_first_tables(warehouse, source.name, settings)
         done += 1
     return done, time.perf_counter() - started
-
-
-def _publish_first_tables(warehouse: object, source: str, settings: Settings) -> None:
-    """Publish the daily table at ICCS level 1 first, so the demo's release ledger starts alike.
-
-    Finer tables are protected against those published before them
-    (:mod:`crimeprev.indicators.release_ledger`): first asked, first
-    published. Publishing this one in the build fixes the order for the
-    demo (and its weekly tables answer at once); a source whose dates are
-    coarser than days, or whose table is refused, has none.
-    """
-    from crimeprev.errors import InvalidInputError
-    from crimeprev.indicators.counts import CountQuery, count_incidents
-    from crimeprev.indicators.source_protection import counts_status
-    from crimeprev.store.warehouse import Warehouse
-
-    assert isinstance(warehouse, Warehouse)
-    query = CountQuery(source=source, level=1, period="day")
-    try:
-        frame = count_incidents(warehouse, query)
-        counts_status(
-            warehouse,
-            query,
-            frame,
-            threshold=settings.small_count_threshold,
-            cache_dir=settings.data_dir / "disclosure",
-        )
-    except InvalidInputError:  # no dates to the day, or refused (DisclosureRefusedError)
-        return

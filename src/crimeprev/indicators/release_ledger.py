@@ -20,9 +20,12 @@ Order dependence is inherent: what is published first constrains what can
 be published later (first asked, first published), so two warehouses asked
 for the same tables in a different order may show different marks, and a
 table refused on one may be published on the other. The demo build
-(:mod:`crimeprev.demo.stats`) publishes a fixed set of daily tables in a fixed
-order when it warms the disclosure patterns, so the demo starts from the same
-ledger every time.
+(:mod:`crimeprev.demo.stats`) starts every source with an empty ledger: it
+makes the patterns and their proofs, and publishes no finer table, so the
+first reader of the demo decides. (Publishing a daily table there cost the
+build about a minute and made any second daily selection of a large source
+run out of programmes: see the cost note in
+:mod:`crimeprev.indicators.linked_protection`.)
 
 Storage: with a ``cache_dir`` (the web app and the CLI pass the warehouse's
 ``<data_dir>/disclosure`` folder, where the patterns are kept) the ledger is
