@@ -368,19 +368,31 @@ def _import(
         # view, their SQL is compiled once instead of twice.
         temporary_view = f"_parsed_{import_id}"
         view_sql = warehouse.compile_sql(parsed.table)
+    if temporary_view is not None and view_sql is not None:
+        # A temporary view: nothing is written to the warehouse yet.
+        parsed = Parsed(warehouse.temporary_view(view_sql, temporary_view), parsed.rules)
+    constants = _constants(profile, import_id)
+    own_table = source.rows >= OWN_TABLE_ROWS
+    codes = None
+    if profile.kind == "incident" and own_table and warehouse.backend == "duckdb":
+        codes = _codes(concordance, parsed)
+    accepted = _accepted_rows(warehouse, profile, parsed, concordance, coded=codes is None)
+    prepared = None
+    if profile.kind == "incident" and codes is not None and not _needs_python(profile):
+        # Compiled while the file is still being hashed (see `check`).
+        prepared = warehouse.import_select(accepted, constants)
     if check is not None:
         try:
             check()
         except _AlreadyImportedError:
             for name in staging:
                 warehouse.execute_sql(f"DROP TABLE IF EXISTS {name}")
+            if temporary_view is not None:
+                warehouse.execute_sql(f"DROP VIEW IF EXISTS {temporary_view}")
             raise
     if concordance is not None:
         install_concordance(warehouse, concordance)
-    if temporary_view is not None and view_sql is not None:
-        parsed = Parsed(warehouse.temporary_view(view_sql, temporary_view), parsed.rules)
     started_at = datetime.now(tz=UTC).replace(tzinfo=None)
-    constants = _constants(profile, import_id)
     # The quarantine statement is compiled (pure Python, about 0.1 s) while the
     # engine stores the accepted rows, which releases the GIL: a fixed cost
     # that otherwise weighs on every file, most on small ones.
@@ -394,11 +406,6 @@ def _import(
     try:
         with warehouse.transaction():
             report("validating and storing accepted rows")
-            own_table = source.rows >= OWN_TABLE_ROWS
-            codes = None
-            if profile.kind == "incident" and own_table and warehouse.backend == "duckdb":
-                codes = _codes(concordance, parsed)
-            accepted = _accepted_rows(warehouse, profile, parsed, concordance, coded=codes is None)
             if profile.kind == "incident":
                 rows = (
                     _python_step(warehouse, profile, accepted)
@@ -412,6 +419,7 @@ def _import(
                     own_table=own_table,
                     codes=codes,
                     code_key=_code_key(profile) if codes is not None else None,
+                    prepared=prepared,
                 )
             else:
                 written = warehouse.insert(

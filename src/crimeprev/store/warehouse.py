@@ -512,6 +512,7 @@ class Warehouse:
         own_table: bool = True,
         codes: ibis.Table | str | None = None,
         code_key: str | None = None,
+        prepared: tuple[list[str], str] | None = None,
     ) -> int:
         """Store one import's incidents and return the number of rows written.
 
@@ -533,6 +534,9 @@ class Warehouse:
         import time would. Only for an import with a table of its own. A
         text `codes` names a scheme of the ``concordance`` table, whose rows
         are then copied in plain SQL (no expression to compile).
+
+        `prepared` is :meth:`import_select` of `data` and `constants`,
+        compiled beforehand (e.g. while the file is hashed).
         """
         if not re.fullmatch(r"[0-9a-f]{32}", import_id):
             raise ValueError(f"import id must be 32 hex digits, got {import_id!r}")
@@ -541,9 +545,7 @@ class Warehouse:
             if codes is not None:
                 raise ValueError("codes apply only to an import stored in a table of its own")
             return self.insert("incident", expr.mutate(**literal_columns(constants)))
-        schema = table_schema("incident")
-        stored = [col for col in schema.names if col in expr.columns and col not in constants]
-        selected = expr.select(*[expr[col].cast(schema[col]).name(col) for col in stored])
+        stored, select_sql = prepared or self.import_select(expr, constants)
         table_name = f"incident_{import_id}"
         if codes is not None:
             if code_key not in stored:
@@ -564,7 +566,7 @@ class Warehouse:
                     )
                 )
             self.execute_sql(f"CREATE TABLE {table_name}{CODES_SUFFIX} AS {mapping}")
-        written = self.execute_count(f"CREATE TABLE {table_name} AS {self._sql(selected)}")
+        written = self.execute_count(f"CREATE TABLE {table_name} AS {select_sql}")
         entry = {
             "table_name": table_name,
             **constants,
@@ -574,6 +576,19 @@ class Warehouse:
         self.insert("incident_part", pa.table({k: [v] for k, v in entry.items()}))
         self._refresh_incident_view()
         return written
+
+    def import_select(
+        self, data: ibis.Table, constants: Mapping[str, str | None]
+    ) -> tuple[list[str], str]:
+        """The columns an import's own table stores, and the compiled ``SELECT`` of them.
+
+        Those of ``incident`` that `data` has, less the `constants`, each
+        cast to its canonical type (see :meth:`store_import`).
+        """
+        schema = table_schema("incident")
+        stored = [col for col in schema.names if col in data.columns and col not in constants]
+        selected = data.select(*[data[col].cast(schema[col]).name(col) for col in stored])
+        return stored, self._sql(selected)
 
     def materialize(self, expr: ibis.Table, name: str) -> ibis.Table:
         """Store `expr` in a temporary table (dropped with the session) and return it."""
